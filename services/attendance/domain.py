@@ -1,0 +1,953 @@
+"""Attendance rules: working hours by season, sessions, late/early/missing/absent, leave,
+Friday-afternoon training, AB posts and weekend duty coverage, monthly summaries.
+
+Pure Python, no I/O. Times handed to the rules are wall-clock times in the center's zone
+(``AttendanceRules.time_zone``); :func:`to_local` converts zone-aware instants.
+
+A working day has two sessions (上午, 下午). Each session wants a punch in and a punch out; the
+first punch of a session is its arrival and the last its departure (a lone punch counts as
+whichever end it is nearer to). A scheduled training replaces the sessions it overlaps and wants
+a sign-in only. Approved leave that overlaps a session excuses the whole session.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from contracts.attendance import (
+    DutyGapDetected,
+    DutyGapResolved,
+    DutyPerson,
+    PunchKind,
+    StaffRole,
+    VerifyMethod,
+)
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+class Hours(BaseModel):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Hours":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class SeasonHours(BaseModel):
+    """Office hours from a month/day on until the next season starts (作息时间)."""
+
+    name: str
+    starts: tuple[int, int] = Field(description="(month, day) the season begins.")
+    morning: Hours
+    afternoon: Hours
+
+
+def _h(a: str, b: str) -> Hours:
+    return Hours(start=time.fromisoformat(a), end=time.fromisoformat(b))
+
+
+#: A county's usual hours: a later afternoon in summer (May-September) for the midday heat.
+DEFAULT_SEASONS = [
+    SeasonHours(name="夏季作息", starts=(5, 1), morning=_h("08:30", "12:00"), afternoon=_h("14:30", "17:30")),
+    SeasonHours(name="冬季作息", starts=(10, 1), morning=_h("08:30", "12:00"), afternoon=_h("14:00", "17:00")),
+]
+
+
+class AttendanceRules(BaseModel):
+    """The rules in force; every figure is a setting."""
+
+    time_zone: str = DEFAULT_ZONE
+    seasons: list[SeasonHours] = Field(default_factory=lambda: list(DEFAULT_SEASONS))
+    late_grace_minutes: int = Field(5, ge=0, description="Arrivals up to this late are on time.")
+    early_grace_minutes: int = Field(0, ge=0, description="Departures up to this early are on time.")
+    absent_after_minutes: int = Field(
+        60, ge=1, description="Late or early by more than this counts as a half day absent (旷工)."
+    )
+    duplicate_punch_minutes: int = Field(3, ge=0, description="Repeated punches within this collapse into one.")
+    training_grace_minutes: int = Field(5, ge=0)
+    weekend_shifts: list[Hours] = Field(
+        default_factory=lambda: [_h("09:00", "12:00"), _h("14:00", "17:00")],
+        description="Weekend service hours of a window with weekend service and no explicit roster.",
+    )
+    duty_grace_minutes: int = Field(15, ge=0, description="Minutes after opening before a duty gap is raised.")
+    duty_early_minutes: int = Field(60, ge=0, description="Punches this long before opening count as arrival.")
+    serve_on_public_holidays: bool = Field(False, description="Weekend service also on statutory holidays.")
+    irregular_session_weight: float = Field(
+        0.5, ge=0, le=1, description="Credit of a session attended but late/early/missing a punch."
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @field_validator("seasons")
+    @classmethod
+    def _seasons(cls, value: list[SeasonHours]) -> list[SeasonHours]:
+        if not value:
+            raise ValueError("at least one season")
+        return sorted(value, key=lambda s: s.starts)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def season(self, day: date) -> SeasonHours:
+        current = self.seasons[-1]  # wraps around the new year
+        for season in self.seasons:
+            if (day.month, day.day) >= season.starts:
+                current = season
+        return current
+
+
+# --- calendar -------------------------------------------------------------------------------
+
+
+class WorkCalendar:
+    """Statutory working days: weekdays except public holidays, plus the weekend make-up days
+    (调休上班) the State Council announces; the holidays library knows both."""
+
+    def __init__(self, country: str = "CN", extra_workdays: Iterable[date] = (),
+                 extra_rest_days: Iterable[date] = ()) -> None:
+        self._holidays = holidays.country_holidays(country)
+        self._extra_work = frozenset(extra_workdays)
+        self._extra_rest = frozenset(extra_rest_days)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self._extra_rest:
+            return False
+        if day in self._extra_work:
+            return True
+        return self._holidays.is_working_day(day)
+
+    def is_public_holiday(self, day: date) -> bool:
+        return day in self._holidays and day not in self._extra_work
+
+    def holiday_name(self, day: date) -> str | None:
+        return self._holidays.get(day)
+
+    def workdays(self, year: int, month: int) -> list[date]:
+        return [d for d in month_days(year, month) if self.is_workday(d)]
+
+
+def month_days(year: int, month: int) -> list[date]:
+    first = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return [first + timedelta(days=i) for i in range((nxt - first).days)]
+
+
+def parse_period(period: str) -> tuple[int, int | None]:
+    """``2025-06`` -> (2025, 6); ``2025`` -> (2025, None)."""
+    if len(period) == 7 and period[4] == "-":
+        year, month = int(period[:4]), int(period[5:])
+        if not 1 <= month <= 12:
+            raise ValueError(f"bad month in {period!r}")
+        return year, month
+    if len(period) == 4 and period.isdigit():
+        return int(period), None
+    raise ValueError(f"a period is YYYY-MM or YYYY, not {period!r}")
+
+
+def period_bounds(period: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The aware [start, end) of a month or a year in the center's zone."""
+    year, month = parse_period(period)
+    if month is None:
+        return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return datetime(year, month, 1, tzinfo=zone), datetime(end.year, end.month, 1, tzinfo=zone)
+
+
+# --- people, posts, roster, training, leave -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    staff_id: str
+    name: str
+    unit_code: str
+    unit_name: str
+    window_no: str | None = None
+    role: StaffRole = StaffRole.WINDOW_CLERK
+    pin: str | None = None
+    mobile: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class WindowPosts:
+    """A window and its AB posts (AB岗): the A person serves, the B person stands in."""
+
+    window_no: str
+    unit_code: str
+    unit_name: str
+    post_a: str | None = None
+    post_b: str | None = None
+    weekend_service: bool = True
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One person on weekend duty at a window (值班表)."""
+
+    day: date
+    window_no: str
+    staff_id: str
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class TrainingSession:
+    """Study and training (Friday afternoons, 周五下午学习培训). ``staff_ids`` None: everyone."""
+
+    session_id: str
+    day: date
+    start: time
+    end: time
+    topic: str
+    staff_ids: frozenset[str] | None = None
+
+    def concerns(self, staff_id: str) -> bool:
+        return self.staff_ids is None or staff_id in self.staff_ids
+
+
+def friday_trainings(year: int, month: int, calendar: WorkCalendar, start: time, end: time,
+                     topic: str = "集中学习培训") -> list[TrainingSession]:
+    """The month's Friday-afternoon study sessions (working Fridays only), for scheduling in bulk."""
+    return [TrainingSession(f"T{d:%Y%m%d}", d, start, end, topic)
+            for d in month_days(year, month) if d.weekday() == 4 and calendar.is_workday(d)]
+
+
+class LeaveKind(StrEnum):
+    PERSONAL = "personal"          # 事假
+    SICK = "sick"                  # 病假
+    ANNUAL = "annual"              # 年休假
+    OFFICIAL = "official"          # 公出 (official business away from the hall)
+    COMPENSATORY = "compensatory"  # 调休
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return LEAVE_LABELS[self]
+
+
+LEAVE_LABELS = {
+    LeaveKind.PERSONAL: "事假",
+    LeaveKind.SICK: "病假",
+    LeaveKind.ANNUAL: "年休假",
+    LeaveKind.OFFICIAL: "公出",
+    LeaveKind.COMPENSATORY: "调休",
+    LeaveKind.OTHER: "其他假",
+}
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Approved leave, wall-clock times in the center's zone, [start, end)."""
+
+    staff_id: str
+    kind: LeaveKind
+    start: datetime
+    end: datetime
+    approved: bool = True
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.approved and self.start < end and self.end > start
+
+
+# --- terminal codes -------------------------------------------------------------------------
+
+_PUNCH_KINDS = {
+    0: PunchKind.CHECK_IN,
+    1: PunchKind.CHECK_OUT,
+    2: PunchKind.BREAK_OUT,
+    3: PunchKind.BREAK_IN,
+    4: PunchKind.OVERTIME_IN,
+    5: PunchKind.OVERTIME_OUT,
+}
+_VERIFY = {0: VerifyMethod.PASSWORD, 1: VerifyMethod.FINGERPRINT, 2: VerifyMethod.CARD,
+           4: VerifyMethod.CARD, 15: VerifyMethod.FACE, 25: VerifyMethod.PALM}
+
+
+def punch_kind(status: int) -> PunchKind:
+    return _PUNCH_KINDS.get(status, PunchKind.OTHER)
+
+
+def verify_method(code: int) -> VerifyMethod:
+    return _VERIFY.get(code, VerifyMethod.OTHER)
+
+
+def read_terminal_time(local: datetime, zone_name: str | None) -> datetime:
+    """A terminal's zoneless wall time as an aware instant in the device's zone. At a DST fold
+    the earlier reading is taken (fold=0); China has no DST, other zones are rare here."""
+    zone = ZoneInfo(zone_name or DEFAULT_ZONE)
+    return local.replace(tzinfo=zone)
+
+
+def clock_suspect(local: datetime, now_local: datetime, *, max_ahead: timedelta = timedelta(hours=2),
+                  max_behind: timedelta = timedelta(days=400)) -> bool:
+    """A terminal whose clock battery died reports 2000-01-01 or a time in the future."""
+    return local > now_local + max_ahead or local < now_local - max_behind
+
+
+def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
+    """An aware instant as naive wall time in ``zone`` (the rules' frame)."""
+    if instant.tzinfo is None:
+        raise ValueError("an aware datetime is required")
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+class SessionKind(StrEnum):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    TRAINING = "training"
+    DUTY = "duty"
+
+    @property
+    def label(self) -> str:
+        return SESSION_LABELS[self]
+
+
+SESSION_LABELS = {
+    SessionKind.MORNING: "上午",
+    SessionKind.AFTERNOON: "下午",
+    SessionKind.TRAINING: "学习培训",
+    SessionKind.DUTY: "周末值班",
+}
+
+
+class SessionStatus(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    EARLY_LEAVE = "early_leave"
+    LATE_AND_EARLY = "late_and_early"
+    MISSING_PUNCH = "missing_punch"
+    ABSENT = "absent"
+    LEAVE = "leave"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    SessionStatus.ON_TIME: "正常",
+    SessionStatus.LATE: "迟到",
+    SessionStatus.EARLY_LEAVE: "早退",
+    SessionStatus.LATE_AND_EARLY: "迟到且早退",
+    SessionStatus.MISSING_PUNCH: "缺卡",
+    SessionStatus.ABSENT: "旷工",
+    SessionStatus.LEAVE: "请假",
+}
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    kind: SessionKind
+    day: date
+    start: time
+    end: time
+    ref: str = ""  # training session id / duty window number
+
+    @property
+    def start_dt(self) -> datetime:
+        return datetime.combine(self.day, self.start)
+
+    @property
+    def end_dt(self) -> datetime:
+        return datetime.combine(self.day, self.end)
+
+    @property
+    def wants_sign_out(self) -> bool:
+        return self.kind is not SessionKind.TRAINING
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    session: PlannedSession
+    arrived: datetime | None = None
+    left: datetime | None = None
+    late_minutes: int = 0
+    early_minutes: int = 0
+    missing_in: bool = False
+    missing_out: bool = False
+    absent: bool = False
+    leave: LeaveKind | None = None
+
+    @property
+    def status(self) -> SessionStatus:
+        if self.leave is not None:
+            return SessionStatus.LEAVE
+        if self.absent:
+            return SessionStatus.ABSENT
+        if self.missing_in or self.missing_out:
+            return SessionStatus.MISSING_PUNCH
+        if self.late_minutes and self.early_minutes:
+            return SessionStatus.LATE_AND_EARLY
+        if self.late_minutes:
+            return SessionStatus.LATE
+        if self.early_minutes:
+            return SessionStatus.EARLY_LEAVE
+        return SessionStatus.ON_TIME
+
+    @property
+    def on_time(self) -> bool:
+        return self.status is SessionStatus.ON_TIME
+
+    @property
+    def attended(self) -> bool:
+        return self.leave is None and not self.absent
+
+    @property
+    def note(self) -> str:
+        """The status in words for the report (zh-CN)."""
+        s = self.status
+        if s is SessionStatus.LEAVE and self.leave is not None:
+            return f"请假（{self.leave.label}）"
+        parts = []
+        if self.late_minutes:
+            parts.append(f"迟到{self.late_minutes}分钟")
+        if self.early_minutes:
+            parts.append(f"早退{self.early_minutes}分钟")
+        if self.missing_in:
+            parts.append("上班缺卡")
+        if self.missing_out:
+            parts.append("下班缺卡")
+        if s is SessionStatus.ABSENT:
+            return "旷工" + (f"（{'，'.join(parts)}）" if parts else "")
+        return "，".join(parts) or s.label
+
+
+def planned_sessions(staff_id: str, day: date, rules: AttendanceRules, calendar: WorkCalendar,
+                     trainings: Sequence[TrainingSession] = (),
+                     roster: Sequence[RosterEntry] = ()) -> list[PlannedSession]:
+    """What a person owes on a day: the two office sessions on a working day (a training
+    replaces the ones it overlaps), plus any weekend duty shifts they are rostered for."""
+    sessions: list[PlannedSession] = []
+    if calendar.is_workday(day):
+        season = rules.season(day)
+        sessions = [
+            PlannedSession(SessionKind.MORNING, day, season.morning.start, season.morning.end),
+            PlannedSession(SessionKind.AFTERNOON, day, season.afternoon.start, season.afternoon.end),
+        ]
+        for t in trainings:
+            if t.day != day or not t.concerns(staff_id):
+                continue
+            sessions = [s for s in sessions if not (s.start < t.end and s.end > t.start)]
+            sessions.append(PlannedSession(SessionKind.TRAINING, day, t.start, t.end, t.session_id))
+    for r in roster:
+        if r.day == day and r.staff_id == staff_id:
+            sessions.append(PlannedSession(SessionKind.DUTY, day, r.start, r.end, r.window_no))
+    return sorted(sessions, key=lambda s: (s.start, s.end))
+
+
+def dedupe_punches(punches: Iterable[datetime], within_minutes: int) -> list[datetime]:
+    """Sorted punches with repeats (a finger placed twice) collapsed into the first."""
+    out: list[datetime] = []
+    for p in sorted(punches):
+        if out and (p - out[-1]) <= timedelta(minutes=within_minutes):
+            continue
+        out.append(p)
+    return out
+
+
+def _split_by_session(sessions: Sequence[PlannedSession], punches: Sequence[datetime]) -> list[list[datetime]]:
+    """Each punch goes to one session: cut points lie halfway between one session's end and
+    the next one's start."""
+    cuts = []
+    for a, b in zip(sessions, sessions[1:]):
+        cuts.append(a.end_dt + (b.start_dt - a.end_dt) / 2)
+    buckets: list[list[datetime]] = [[] for _ in sessions]
+    for p in punches:
+        i = 0
+        while i < len(cuts) and p >= cuts[i]:
+            i += 1
+        buckets[i].append(p)
+    return buckets
+
+
+def _grace(kind: SessionKind, rules: AttendanceRules) -> int:
+    if kind is SessionKind.TRAINING:
+        return rules.training_grace_minutes
+    if kind is SessionKind.DUTY:
+        return rules.duty_grace_minutes
+    return rules.late_grace_minutes
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def judge_session(session: PlannedSession, punches: Sequence[datetime], rules: AttendanceRules,
+                  leaves: Sequence[Leave] = ()) -> SessionResult:
+    for leave in leaves:
+        if leave.overlaps(session.start_dt, session.end_dt):
+            return SessionResult(session, leave=leave.kind)
+    if not punches:
+        return SessionResult(session, absent=True)
+    first, last = punches[0], punches[-1]
+    arrived: datetime | None = first
+    left: datetime | None = last if session.wants_sign_out else None
+    if session.wants_sign_out and len(punches) == 1:
+        # A lone punch is the arrival or the departure, whichever end it is nearer to.
+        if abs(first - session.start_dt) <= abs(first - session.end_dt):
+            left = None
+        else:
+            arrived = None
+    late = early = 0
+    if arrived is not None:
+        over = _minutes(arrived - session.start_dt)
+        late = over if over > _grace(session.kind, rules) else 0
+    if left is not None:
+        under = _minutes(session.end_dt - left)
+        early = under if under > rules.early_grace_minutes else 0
+    absent = late > rules.absent_after_minutes or early > rules.absent_after_minutes
+    return SessionResult(
+        session,
+        arrived=arrived,
+        left=left,
+        late_minutes=late,
+        early_minutes=early,
+        missing_in=arrived is None,
+        missing_out=session.wants_sign_out and left is None,
+        absent=absent,
+    )
+
+
+def judge_day(staff_id: str, day: date, punches: Iterable[datetime], rules: AttendanceRules,
+              calendar: WorkCalendar, *, trainings: Sequence[TrainingSession] = (),
+              roster: Sequence[RosterEntry] = (), leaves: Sequence[Leave] = (),
+              as_of: datetime | None = None) -> list[SessionResult]:
+    """Judge a person's day. ``punches`` are local wall times of that day (other days' punches
+    are ignored). Sessions not yet over at ``as_of`` are left out: nothing is owed yet."""
+    sessions = planned_sessions(staff_id, day, rules, calendar, trainings, roster)
+    if as_of is not None:
+        sessions = [s for s in sessions if s.end_dt <= as_of]
+    if not sessions:
+        return []
+    own = dedupe_punches((p for p in punches if p.date() == day), rules.duplicate_punch_minutes)
+    mine = [lv for lv in leaves if lv.staff_id == staff_id]
+    buckets = _split_by_session(sessions, own)
+    return [judge_session(s, b, rules, mine) for s, b in zip(sessions, buckets)]
+
+
+# --- weekend duty coverage (AB岗) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DutySlot:
+    """A window's weekend shift and the people who may cover it."""
+
+    window_no: str
+    unit_code: str
+    unit_name: str
+    day: date
+    opening: time
+    closing: time
+    post_a: str | None
+    post_b: str | None
+    rostered: tuple[str, ...] = ()
+
+    @property
+    def expected(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for s in (self.post_a, self.post_b, *self.rostered):
+            if s:
+                seen.setdefault(s, None)
+        return tuple(seen)
+
+    @property
+    def opening_dt(self) -> datetime:
+        return datetime.combine(self.day, self.opening)
+
+    @property
+    def closing_dt(self) -> datetime:
+        return datetime.combine(self.day, self.closing)
+
+    @property
+    def key(self) -> str:
+        return f"{self.window_no}/{self.day.isoformat()}/{self.opening.strftime('%H:%M')}"
+
+
+def is_weekend_service_day(day: date, rules: AttendanceRules, calendar: WorkCalendar) -> bool:
+    """Rest days on which the windows still serve (双休日正常办理): weekends that are not
+    working days; statutory holidays only when the setting says so."""
+    if calendar.is_workday(day):
+        return False
+    if calendar.is_public_holiday(day):
+        return rules.serve_on_public_holidays
+    return True
+
+
+def duty_slots(day: date, posts: Sequence[WindowPosts], roster: Sequence[RosterEntry],
+               rules: AttendanceRules, calendar: WorkCalendar) -> list[DutySlot]:
+    """The shifts to be covered on ``day``. An explicit roster for a window defines its shifts
+    that day (on any day); otherwise a window with weekend service gets the default weekend
+    shifts on a weekend service day."""
+    by_window: dict[str, list[RosterEntry]] = defaultdict(list)
+    for r in roster:
+        if r.day == day:
+            by_window[r.window_no].append(r)
+    service_day = is_weekend_service_day(day, rules, calendar)
+    slots: list[DutySlot] = []
+    for w in posts:
+        entries = by_window.get(w.window_no)
+        if entries:
+            shifts: dict[tuple[time, time], list[str]] = defaultdict(list)
+            for r in entries:
+                shifts[(r.start, r.end)].append(r.staff_id)
+            for (start, end), people in sorted(shifts.items()):
+                slots.append(DutySlot(w.window_no, w.unit_code, w.unit_name, day, start, end,
+                                      w.post_a, w.post_b, tuple(people)))
+        elif service_day and w.weekend_service:
+            for h in rules.weekend_shifts:
+                slots.append(DutySlot(w.window_no, w.unit_code, w.unit_name, day, h.start, h.end,
+                                      w.post_a, w.post_b))
+    return slots
+
+
+@dataclass(frozen=True)
+class Coverage:
+    slot: DutySlot
+    first_arrival: tuple[str, datetime] | None  # who came first and when (local)
+    in_grace: bool
+
+    @property
+    def minutes_late(self) -> int:
+        if self.first_arrival is None:
+            return 0
+        return max(0, _minutes(self.first_arrival[1] - self.slot.opening_dt))
+
+
+def coverage(slot: DutySlot, punches: Mapping[str, Sequence[datetime]], rules: AttendanceRules) -> Coverage:
+    """Who of the slot's people arrived first: a punch from ``duty_early_minutes`` before
+    opening until closing counts; in grace if it is no later than opening + grace."""
+    earliest = slot.opening_dt - timedelta(minutes=rules.duty_early_minutes)
+    deadline = slot.opening_dt + timedelta(minutes=rules.duty_grace_minutes)
+    first: tuple[str, datetime] | None = None
+    for staff_id in slot.expected:
+        for p in punches.get(staff_id, ()):
+            if earliest <= p < slot.closing_dt and (first is None or p < first[1]):
+                first = (staff_id, p)
+    return Coverage(slot, first, first is not None and first[1] <= deadline)
+
+
+def due_gaps(slots: Sequence[DutySlot], punches: Mapping[str, Sequence[datetime]],
+             rules: AttendanceRules, now_local: datetime) -> list[Coverage]:
+    """Slots whose grace has run out with nobody of theirs punched in, while the shift is
+    still on (a gap found after closing is history, not an alert)."""
+    out = []
+    for slot in slots:
+        deadline = slot.opening_dt + timedelta(minutes=rules.duty_grace_minutes)
+        if not (deadline <= now_local < slot.closing_dt):
+            continue
+        c = coverage(slot, punches, rules)
+        if not c.in_grace:
+            out.append(c)
+    return out
+
+
+def gap_event(c: Coverage, staff: Mapping[str, StaffMember], rules: AttendanceRules,
+              detected_at: datetime) -> DutyGapDetected:
+    """The DutyGapDetected event for a coverage found wanting."""
+    def person(staff_id: str | None) -> DutyPerson | None:
+        if not staff_id:
+            return None
+        m = staff.get(staff_id)
+        return DutyPerson(staff_id=staff_id, name=m.name if m else staff_id)
+
+    slot = c.slot
+    return DutyGapDetected(
+        window_no=slot.window_no, unit_code=slot.unit_code, unit_name=slot.unit_name, day=slot.day,
+        opening_time=slot.opening, closing_time=slot.closing, time_zone=rules.time_zone,
+        grace_minutes=rules.duty_grace_minutes, post_a=person(slot.post_a), post_b=person(slot.post_b),
+        rostered=[p for p in (person(s) for s in slot.rostered) if p is not None], detected_at=detected_at,
+    )
+
+
+def resolved_event(c: Coverage, staff: Mapping[str, StaffMember], rules: AttendanceRules) -> DutyGapResolved:
+    """The DutyGapResolved event once somebody of the slot has arrived (``c.first_arrival``)."""
+    if c.first_arrival is None:
+        raise ValueError("nobody has arrived")
+    staff_id, at = c.first_arrival
+    m = staff.get(staff_id)
+    return DutyGapResolved(
+        window_no=c.slot.window_no, day=c.slot.day, opening_time=c.slot.opening,
+        staff=DutyPerson(staff_id=staff_id, name=m.name if m else staff_id),
+        punched_at=at.replace(tzinfo=rules.zone), minutes_late=c.minutes_late,
+    )
+
+
+# --- monthly summaries ----------------------------------------------------------------------
+
+
+@dataclass
+class PersonMonth:
+    staff_id: str
+    name: str
+    unit_code: str
+    unit_name: str
+    window_no: str | None
+    required_sessions: int = 0
+    on_time_sessions: int = 0
+    irregular_sessions: int = 0
+    late: int = 0
+    late_minutes: int = 0
+    early_leave: int = 0
+    early_minutes: int = 0
+    missing_punches: int = 0
+    absent_sessions: int = 0
+    leave_sessions: int = 0
+    leave_by_kind: dict[str, int] = field(default_factory=dict)
+    training_due: int = 0
+    training_attended: int = 0
+    training_late: int = 0
+    duty_shifts: int = 0
+    duty_shifts_missed: int = 0
+    irregular_weight: float = 0.5
+
+    def add(self, r: SessionResult) -> None:
+        kind = r.session.kind
+        if kind is SessionKind.TRAINING:
+            self.training_due += 1
+        if kind is SessionKind.DUTY:
+            self.duty_shifts += 1
+        if r.leave is not None:
+            self.leave_sessions += 1
+            self.leave_by_kind[r.leave.value] = self.leave_by_kind.get(r.leave.value, 0) + 1
+            return
+        self.required_sessions += 1
+        if r.absent:
+            self.absent_sessions += 1
+            if kind is SessionKind.DUTY:
+                self.duty_shifts_missed += 1
+            return
+        if kind is SessionKind.TRAINING:
+            self.training_attended += 1
+            if r.late_minutes:
+                self.training_late += 1
+        if r.on_time:
+            self.on_time_sessions += 1
+        else:
+            self.irregular_sessions += 1
+        if r.late_minutes:
+            self.late += 1
+            self.late_minutes += r.late_minutes
+        if r.early_minutes:
+            self.early_leave += 1
+            self.early_minutes += r.early_minutes
+        self.missing_punches += int(r.missing_in) + int(r.missing_out)
+
+    def merge(self, other: "PersonMonth") -> None:
+        """Add another period's figures (year-end evaluation sums the months)."""
+        for name in ("required_sessions", "on_time_sessions", "irregular_sessions", "late", "late_minutes",
+                     "early_leave", "early_minutes", "missing_punches", "absent_sessions", "leave_sessions",
+                     "training_due", "training_attended", "training_late", "duty_shifts",
+                     "duty_shifts_missed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for k, v in other.leave_by_kind.items():
+            self.leave_by_kind[k] = self.leave_by_kind.get(k, 0) + v
+
+    @property
+    def attendance_score(self) -> float | None:
+        """100 x (on-time sessions + weight x irregular sessions) / sessions due (leave excluded);
+        an absence earns nothing."""
+        if self.required_sessions == 0:
+            return None
+        credit = self.on_time_sessions + self.irregular_weight * self.irregular_sessions
+        return round(100 * credit / self.required_sessions, 2)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        if self.required_sessions == 0:
+            return None
+        return round((self.required_sessions - self.absent_sessions) / self.required_sessions, 4)
+
+
+@dataclass
+class WindowMonth:
+    window_no: str
+    unit_code: str
+    unit_name: str
+    post_a: str | None = None
+    post_b: str | None = None
+    staff_count: int = 0
+    required_sessions: int = 0
+    late: int = 0
+    early_leave: int = 0
+    missing_punches: int = 0
+    absent_sessions: int = 0
+    leave_sessions: int = 0
+    duty_slots: int = 0
+    duty_gaps: int = 0
+    attendance_score: float | None = None
+
+
+@dataclass(frozen=True)
+class DetailRow:
+    """One judged session, for the detail sheet."""
+
+    day: date
+    staff_id: str
+    name: str
+    window_no: str | None
+    session: SessionKind
+    start: time
+    end: time
+    arrived: datetime | None
+    left: datetime | None
+    status: SessionStatus
+    note: str
+
+
+@dataclass(frozen=True)
+class GapRow:
+    window_no: str
+    unit_name: str
+    day: date
+    opening: time
+    closing: time
+    arrived_staff: str | None
+    arrived_at: datetime | None
+
+
+@dataclass
+class MonthlyReport:
+    period: str
+    working_days: int
+    people: list[PersonMonth]
+    windows: list[WindowMonth]
+    details: list[DetailRow] = field(default_factory=list)
+    duty_gaps: list[GapRow] = field(default_factory=list)
+    as_of: datetime | None = None
+
+
+def monthly_report(
+    period: str,
+    staff: Sequence[StaffMember],
+    punches: Mapping[str, Sequence[datetime]],
+    rules: AttendanceRules,
+    calendar: WorkCalendar,
+    *,
+    posts: Sequence[WindowPosts] = (),
+    roster: Sequence[RosterEntry] = (),
+    trainings: Sequence[TrainingSession] = (),
+    leaves: Sequence[Leave] = (),
+    as_of: datetime | None = None,
+) -> MonthlyReport:
+    """Attendance of a month per person and per window. ``punches`` maps staff id to local
+    wall times; ``as_of`` (local) cuts off what is not over yet."""
+    year, month = parse_period(period)
+    if month is None:
+        raise ValueError("a monthly report needs a month (YYYY-MM)")
+    days = month_days(year, month)
+    if as_of is not None:
+        days = [d for d in days if d <= as_of.date()]
+    by_day: dict[str, dict[date, list[datetime]]] = {}
+    for sid, ps in punches.items():
+        bucket: dict[date, list[datetime]] = defaultdict(list)
+        for p in ps:
+            bucket[p.date()].append(p)
+        by_day[sid] = bucket
+
+    people: list[PersonMonth] = []
+    details: list[DetailRow] = []
+    for s in sorted(staff, key=lambda m: ((m.window_no or "~"), m.staff_id)):
+        pm = PersonMonth(s.staff_id, s.name, s.unit_code, s.unit_name, s.window_no,
+                         irregular_weight=rules.irregular_session_weight)
+        own = by_day.get(s.staff_id, {})
+        for d in days:
+            for r in judge_day(s.staff_id, d, own.get(d, ()), rules, calendar, trainings=trainings,
+                               roster=roster, leaves=leaves, as_of=as_of):
+                pm.add(r)
+                details.append(DetailRow(d, s.staff_id, s.name, s.window_no, r.session.kind,
+                                         r.session.start, r.session.end, r.arrived, r.left, r.status, r.note))
+        if s.active or pm.required_sessions or pm.leave_sessions:
+            people.append(pm)
+
+    windows: dict[str, WindowMonth] = {}
+    for w in posts:
+        windows[w.window_no] = WindowMonth(w.window_no, w.unit_code, w.unit_name, w.post_a, w.post_b)
+    for pm in people:
+        if pm.window_no is None:
+            continue
+        wm = windows.setdefault(pm.window_no, WindowMonth(pm.window_no, pm.unit_code, pm.unit_name))
+        wm.staff_count += 1
+        for name in ("required_sessions", "late", "early_leave", "missing_punches", "absent_sessions",
+                     "leave_sessions"):
+            setattr(wm, name, getattr(wm, name) + getattr(pm, name))
+    for wm in windows.values():
+        scores = [p.attendance_score for p in people if p.window_no == wm.window_no and p.attendance_score is not None]
+        wm.attendance_score = round(sum(scores) / len(scores), 2) if scores else None
+
+    gaps: list[GapRow] = []
+    for d in days:
+        for slot in duty_slots(d, posts, roster, rules, calendar):
+            if as_of is not None and slot.closing_dt > as_of:
+                continue
+            c = coverage(slot, punches, rules)
+            wm = windows[slot.window_no]
+            wm.duty_slots += 1
+            if not c.in_grace:
+                wm.duty_gaps += 1
+                gaps.append(GapRow(slot.window_no, slot.unit_name, d, slot.opening, slot.closing,
+                                   c.first_arrival[0] if c.first_arrival else None,
+                                   c.first_arrival[1] if c.first_arrival else None))
+
+    working_days = len(calendar.workdays(year, month))
+    return MonthlyReport(period, working_days, people, sorted(windows.values(), key=lambda w: w.window_no),
+                         details, gaps, as_of)
+
+
+def combine_reports(period: str, reports: Sequence[MonthlyReport]) -> MonthlyReport:
+    """Several months as one period (the year-end evaluation): counts add up, scores are
+    recomputed from the sums, details and gaps are concatenated."""
+    people: dict[str, PersonMonth] = {}
+    windows: dict[str, WindowMonth] = {}
+    details: list[DetailRow] = []
+    gaps: list[GapRow] = []
+    for rep in reports:
+        for p in rep.people:
+            if p.staff_id in people:
+                people[p.staff_id].merge(p)
+            else:
+                people[p.staff_id] = PersonMonth(
+                    p.staff_id, p.name, p.unit_code, p.unit_name, p.window_no,
+                    irregular_weight=p.irregular_weight)
+                people[p.staff_id].merge(p)
+        for w in rep.windows:
+            acc = windows.setdefault(w.window_no, WindowMonth(w.window_no, w.unit_code, w.unit_name,
+                                                              w.post_a, w.post_b))
+            for name in ("required_sessions", "late", "early_leave", "missing_punches", "absent_sessions",
+                         "leave_sessions", "duty_slots", "duty_gaps"):
+                setattr(acc, name, getattr(acc, name) + getattr(w, name))
+        details.extend(rep.details)
+        gaps.extend(rep.duty_gaps)
+    for acc in windows.values():
+        mine = [p for p in people.values() if p.window_no == acc.window_no]
+        acc.staff_count = len(mine)
+        scores = [p.attendance_score for p in mine if p.attendance_score is not None]
+        acc.attendance_score = round(sum(scores) / len(scores), 2) if scores else None
+    return MonthlyReport(period, sum(r.working_days for r in reports), list(people.values()),
+                         sorted(windows.values(), key=lambda w: w.window_no), details, gaps,
+                         max((r.as_of for r in reports if r.as_of), default=None))

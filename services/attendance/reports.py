@@ -1,0 +1,259 @@
+"""Report shapes: JSON for the API and an XLSX workbook (openpyxl) for download.
+
+Headers and labels are zh-CN: the workbook goes to the center's management as it is.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .domain import LEAVE_LABELS, LeaveKind, MonthlyReport, PersonMonth, WindowMonth
+from .evaluation import Evaluation, Parts, PersonScore, WindowScore
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def _iso(v: date | time | datetime | None) -> str | None:
+    return None if v is None else v.isoformat()
+
+
+def person_json(p: PersonMonth) -> dict[str, Any]:
+    return {
+        "staff_id": p.staff_id, "name": p.name, "unit_code": p.unit_code, "unit_name": p.unit_name,
+        "window_no": p.window_no, "required_sessions": p.required_sessions,
+        "on_time_sessions": p.on_time_sessions, "irregular_sessions": p.irregular_sessions,
+        "late": p.late, "late_minutes": p.late_minutes, "early_leave": p.early_leave,
+        "early_minutes": p.early_minutes, "missing_punches": p.missing_punches,
+        "absent_sessions": p.absent_sessions, "leave_sessions": p.leave_sessions,
+        "leave_by_kind": dict(p.leave_by_kind), "training_due": p.training_due,
+        "training_attended": p.training_attended, "training_late": p.training_late,
+        "duty_shifts": p.duty_shifts, "duty_shifts_missed": p.duty_shifts_missed,
+        "attendance_rate": p.attendance_rate, "attendance_score": p.attendance_score,
+    }
+
+
+def window_json(w: WindowMonth) -> dict[str, Any]:
+    return {
+        "window_no": w.window_no, "unit_code": w.unit_code, "unit_name": w.unit_name,
+        "post_a": w.post_a, "post_b": w.post_b, "staff_count": w.staff_count,
+        "required_sessions": w.required_sessions, "late": w.late, "early_leave": w.early_leave,
+        "missing_punches": w.missing_punches, "absent_sessions": w.absent_sessions,
+        "leave_sessions": w.leave_sessions, "duty_slots": w.duty_slots, "duty_gaps": w.duty_gaps,
+        "attendance_score": w.attendance_score,
+    }
+
+
+def report_json(report: MonthlyReport, *, details: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "period": report.period,
+        "working_days": report.working_days,
+        "as_of": _iso(report.as_of),
+        "people": [person_json(p) for p in report.people],
+        "windows": [window_json(w) for w in report.windows],
+        "duty_gaps": [
+            {"window_no": g.window_no, "unit_name": g.unit_name, "day": _iso(g.day),
+             "opening": _iso(g.opening), "closing": _iso(g.closing),
+             "arrived_staff": g.arrived_staff, "arrived_at": _iso(g.arrived_at)}
+            for g in report.duty_gaps
+        ],
+    }
+    if details:
+        out["details"] = [
+            {"day": _iso(d.day), "staff_id": d.staff_id, "name": d.name, "window_no": d.window_no,
+             "session": d.session.value, "start": _iso(d.start), "end": _iso(d.end),
+             "arrived": _iso(d.arrived), "left": _iso(d.left), "status": d.status.value, "note": d.note}
+            for d in report.details
+        ]
+    return out
+
+
+def parts_json(p: Parts) -> dict[str, Any]:
+    return {"on_time_rate": p.on_time_rate, "satisfaction_index": p.satisfaction_index,
+            "attendance_score": p.attendance_score, "supervision_notices": p.supervision_notices,
+            "cases": p.cases, "cases_on_time": p.cases_on_time, "ratings": p.ratings}
+
+
+def _window_score_json(w: WindowScore, rank: int | None = None) -> dict[str, Any]:
+    d = {"window_no": w.window_no, "unit_code": w.unit_code, "unit_name": w.unit_name, "score": w.score,
+         "parts": parts_json(w.parts), "duty_gaps": w.duty_gaps, "eligible": w.eligible,
+         "reasons": list(w.reasons)}
+    if rank is not None:
+        d["rank"] = rank
+    return d
+
+
+def _person_score_json(p: PersonScore, rank: int | None = None) -> dict[str, Any]:
+    d = {"staff_id": p.staff_id, "name": p.name, "unit_code": p.unit_code, "unit_name": p.unit_name,
+         "window_no": p.window_no, "score": p.score, "parts": parts_json(p.parts),
+         "eligible": p.eligible, "reasons": list(p.reasons)}
+    if rank is not None:
+        d["rank"] = rank
+    return d
+
+
+def evaluation_json(ev: Evaluation) -> dict[str, Any]:
+    s = ev.settings
+    return {
+        "period": ev.period,
+        "formula": ev.formula,
+        "weights": {"on_time": s.on_time_weight, "satisfaction": s.satisfaction_weight,
+                    "attendance": s.attendance_weight, "supervision_penalty": s.supervision_penalty},
+        "windows": [_window_score_json(w) for w in ev.windows],
+        "people": [_person_score_json(p) for p in ev.people],
+        "red_flag_windows": [_window_score_json(w, i) for i, w in enumerate(ev.red_flag_windows, 1)],
+        "service_stars": [_person_score_json(p, i) for i, p in enumerate(ev.service_stars, 1)],
+    }
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="9C1C1C")  # the red of official documents
+_TITLE_FONT = Font(bold=True, size=14)
+
+
+def _display_width(value: Any) -> int:
+    text = "" if value is None else str(value)
+    # East Asian wide characters take two columns in a spreadsheet cell.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _sheet(wb: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+           *, caption: str | None = None, percent_cols: Sequence[int] = ()) -> Worksheet:
+    ws = wb.create_sheet(title)
+    start = 1
+    if caption:
+        ws.cell(row=1, column=1, value=caption).font = _TITLE_FONT
+        start = 3
+    for col, h in enumerate(headers, start=1):
+        cell = ws.cell(row=start, column=col, value=h)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for r, row in enumerate(rows, start=start + 1):
+        for col, value in enumerate(row, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            if col - 1 in percent_cols and isinstance(value, (int, float)):
+                cell.number_format = "0.00%"
+            elif isinstance(value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            elif isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
+            elif isinstance(value, time):
+                cell.number_format = "hh:mm"
+    for col, h in enumerate(headers, start=1):
+        widest = max([_display_width(h)] + [_display_width(row[col - 1]) for row in rows])
+        ws.column_dimensions[get_column_letter(col)].width = min(60, max(8, widest + 2))
+    ws.freeze_panes = ws.cell(row=start + 1, column=1)
+    return ws
+
+
+def _leave_text(by_kind: dict[str, int]) -> str:
+    return "，".join(f"{LEAVE_LABELS[LeaveKind(k)]}{v}" for k, v in sorted(by_kind.items()) if v)
+
+
+PERSON_HEADERS = ["姓名", "工号", "单位", "窗口", "应出勤(时段)", "正常", "迟到(次)", "迟到(分钟)", "早退(次)",
+                  "早退(分钟)", "缺卡(次)", "旷工(时段)", "请假(时段)", "请假明细", "应参加培训", "参加培训",
+                  "周末值班(班次)", "值班缺岗", "出勤率", "出勤得分"]
+WINDOW_HEADERS = ["窗口", "单位", "A岗", "B岗", "人数", "应出勤(时段)", "迟到", "早退", "缺卡", "旷工(时段)",
+                  "请假(时段)", "周末班次", "空岗次数", "出勤得分"]
+DETAIL_HEADERS = ["日期", "姓名", "窗口", "时段", "应到", "应退", "签到", "签退", "状态", "说明"]
+GAP_HEADERS = ["窗口", "单位", "日期", "开放时间", "结束时间", "首位到岗", "到岗时间"]
+WSCORE_HEADERS = ["窗口", "单位", "综合得分", "按时办结率", "满意度指数", "出勤得分", "督办通知", "办结件数",
+                  "评价数", "空岗次数", "参评资格", "说明"]
+PSCORE_HEADERS = ["姓名", "工号", "单位", "窗口", "综合得分", "按时办结率", "满意度指数", "出勤得分", "督办通知",
+                  "参评资格", "说明"]
+
+
+def workbook(report: MonthlyReport, evaluation: Evaluation | None = None,
+             names: dict[str, str] | None = None) -> Workbook:
+    """The month's workbook: per person, per window, details, duty gaps; and, when given, the
+    evaluation, the awards and the formula. ``names`` maps staff ids to names (A/B posts)."""
+    names = names or {p.staff_id: p.name for p in report.people}
+    wb = Workbook()
+    wb.remove(wb.active)
+    period = report.period
+    _sheet(wb, "个人考勤", PERSON_HEADERS, [
+        [p.name, p.staff_id, p.unit_name, p.window_no or "", p.required_sessions, p.on_time_sessions, p.late,
+         p.late_minutes, p.early_leave, p.early_minutes, p.missing_punches, p.absent_sessions,
+         p.leave_sessions, _leave_text(p.leave_by_kind), p.training_due, p.training_attended, p.duty_shifts,
+         p.duty_shifts_missed, p.attendance_rate, p.attendance_score]
+        for p in report.people
+    ], caption=f"{period} 个人考勤汇总（工作日{report.working_days}天）", percent_cols=[18])
+    _sheet(wb, "窗口考勤", WINDOW_HEADERS, [
+        [w.window_no, w.unit_name, names.get(w.post_a or "", w.post_a or ""),
+         names.get(w.post_b or "", w.post_b or ""), w.staff_count, w.required_sessions, w.late, w.early_leave,
+         w.missing_punches, w.absent_sessions, w.leave_sessions, w.duty_slots, w.duty_gaps, w.attendance_score]
+        for w in report.windows
+    ], caption=f"{period} 窗口考勤汇总")
+    _sheet(wb, "考勤明细", DETAIL_HEADERS, [
+        [d.day, d.name, d.window_no or "", d.session.label, d.start, d.end,
+         d.arrived.time() if d.arrived else None, d.left.time() if d.left else None, d.status.label, d.note]
+        for d in report.details
+    ])
+    _sheet(wb, "周末空岗", GAP_HEADERS, [
+        [g.window_no, g.unit_name, g.day, g.opening, g.closing,
+         names.get(g.arrived_staff or "", g.arrived_staff or "无人到岗"), g.arrived_at]
+        for g in report.duty_gaps
+    ])
+    if evaluation is not None:
+        add_evaluation(wb, evaluation)
+    return wb
+
+
+def _wrow(w: WindowScore) -> list[Any]:
+    p = w.parts
+    return [w.window_no, w.unit_name, w.score, p.on_time_rate, p.satisfaction_index, p.attendance_score,
+            p.supervision_notices, p.cases, p.ratings, w.duty_gaps, "是" if w.eligible else "否",
+            "；".join(w.reasons)]
+
+
+def _prow(x: PersonScore) -> list[Any]:
+    p = x.parts
+    return [x.name, x.staff_id, x.unit_name, x.window_no or "", x.score, p.on_time_rate, p.satisfaction_index,
+            p.attendance_score, p.supervision_notices, "是" if x.eligible else "否", "；".join(x.reasons)]
+
+
+def add_evaluation(wb: Workbook, ev: Evaluation) -> None:
+    _sheet(wb, "窗口评价", WSCORE_HEADERS, [_wrow(w) for w in ev.windows],
+           caption=f"{ev.period} 窗口综合评价", percent_cols=[3])
+    _sheet(wb, "个人评价", PSCORE_HEADERS, [_prow(p) for p in ev.people],
+           caption=f"{ev.period} 工作人员综合评价", percent_cols=[5])
+    _sheet(wb, "红旗窗口", ["名次"] + WSCORE_HEADERS[:9],
+           [[i] + _wrow(w)[:9] for i, w in enumerate(ev.red_flag_windows, 1)],
+           caption=f"{ev.period} 红旗窗口", percent_cols=[4])
+    _sheet(wb, "服务标兵", ["名次"] + PSCORE_HEADERS[:9],
+           [[i] + _prow(p)[:9] for i, p in enumerate(ev.service_stars, 1)],
+           caption=f"{ev.period} 服务标兵", percent_cols=[6])
+    ws = wb.create_sheet("评分说明")
+    ws.cell(row=1, column=1, value="评分公式").font = _TITLE_FONT
+    ws.cell(row=2, column=1, value=ev.formula).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 100
+    ws.row_dimensions[2].height = 90
+    s = ev.settings
+    rows = [("按时办结率权重", s.on_time_weight), ("满意度权重", s.satisfaction_weight),
+            ("出勤权重", s.attendance_weight), ("每份督办通知扣分", s.supervision_penalty)]
+    for i, (label, value) in enumerate(rows, start=4):
+        ws.cell(row=i, column=1, value=f"{label}：{value:g}")
+
+
+def to_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def xlsx_filename(period: str) -> str:
+    return f"attendance-{period}.xlsx"

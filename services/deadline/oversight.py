@@ -1,0 +1,502 @@
+"""Supervision of the window units: statistics, the monthly bulletin, supervision notices and
+random inspections. Pure Python, no I/O (the bulletin's template is read from the package).
+
+- Statistics (per unit and period) count the cases *decided* in the period: on-time rate,
+  average working days used, share of immediate cases (即办件) and the number of cases.
+- The bulletin (定期通报) of a month lists every case that was overdue on at least one day of
+  the month (still open, or decided late), with its unit, and each unit's figures.
+- A supervision notice (业务督办通知书) has a reply date in working days; the reply closes it.
+- A random inspection (抽查) draws, for one unit and month, a stated share of the unit's cases
+  decided that month, with a recorded seed: the same seed and the same cases give the same
+  sample.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from contracts.common import CASE_KIND_LABELS, CaseKind
+from contracts.deadline import (
+    BulletinOverdueCase,
+    BulletinPublished,
+    BulletinUnitStats,
+    InspectionRecorded,
+    InspectionResult,
+    InspectionSampled,
+    NoticeSource,
+    SupervisionNoticeIssued,
+    SupervisionReplied,
+)
+
+from .calendar import WorkCalendar
+from .domain import DeadlineError, local_date
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month, ``YYYY-MM``."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        try:
+            y, m = text.split("-")
+            p = cls(int(y), int(m))
+        except ValueError:
+            raise DeadlineError(f"{text!r} is not a month (YYYY-MM)", "period") from None
+        if not (1 <= p.month <= 12 and 1 <= p.year <= 9999) or len(y) != 4 or len(m) != 2:
+            raise DeadlineError(f"{text!r} is not a month (YYYY-MM)", "period")
+        return p
+
+    @classmethod
+    def of(cls, day: date) -> "Period":
+        return cls(day.year, day.month)
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last(self) -> date:
+        nxt = date(self.year + 1, 1, 1) if self.month == 12 else date(self.year, self.month + 1, 1)
+        return nxt - timedelta(days=1)
+
+    def previous(self) -> "Period":
+        return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+@dataclass(frozen=True)
+class ClosedCase:
+    """What the statistics need of a decided case."""
+
+    receipt_no: str
+    unit_code: str
+    item_code: str
+    case_kind: CaseKind
+    decided_on: date
+    on_time: bool
+    working_days_used: int
+
+
+@dataclass(frozen=True)
+class UnitStats:
+    unit_code: str
+    cases: int
+    on_time: int
+    working_days_used: int
+    immediate: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.cases if self.cases else None
+
+    @property
+    def average_working_days_used(self) -> float | None:
+        return self.working_days_used / self.cases if self.cases else None
+
+    @property
+    def immediate_share(self) -> float | None:
+        return self.immediate / self.cases if self.cases else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "unit_code": self.unit_code,
+            "cases": self.cases,
+            "on_time": self.on_time,
+            "on_time_rate": self.on_time_rate,
+            "average_working_days_used": self.average_working_days_used,
+            "immediate": self.immediate,
+            "immediate_share": self.immediate_share,
+        }
+
+
+CENTER_TOTAL = "*"
+
+
+def unit_statistics(cases: Iterable[ClosedCase], first: date, last: date) -> dict[str, UnitStats]:
+    """Figures per unit for the cases decided in [first, last], plus the center's total under
+    the key ``"*"``."""
+    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for c in cases:
+        if not first <= c.decided_on <= last:
+            continue
+        for key in (c.unit_code, CENTER_TOTAL):
+            a = acc[key]
+            a[0] += 1
+            a[1] += int(c.on_time)
+            a[2] += c.working_days_used
+            a[3] += int(c.case_kind == CaseKind.IMMEDIATE)
+    if CENTER_TOTAL not in acc:
+        acc[CENTER_TOTAL] = [0, 0, 0, 0]
+    return {u: UnitStats(u, *a) for u, a in sorted(acc.items())}
+
+
+# ---------------------------------------------------------------------------------------------
+# The bulletin
+
+
+@dataclass(frozen=True)
+class CaseSpan:
+    """What the bulletin needs of any case: its due date and, if decided, when."""
+
+    receipt_no: str
+    unit_code: str
+    item_code: str
+    due_date: date
+    decided_on: date | None
+
+
+def overdue_in_period(case: CaseSpan, first: date, last: date) -> bool:
+    """Overdue on at least one day of [first, last]: some day after the due date, not after
+    the decision (a case decided late is overdue on its decision day)."""
+    lo = max(first, case.due_date + timedelta(days=1))
+    hi = last if case.decided_on is None else min(last, case.decided_on)
+    return lo <= hi
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    bulletin_no: str
+    period: Period
+    overdue: list[BulletinOverdueCase]
+    units: list[BulletinUnitStats]
+    total: UnitStats
+    notices: list[dict[str, object]] = field(default_factory=list)
+    violations: list[dict[str, object]] = field(default_factory=list)
+
+    def as_event(self, *, center_unit_code: str, published_by: str, published_at: datetime) -> BulletinPublished:
+        return BulletinPublished(
+            unit_code=center_unit_code,
+            bulletin_no=self.bulletin_no,
+            period=str(self.period),
+            published_by=published_by,
+            published_at=published_at,
+            overdue_cases=self.overdue,
+            unit_stats=self.units,
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "bulletin_no": self.bulletin_no,
+            "period": str(self.period),
+            "overdue_cases": [c.model_dump(mode="json") for c in self.overdue],
+            "unit_stats": [u.model_dump(mode="json") for u in self.units],
+            "total": self.total.as_dict(),
+            "notices": [_jsonable(n) for n in self.notices],
+            "violations": [_jsonable(v) for v in self.violations],
+        }
+
+
+def _jsonable(row: Mapping[str, object]) -> dict[str, object]:
+    return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in row.items()}
+
+
+def build_bulletin(
+    cal: WorkCalendar,
+    *,
+    bulletin_no: str,
+    period: Period,
+    cases: Iterable[CaseSpan],
+    closed: Iterable[ClosedCase],
+    notices: Iterable[Mapping[str, object]] = (),
+    violations: Iterable[Mapping[str, object]] = (),
+) -> Bulletin:
+    """Assemble a month's bulletin. ``cases`` may hold more than the month's (they are
+    filtered); ``notices`` and ``violations`` are the month's, each with a ``unit_code``."""
+    first, last = period.first, period.last
+    overdue: list[BulletinOverdueCase] = []
+    for c in cases:
+        if not overdue_in_period(c, first, last):
+            continue
+        until = last if c.decided_on is None else min(last, c.decided_on)
+        overdue.append(
+            BulletinOverdueCase(
+                receipt_no=c.receipt_no,
+                unit_code=c.unit_code,
+                item_code=c.item_code,
+                due_date=c.due_date,
+                decided_on=c.decided_on if c.decided_on is not None and c.decided_on <= last else None,
+                overdue_working_days=max(0, cal.working_days_after(c.due_date, until)),
+            )
+        )
+    overdue.sort(key=lambda o: (o.unit_code, -o.overdue_working_days, o.receipt_no))
+    notices = list(notices)
+    violations = list(violations)
+    stats = unit_statistics(closed, first, last)
+    units = set(stats) - {CENTER_TOTAL}
+    units |= {o.unit_code for o in overdue}
+    units |= {str(n["unit_code"]) for n in notices} | {str(v["unit_code"]) for v in violations}
+    rows = []
+    for u in sorted(units):
+        s = stats.get(u, UnitStats(u, 0, 0, 0, 0))
+        rows.append(
+            BulletinUnitStats(
+                unit_code=u,
+                cases_decided=s.cases,
+                on_time=s.on_time,
+                on_time_rate=s.on_time_rate,
+                average_working_days_used=s.average_working_days_used,
+                immediate_share=s.immediate_share,
+                overdue_cases=sum(1 for o in overdue if o.unit_code == u),
+                notices=sum(1 for n in notices if n["unit_code"] == u),
+                violations=sum(1 for v in violations if v["unit_code"] == u),
+            )
+        )
+    return Bulletin(bulletin_no, period, overdue, rows, stats[CENTER_TOTAL], notices, violations)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _cn_date(value: date | None) -> str:
+    return "—" if value is None else f"{value.year}年{value.month}月{value.day}日"
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # plain text (Markdown), not HTML
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    env.filters["cn_date"] = _cn_date
+    return env
+
+
+def render_bulletin(
+    bulletin: Bulletin,
+    *,
+    center_name: str,
+    unit_names: Mapping[str, str] | None = None,
+    published_on: date | None = None,
+) -> str:
+    """The bulletin as a readable zh-CN document (Markdown)."""
+    names = dict(unit_names or {})
+    return _env().get_template("bulletin.zh-CN.md.j2").render(
+        b=bulletin,
+        center_name=center_name,
+        name=lambda code: names.get(code, code),
+        published_on=published_on,
+        kind_labels=CASE_KIND_LABELS,
+        result_labels={r.value: r.label for r in InspectionResult},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Supervision notices
+
+
+@dataclass
+class SupervisionNotice:
+    notice_no: str
+    unit_code: str
+    receipt_no: str | None
+    raised_by: str
+    raised_at: datetime
+    reason: str
+    reply_due: date
+    origin: NoticeSource = NoticeSource.MANUAL
+    replied_by: str | None = None
+    replied_at: datetime | None = None
+    reply: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.replied_at is not None
+
+    def status(self, today: date) -> str:
+        """``open``, ``reply_overdue`` or ``replied``."""
+        if self.closed:
+            return "replied"
+        return "reply_overdue" if today > self.reply_due else "open"
+
+
+def raise_notice(
+    cal: WorkCalendar,
+    *,
+    notice_no: str,
+    unit_code: str,
+    receipt_no: str | None,
+    raised_by: str,
+    raised_at: datetime,
+    reason: str,
+    reply_days: int,
+    origin: NoticeSource = NoticeSource.MANUAL,
+) -> tuple[SupervisionNotice, SupervisionNoticeIssued]:
+    """A notice to a unit, due for reply ``reply_days`` working days after it was raised
+    (counted like a limit: the day it is raised is not counted)."""
+    if not raised_by.strip():
+        raise DeadlineError("the supervisor must be named", "raised_by")
+    if not reason.strip():
+        raise DeadlineError("a notice states the problem", "reason")
+    if reply_days < 1:
+        raise DeadlineError("the reply needs at least one working day", "reply_days")
+    reply_due = cal.add_working_days(local_date(raised_at), reply_days)
+    notice = SupervisionNotice(
+        notice_no, unit_code, receipt_no, raised_by.strip(), raised_at, reason.strip(), reply_due, origin
+    )
+    event = SupervisionNoticeIssued(
+        notice_no=notice_no,
+        unit_code=unit_code,
+        receipt_no=receipt_no,
+        raised_by=notice.raised_by,
+        raised_at=raised_at,
+        reason=notice.reason,
+        reply_due=reply_due,
+        origin=origin,
+    )
+    return notice, event
+
+
+def reply_notice(notice: SupervisionNotice, *, replied_by: str, reply: str, at: datetime) -> SupervisionReplied:
+    if notice.closed:
+        raise DeadlineError(f"notice {notice.notice_no} was already answered", "notice_no")
+    if not replied_by.strip():
+        raise DeadlineError("who replies must be named", "replied_by")
+    if not reply.strip():
+        raise DeadlineError("the reply is empty", "reply")
+    notice.replied_by = replied_by.strip()
+    notice.replied_at = at
+    notice.reply = reply.strip()
+    return SupervisionReplied(
+        notice_no=notice.notice_no,
+        unit_code=notice.unit_code,
+        replied_by=notice.replied_by,
+        replied_at=at,
+        reply=notice.reply,
+        on_time=local_date(at) <= notice.reply_due,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Random inspection
+
+
+def new_seed() -> str:
+    """A fresh seed to record with a sample."""
+    return secrets.token_hex(8)
+
+
+def sample_size(population: int, share: float) -> int:
+    """ceil(share x population), at least one case when there is any."""
+    if not 0 < share <= 1:
+        raise DeadlineError("the share is a fraction in (0, 1]", "share")
+    if population == 0:
+        return 0
+    return max(1, min(population, math.ceil(share * population - 1e-9)))
+
+
+def draw_sample(receipt_nos: Iterable[str], *, share: float, seed: str, period: Period, unit_code: str) -> list[str]:
+    """A reproducible sample: the population is sorted first, and the generator is seeded with
+    the seed, the period and the unit (a str seed is hashed with SHA-512 by Python's ``random``,
+    stable across runs and platforms)."""
+    population = sorted(set(receipt_nos))
+    k = sample_size(len(population), share)
+    rng = random.Random(f"{seed}|{period}|{unit_code}")
+    return sorted(rng.sample(population, k))
+
+
+@dataclass(frozen=True)
+class InspectionSample:
+    sample_id: str
+    unit_code: str
+    period: Period
+    seed: str
+    share: float
+    population: int
+    receipt_nos: tuple[str, ...]
+
+
+def sample_inspection(
+    *,
+    sample_id: str,
+    unit_code: str,
+    period: Period,
+    closed_receipts: Iterable[str],
+    share: float,
+    seed: str | None,
+    sampled_by: str,
+    sampled_at: datetime,
+) -> tuple[InspectionSample, InspectionSampled]:
+    population = sorted(set(closed_receipts))
+    seed = seed or new_seed()
+    chosen = draw_sample(population, share=share, seed=seed, period=period, unit_code=unit_code)
+    sample = InspectionSample(sample_id, unit_code, period, seed, share, len(population), tuple(chosen))
+    event = InspectionSampled(
+        sample_id=sample_id,
+        unit_code=unit_code,
+        period=str(period),
+        seed=seed,
+        share=share,
+        population=len(population),
+        receipt_nos=chosen,
+        sampled_by=sampled_by,
+        sampled_at=sampled_at,
+    )
+    return sample, event
+
+
+def record_inspection(
+    sample: InspectionSample,
+    *,
+    receipt_no: str,
+    inspector: str,
+    result: InspectionResult,
+    notes: str | None,
+    at: datetime,
+    notice_no: str | None = None,
+) -> InspectionRecorded:
+    if receipt_no not in sample.receipt_nos:
+        raise DeadlineError(f"case {receipt_no} is not in sample {sample.sample_id}", "receipt_no")
+    if not inspector.strip():
+        raise DeadlineError("the inspector must be named", "inspector")
+    return InspectionRecorded(
+        sample_id=sample.sample_id,
+        unit_code=sample.unit_code,
+        receipt_no=receipt_no,
+        inspector=inspector.strip(),
+        result=result,
+        violation=result is InspectionResult.VIOLATION,
+        notes=notes,
+        recorded_at=at,
+        notice_no=notice_no,
+    )

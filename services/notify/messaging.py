@@ -1,0 +1,248 @@
+"""Queueing SMS and settling them: the state changes of a message, each inside the caller's
+transaction together with the events it causes (``uow`` is a UnitOfWork or a HandlerContext:
+both have ``session`` and ``emit``)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.common import mask_mobile
+from contracts.notify import (
+    Recipient, SmsDeferred, SmsDelivered, SmsFailed, SmsFailureStage, SmsOutcomeUnknown, SmsSent,
+)
+
+from . import domain, rendering, sms_text, store
+from .config import NotifySettings
+from .domain import Category, MessageState, Outcome, SendResult
+from .store import MessagePartRow, MessageRow, ReceiptRow, aware
+
+log = logging.getLogger(__name__)
+
+
+class Emitter(Protocol):
+    session: AsyncSession
+
+    async def emit(self, event: Any, **kwargs: Any) -> Any: ...
+
+
+class SmsMetrics:
+    """Business metrics: SMS by provider, outcome and reason code; notices by type and state."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.sms = metrics.counter("sms_events", "SMS state changes by provider, outcome and reason code.",
+                                   ("provider", "outcome", "code"))
+        self.notices = metrics.counter("notice_events", "Notice saga steps by document type and state.",
+                                       ("document_type", "state"))
+        self.parts = metrics.counter("sms_parts_submitted", "SMS parts the providers accepted.", ("provider",))
+
+    def sms_event(self, provider: str | None, outcome: str, code: str | None = "") -> None:
+        self.sms.labels(provider or "none", outcome, (code or "")[:40]).inc()
+
+
+class NullMetrics(SmsMetrics):
+    def __init__(self) -> None:  # noqa: D107 - used where no registry exists (scripts)
+        pass
+
+    def sms_event(self, provider: str | None, outcome: str, code: str | None = "") -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SmsRequest:
+    cause_event_id: str
+    template: str
+    category: Category
+    recipient_kind: Recipient
+    mobile: str
+    context: Mapping[str, Any]
+    receipt_no: str | None = None
+    staff_id: str | None = None
+    notice_id: str | None = None
+
+
+def _base_fields(row: MessageRow) -> dict[str, Any]:
+    return dict(message_id=row.id, template=row.template, recipient_kind=Recipient(row.recipient_kind),
+                mobile=mask_mobile(row.mobile), receipt_no=row.receipt_no)
+
+
+async def queue_sms(uow: Emitter, settings: NotifySettings, req: SmsRequest, now: datetime,
+                    metrics: SmsMetrics) -> MessageRow | None:
+    """Create the message for ``req`` unless its idempotency key exists. Returns the new row or
+    None (a duplicate: the event was redelivered or handled before a restart)."""
+    try:
+        mobile = domain.normalize_mobile(req.mobile)
+    except domain.InvalidMobile as exc:
+        log.warning("no SMS for %s (%s): %s", req.receipt_no or req.staff_id, req.template, exc)
+        return None
+    key = domain.idempotency_key(req.cause_event_id, mobile, req.template)
+    if await store.message_by_key(uow.session, key) is not None:
+        return None
+    row = MessageRow(id=uuid.uuid4().hex, idempotency_key=key, template=req.template, category=req.category.value,
+                     recipient_kind=req.recipient_kind.value, mobile=mobile, staff_id=req.staff_id,
+                     receipt_no=req.receipt_no, notice_id=req.notice_id, text="", body="", state="",
+                     created_at=now, updated_at=now, not_before=now)
+    too_long: sms_text.MessageTooLong | None = None
+    try:
+        sms = rendering.render_sms(req.template, req.context, signature=settings.signature,
+                                   max_parts=settings.notify_sms_max_parts,
+                                   reference_bits=settings.notify_sms_reference_bits)
+        row.text, row.body, row.params, row.parts = sms.text, sms.body, sms.params, sms.length.parts
+    except sms_text.MessageTooLong as exc:
+        too_long = exc
+    if too_long is not None:
+        row.state, row.permanent, row.code = MessageState.FAILED.value, True, "too_long"
+        row.reason = f"短信超过{too_long.cap}条的长度上限（需{too_long.parts}条）"
+    elif domain.may_suppress(req.category, await store.is_opted_out(uow.session, mobile)):
+        row.state, row.reason = MessageState.SUPPRESSED.value, "applicant opted out of survey invitations"
+    else:
+        plan = domain.schedule(req.category, now, settings.quiet_hours)
+        row.state, row.not_before = plan.state.value, plan.not_before
+    if not await store.insert_message(uow.session, row):
+        return None
+    if row.state == MessageState.FAILED.value:
+        await uow.emit(SmsFailed(**_base_fields(row), provider=None, stage=SmsFailureStage.SUBMIT, code="too_long",
+                                 reason=row.reason or "", permanent=True), id=f"{row.id}-failed-0")
+        metrics.sms_event(None, "failed", "too_long")
+    elif row.state == MessageState.DEFERRED.value:
+        await uow.emit(SmsDeferred(**_base_fields(row), not_before=row.not_before), id=f"{row.id}-deferred")
+        metrics.sms_event(None, "deferred", "quiet_hours")
+    elif row.state == MessageState.SUPPRESSED.value:
+        metrics.sms_event(None, "suppressed", "opt_out")
+    return row
+
+
+async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow, result: SendResult,
+                         now: datetime, metrics: SmsMetrics) -> None:
+    """Store what a submit attempt did and emit the matching event."""
+    decision = domain.after_attempt(result, row.attempts, now, settings.retry_policy)
+    accepted = {str(k): v for k, v in {**{int(k): v for k, v in row.accepted_parts.items()},
+                                       **result.accepted_parts}.items()}
+    new_parts = set(accepted) - set(row.accepted_parts)
+    row.accepted_parts = accepted
+    row.provider = result.provider
+    row.parts = result.parts or row.parts
+    row.code, row.reason = result.code, result.reason
+    row.updated_at = now
+    for seq in sorted(new_parts, key=int):
+        try:
+            async with uow.session.begin_nested():
+                uow.session.add(MessagePartRow(provider=result.provider, provider_message_id=accepted[seq],
+                                               message_id=row.id, seq=int(seq)))
+        except IntegrityError:
+            log.warning("provider id %s reused by %s", accepted[seq], result.provider)
+    if new_parts:
+        metrics.parts.labels(result.provider).inc(len(new_parts))
+    row.state = domain.check_transition(MessageState(row.state), decision.state).value
+    base = _base_fields(row)
+    if decision.state in (MessageState.SENT, MessageState.DELIVERED):
+        row.sent_at = now
+        await uow.emit(SmsSent(**base, provider=result.provider, parts=row.parts,
+                               provider_message_ids=[accepted[k] for k in sorted(accepted, key=int)],
+                               attempts=row.attempts), id=f"{row.id}-sent")
+        metrics.sms_event(result.provider, "sent", result.code)
+        if decision.state is MessageState.DELIVERED:  # the embedded provider: delivered on write
+            row.delivered_at, row.receipt_status = now, domain.ReceiptStatus.DELIVRD.value
+            await uow.emit(SmsDelivered(**base, provider=result.provider, status="DELIVRD", delivered_at=now),
+                           id=f"{row.id}-delivered")
+            metrics.sms_event(result.provider, "delivered", "DELIVRD")
+        else:
+            await settle_from_receipts(uow, row, now, metrics)
+    elif decision.state is MessageState.QUEUED:
+        row.not_before = decision.not_before or now
+        metrics.sms_event(result.provider, "retry", result.code)
+    elif decision.state is MessageState.FAILED:
+        row.permanent = bool(decision.failure_permanent)
+        row.reason = decision.reason
+        await uow.emit(SmsFailed(**base, provider=result.provider, stage=SmsFailureStage.SUBMIT, code=result.code or "",
+                                 reason=decision.reason, permanent=row.permanent), id=f"{row.id}-failed-{row.attempts}")
+        metrics.sms_event(result.provider, "failed", result.code)
+    elif decision.state is MessageState.UNKNOWN:
+        await uow.emit(SmsOutcomeUnknown(**base, provider=result.provider, detail=result.reason),
+                       id=f"{row.id}-unknown-{row.attempts}")
+        metrics.sms_event(result.provider, "unknown", result.code)
+
+
+async def mark_unknown(uow: Emitter, row: MessageRow, detail: str, now: datetime, metrics: SmsMetrics) -> None:
+    row.state = domain.check_transition(MessageState(row.state), MessageState.UNKNOWN).value
+    row.reason, row.code, row.updated_at = detail, "interrupted", now
+    await uow.emit(SmsOutcomeUnknown(**_base_fields(row), provider=row.provider or "unknown", detail=detail),
+                   id=f"{row.id}-unknown-{row.attempts}")
+    metrics.sms_event(row.provider, "unknown", "interrupted")
+
+
+async def apply_receipt(uow: Emitter, receipt: domain.Receipt, now: datetime, metrics: SmsMetrics) -> MessageRow | None:
+    """Store a delivery receipt and settle its message when every part is accounted for.
+    Returns the message it settled, if any."""
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(ReceiptRow(provider=receipt.provider, provider_message_id=receipt.provider_message_id,
+                                       status=receipt.status, error=receipt.error[:40] or None,
+                                       done_at=receipt.done_at, received_at=now))
+    except IntegrityError:
+        return None  # the same receipt again (the SMSC redelivered it)
+    part = await store.part_owner(uow.session, receipt.provider, receipt.provider_message_id)
+    if part is None:
+        return None  # its submit result is not stored yet; matched when it is
+    row = await uow.session.get(MessageRow, part.message_id)
+    if row is None:
+        return None
+    return row if await settle_from_receipts(uow, row, now, metrics) else None
+
+
+async def settle_from_receipts(uow: Emitter, row: MessageRow, now: datetime, metrics: SmsMetrics) -> bool:
+    if row.state not in (MessageState.SENT.value, MessageState.UNKNOWN.value) or not row.provider:
+        return False
+    receipts = await store.receipts_for(uow.session, row.provider, list(row.accepted_parts.values()))
+    # Delivered needs a receipt for every part; with parts of unknown fate only a failure can
+    # be concluded (the rest is left to staff).
+    tally = domain.tally_receipts(row.parts, receipts)
+    if tally is None:
+        return False
+    row.state = domain.check_transition(MessageState(row.state), tally.state).value
+    row.receipt_status, row.updated_at = tally.status, now
+    base = _base_fields(row)
+    if tally.state is MessageState.DELIVERED:
+        done = max((r.done_at for r in receipts if r.done_at), default=None)
+        row.delivered_at = aware(done) or now
+        await uow.emit(SmsDelivered(**base, provider=row.provider, status=tally.status, delivered_at=row.delivered_at),
+                       id=f"{row.id}-delivered")
+        metrics.sms_event(row.provider, "delivered", tally.status)
+    else:
+        row.permanent, row.reason = True, tally.reason
+        await uow.emit(SmsFailed(**base, provider=row.provider, stage=SmsFailureStage.DELIVERY, code=tally.status,
+                                 reason=tally.reason, permanent=True), id=f"{row.id}-undelivered")
+        metrics.sms_event(row.provider, "failed", tally.status)
+    return True
+
+
+async def resolve(uow: Emitter, row: MessageRow, action: str, note: str, now: datetime, metrics: SmsMetrics) -> None:
+    """Staff settle a message: 'failed' (it did not arrive), 'delivered' (confirmed by phone),
+    or 'resend' (queue it again on purpose; only parts not known to be accepted go)."""
+    current = MessageState(row.state)
+    base = _base_fields(row)
+    if action == "resend":
+        row.state = domain.check_transition(current, MessageState.QUEUED).value
+        row.not_before, row.updated_at, row.reason = now, now, f"resent by staff: {note}".strip()
+        return
+    if action == "delivered":
+        row.state = domain.check_transition(current, MessageState.DELIVERED).value
+        row.delivered_at, row.updated_at, row.receipt_status = now, now, "CONFIRMED"
+        await uow.emit(SmsDelivered(**base, provider=row.provider or "none", status="CONFIRMED", delivered_at=now),
+                       id=f"{row.id}-delivered")
+        metrics.sms_event(row.provider, "delivered", "operator")
+        return
+    if action == "failed":
+        row.state = domain.check_transition(current, MessageState.FAILED).value
+        row.permanent, row.reason, row.updated_at = False, note or "closed by staff", now
+        await uow.emit(SmsFailed(**base, provider=row.provider, stage=SmsFailureStage.OPERATOR, code="operator",
+                                 reason=row.reason, permanent=False), id=f"{row.id}-failed-op-{int(now.timestamp())}")
+        metrics.sms_event(row.provider, "failed", "operator")
+        return
+    raise ValueError(f"unknown action {action!r}")

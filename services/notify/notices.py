@@ -1,0 +1,224 @@
+"""The notice saga as state changes in the caller's transaction: request (render, send to seal),
+release once sealed (short link + SMS to the applicant), fail visibly when refused or timed out,
+retry on staff request."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from contracts.common import CaseKind, DocumentType
+from contracts.notify import NoticeFailed, NoticeFailureReason, NoticeReleased, NoticeRequested, Recipient
+from contracts.seal import DocumentSealed, SealBoxSpec, SealDocument, SealingRefused
+
+from . import domain, notice_pdf, rendering, store
+from .config import NotifySettings
+from .domain import Category, NoticeState, SealAnswer
+from .messaging import Emitter, SmsMetrics, SmsRequest, queue_sms
+from .store import AWAITING_CONTACT, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
+
+log = logging.getLogger(__name__)
+
+
+def local_date(settings: NotifySettings, moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return store.aware(moment).astimezone(settings.quiet_hours.tz).date().isoformat()  # type: ignore[union-attr]
+
+
+def _strip(text: str | None) -> str | None:
+    return text.rstrip("。.；; ") if text else text
+
+
+class Notices:
+    def __init__(self, settings: NotifySettings, metrics: SmsMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+
+    # ------------------------------------------------------------------ request
+
+    async def request(self, uow: Emitter, *, receipt_no: str, unit_code: str, document_type: DocumentType,
+                      cause_event_id: str, facts: dict[str, Any], now: datetime) -> NoticeRow | None:
+        """Start the saga for one notice; None when this cause already made it (redelivery)."""
+        existing = (await uow.session.exec(
+            store.select(NoticeRow).where(NoticeRow.cause_event_id == cause_event_id,
+                                          NoticeRow.document_type == document_type.value))).first()
+        if existing is not None:
+            return None
+        row = NoticeRow(id=uuid.uuid4().hex, receipt_no=receipt_no, unit_code=unit_code,
+                        document_type=document_type.value, cause_event_id=cause_event_id, state=AWAITING_CONTACT,
+                        facts=facts, created_at=now, updated_at=now)
+        uow.session.add(row)
+        await uow.session.flush()
+        await self.advance(uow, row, now)
+        return row
+
+    async def on_contact(self, uow: Emitter, receipt_no: str, now: datetime) -> int:
+        """The applicant's contact arrived: every notice waiting for it goes to the seal."""
+        n = 0
+        for row in await store.notices_for(uow.session, receipt_no):
+            if row.state == AWAITING_CONTACT:
+                await self.advance(uow, row, now)
+                n += 1
+        return n
+
+    async def advance(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
+        case = await uow.session.get(CaseRow, row.receipt_no)
+        contact = await uow.session.get(ContactRow, row.receipt_no)
+        if contact is None:
+            row.state = AWAITING_CONTACT  # addressed by full name: wait for intake.contacts
+            return
+        await self._render_and_send(uow, row, case, contact, now)
+
+    def _context(self, row: NoticeRow, case: CaseRow | None, contact: ContactRow) -> dict[str, Any]:
+        s = self.settings
+        facts = dict(row.facts)
+        applicant = contact.company_name if contact.applicant_type == "company" and contact.company_name else contact.name
+        return {
+            "unit_name": facts.pop("unit_name", None) or (case.unit_name if case else None) or row.unit_code,
+            "applicant_name": applicant,
+            "item_name": facts.pop("item_name", None) or (case.item_name if case else None),
+            "receipt_no": row.receipt_no,
+            "submitted_on": facts.pop("submitted_on", None) or local_date(s, case.received_at if case else None)
+            or local_date(s, contact.recorded_at),
+            "issued_on": facts.pop("issued_on", None),
+            "document_no": row.document_no,
+            "center_name": s.notify_center_name,
+            "center_phone": s.notify_center_phone,
+            "center_address": s.notify_center_address,
+            "reconsideration_body": s.notify_county_government,
+            "court": s.notify_county_court,
+            **facts,
+        }
+
+    async def _render_and_send(self, uow: Emitter, row: NoticeRow, case: CaseRow | None, contact: ContactRow,
+                               now: datetime) -> None:
+        s = self.settings
+        doc_type = DocumentType(row.document_type)
+        kind = domain.NOTICE_KINDS[doc_type]
+        today = local_date(s, now)
+        if row.document_no is None:
+            year = int(today[:4])  # type: ignore[index]
+            serial = await store.next_serial(uow.session, row.unit_code, kind.number_prefix, year)
+            row.document_no = domain.document_number(kind, row.unit_code, year, serial)
+        row.facts = {**row.facts, "issued_on": row.facts.get("issued_on") or today}
+        try:
+            doc = rendering.render_notice(doc_type, self._context(row, case, contact))
+            rendered = await asyncio.to_thread(notice_pdf.render_pdf, doc, font_path=str(s.notify_cjk_font))
+        except Exception as exc:  # noqa: BLE001 - a notice that cannot be produced fails visibly
+            log.exception("notice %s for %s could not be rendered", row.document_type, row.receipt_no)
+            await self._fail(uow, row, NoticeFailureReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}", now)
+            return
+        row.attempts += 1
+        row.request_id = f"{row.id}-{row.attempts}"
+        row.state, row.requested_at, row.updated_at = NoticeState.REQUESTED.value, now, now
+        row.failure_reason = row.failure_detail = None
+        box = rendered.seal_box
+        await uow.emit(SealDocument(
+            request_id=row.request_id, receipt_no=row.receipt_no, unit_code=row.unit_code, document_type=doc_type,
+            title=kind.title, pdf_base64=base64.b64encode(rendered.pdf).decode(),
+            seal_box=SealBoxSpec(page=box.page - 1, x1=box.x, y1=box.y, x2=box.x + box.width, y2=box.y + box.height),
+            requested_by="notify",
+        ), id=f"seal-{row.request_id}")
+        await uow.emit(NoticeRequested(notice_id=row.id, receipt_no=row.receipt_no, document_type=doc_type,
+                                       document_no=row.document_no, unit_code=row.unit_code,
+                                       cause_event_id=row.cause_event_id), id=f"notice-{row.request_id}-requested")
+        self.metrics.notices.labels(row.document_type, "requested").inc()
+
+    # ------------------------------------------------------------------ answers from seal
+
+    async def on_sealed(self, uow: Emitter, event: DocumentSealed, now: datetime) -> NoticeRow | None:
+        row = await store.notice_by_request(uow.session, event.request_id)
+        if row is None:
+            return None  # a document intake (or staff) had sealed, not one of ours
+        nxt = domain.notice_next(NoticeState(row.state) if row.state != AWAITING_CONTACT else NoticeState.REQUESTED,
+                                 SealAnswer.SEALED,
+                                 failed_by_refusal=row.failure_reason == NoticeFailureReason.SEALING_REFUSED.value)
+        if nxt is not NoticeState.RELEASED:
+            return None
+        code = domain.short_code()
+        uow.session.add(ShortLinkRow(code=code, notice_id=row.id, target_url=event.url, created_at=now))
+        row.state, row.sealed_at, row.sealed_url, row.short_code = NoticeState.RELEASED.value, event.signed_at, event.url, code
+        row.updated_at = now
+        short_url = f"{self.settings.public_url}/s/{code}"
+        await uow.emit(NoticeReleased(notice_id=row.id, receipt_no=row.receipt_no,
+                                      document_type=DocumentType(row.document_type), document_no=row.document_no or "",
+                                      url=short_url, sealed_at=event.signed_at), id=f"notice-{row.id}-released")
+        self.metrics.notices.labels(row.document_type, "released").inc()
+        await self._tell_applicant(uow, row, short_url, now)
+        return row
+
+    async def _tell_applicant(self, uow: Emitter, row: NoticeRow, url: str, now: datetime) -> None:
+        contact = await uow.session.get(ContactRow, row.receipt_no)
+        case = await uow.session.get(CaseRow, row.receipt_no)
+        if contact is None:
+            return
+        kind = domain.NOTICE_KINDS[DocumentType(row.document_type)]
+        facts = row.facts
+        ctx = {
+            "applicant_name": contact.name, "item_name": facts.get("item_name") or (case.item_name if case else ""),
+            "receipt_no": row.receipt_no, "url": url,
+            "promised_days": facts.get("promised_days") or (case.promised_days if case else "") or "",
+            "material_count": len(facts.get("materials") or []),
+            "supplement_days": facts.get("supplement_days", self.settings.notify_supplement_days),
+            "pickup_place": facts.get("pickup_place", self.settings.notify_pickup_place),
+            "higher_authority": facts.get("higher_authority", ""),
+            "lead_unit": facts.get("lead_unit", ""),
+            "new_due_date": facts.get("new_due_date") or "",
+        }
+        if ctx["new_due_date"]:
+            ctx["new_due_date"] = date.fromisoformat(str(ctx["new_due_date"])[:10])
+        await queue_sms(uow, self.settings, SmsRequest(
+            cause_event_id=f"notice-{row.id}", template=kind.sms_template.removesuffix(".txt.j2"),
+            category=Category.LEGAL_NOTICE, recipient_kind=Recipient.APPLICANT, mobile=contact.mobile, context=ctx,
+            receipt_no=row.receipt_no, notice_id=row.id), now, self.metrics)
+
+    async def on_refused(self, uow: Emitter, event: SealingRefused, now: datetime) -> NoticeRow | None:
+        row = await store.notice_by_request(uow.session, event.request_id)
+        if row is None or row.state != NoticeState.REQUESTED.value:
+            return None
+        await self._fail(uow, row, NoticeFailureReason.SEALING_REFUSED, f"{event.reason}（{event.reason_code.value}）", now)
+        return row
+
+    async def time_out(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
+        if not domain.timed_out(NoticeState(row.state), store.aware(row.requested_at) or now, now, self.settings.seal_timeout):
+            return
+        minutes = int(self.settings.seal_timeout.total_seconds() // 60)
+        await self._fail(uow, row, NoticeFailureReason.SEALING_TIMED_OUT, f"印章服务{minutes}分钟内未答复", now)
+
+    async def _fail(self, uow: Emitter, row: NoticeRow, reason: NoticeFailureReason, detail: str, now: datetime) -> None:
+        row.state, row.failure_reason, row.failure_detail, row.updated_at = NoticeState.FAILED.value, reason.value, detail, now
+        await uow.emit(NoticeFailed(notice_id=row.id, receipt_no=row.receipt_no,
+                                    document_type=DocumentType(row.document_type), reason=reason, detail=detail),
+                       id=f"notice-{row.id}-failed-{row.attempts}-{reason.value}")
+        self.metrics.notices.labels(row.document_type, "failed").inc()
+        kind = domain.NOTICE_KINDS[DocumentType(row.document_type)]
+        for staff in await self.responsible_staff(uow, row.receipt_no, row.unit_code):
+            await queue_sms(uow, self.settings, SmsRequest(
+                cause_event_id=f"notice-{row.id}-failed-{row.attempts}", template="staff_notice_failed",
+                category=Category.STAFF_ALERT, recipient_kind=Recipient.STAFF, mobile=staff.mobile or "",
+                context={"receipt_no": row.receipt_no, "title": kind.title, "reason": detail[:40]},
+                receipt_no=row.receipt_no, staff_id=staff.staff_id), now, self.metrics)
+
+    async def retry(self, uow: Emitter, row: NoticeRow, now: datetime) -> bool:
+        if domain.notice_next(NoticeState(row.state), SealAnswer.RETRY) is not NoticeState.REQUESTED:
+            return False
+        await self.advance(uow, row, now)
+        return True
+
+    async def responsible_staff(self, uow: Emitter, receipt_no: str | None, unit_code: str) -> list[StaffRow]:
+        """The clerk who accepted the case, else the unit's chief representatives."""
+        case = await uow.session.get(CaseRow, receipt_no) if receipt_no else None
+        if case and case.clerk_staff_id:
+            clerk = await uow.session.get(StaffRow, case.clerk_staff_id)
+            if clerk and clerk.active and clerk.mobile:
+                return [clerk]
+        return list(await store.staff_by_role(uow.session, "chief_representative", unit_code))
+
+
+def acceptance_facts(case_kind: CaseKind, promised_days: int) -> dict[str, Any]:
+    return {"case_kind": case_kind.value, "promised_days": promised_days or None}

@@ -1,0 +1,348 @@
+"""notify's tables and queries.
+
+- cases, contacts, units, staff: what notify learns from intake and attendance to address notices
+  and messages (the applicant's full name and mobile number only from the internal
+  ``intake.contacts`` topic);
+- notices: the saga of each notice (awaiting the contact -> requested from seal -> released or
+  failed), unique per (causing event, document type);
+- messages: every SMS, unique per idempotency key (event, recipient, template) — the constraint
+  that makes a redelivered event or a restarted notify never queue a second copy;
+- message_parts and receipts: provider ids of accepted parts and the delivery receipts for them
+  (a receipt may arrive before the submit result is stored: it waits here to be matched);
+- opt_outs (survey invitations only), short_links, document serials.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Sequence
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.runtime.db import service_registry
+
+from . import domain
+from .domain import MessageState, NoticeState
+
+Base, metadata = service_registry()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+class CaseRow(Base, table=True):
+    __tablename__ = "notify_cases"
+
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(max_length=32, index=True)
+    unit_name: str | None = Field(default=None, max_length=100)
+    item_code: str | None = Field(default=None, max_length=64)
+    item_name: str | None = Field(default=None, max_length=200)
+    case_kind: str | None = Field(default=None, max_length=20)
+    promised_days: int | None = None
+    received_at: datetime | None = None
+    accepted_at: datetime | None = None
+    due_date: date | None = None
+    clerk_staff_id: str | None = Field(default=None, max_length=64)
+    #: A survey invitation waiting for the applicant's contact (cause event id).
+    survey_cause: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(default_factory=now_utc)
+
+
+class ContactRow(Base, table=True):
+    __tablename__ = "notify_contacts"
+
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    applicant_type: str = Field(max_length=10)
+    name: str = Field(max_length=100)
+    company_name: str | None = Field(default=None, max_length=200)
+    mobile: str = Field(max_length=20)
+    recorded_at: datetime
+
+
+class UnitRow(Base, table=True):
+    __tablename__ = "notify_units"
+
+    unit_code: str = Field(primary_key=True, max_length=32)
+    unit_name: str = Field(max_length=100)
+
+
+class StaffRow(Base, table=True):
+    __tablename__ = "notify_staff"
+
+    staff_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=40)
+    unit_code: str = Field(max_length=32, index=True)
+    unit_name: str = Field(max_length=80)
+    window_no: str | None = Field(default=None, max_length=16)
+    role: str = Field(max_length=32, index=True)
+    mobile: str | None = Field(default=None, max_length=20)
+    active: bool = True
+
+
+class OptOutRow(Base, table=True):
+    __tablename__ = "notify_opt_outs"
+
+    mobile: str = Field(primary_key=True, max_length=20)
+    source: str = Field(max_length=20)  # 'api' or 'sms' (replied TD)
+    created_at: datetime = Field(default_factory=now_utc)
+
+
+# --------------------------------------------------------------------------- notices
+
+
+class NoticeRow(Base, table=True):
+    __tablename__ = "notify_notices"
+    __table_args__ = (UniqueConstraint("cause_event_id", "document_type", name="uq_notice_cause"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    receipt_no: str = Field(max_length=40, index=True)
+    unit_code: str = Field(max_length=32)
+    document_type: str = Field(max_length=20)
+    cause_event_id: str = Field(max_length=64)
+    state: str = Field(max_length=20, index=True)  # 'awaiting_contact' or a domain.NoticeState
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    document_no: str | None = Field(default=None, max_length=60)
+    request_id: str | None = Field(default=None, max_length=64, index=True)
+    attempts: int = 0
+    requested_at: datetime | None = None
+    sealed_at: datetime | None = None
+    sealed_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    short_code: str | None = Field(default=None, max_length=16)
+    failure_reason: str | None = Field(default=None, max_length=30)
+    failure_detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=now_utc)
+    updated_at: datetime = Field(default_factory=now_utc)
+
+
+AWAITING_CONTACT = "awaiting_contact"
+
+
+class SerialRow(Base, table=True):
+    __tablename__ = "notify_serials"
+
+    unit_code: str = Field(primary_key=True, max_length=32)
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class ShortLinkRow(Base, table=True):
+    __tablename__ = "notify_short_links"
+
+    code: str = Field(primary_key=True, max_length=16)
+    notice_id: str = Field(max_length=32, index=True)
+    target_url: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=now_utc)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class MessageRow(Base, table=True):
+    __tablename__ = "notify_messages"
+
+    id: str = Field(primary_key=True, max_length=32)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    template: str = Field(max_length=60)
+    category: str = Field(max_length=20)
+    recipient_kind: str = Field(max_length=10)
+    mobile: str = Field(max_length=20, index=True)
+    staff_id: str | None = Field(default=None, max_length=64)
+    receipt_no: str | None = Field(default=None, max_length=40, index=True)
+    notice_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    parts: int = 1
+    state: str = Field(max_length=12, index=True)
+    not_before: datetime = Field(default_factory=now_utc, index=True)
+    attempts: int = 0
+    provider: str | None = Field(default=None, max_length=20)
+    accepted_parts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    code: str | None = Field(default=None, max_length=60)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    permanent: bool | None = None
+    receipt_status: str | None = Field(default=None, max_length=12)
+    created_at: datetime = Field(default_factory=now_utc)
+    updated_at: datetime = Field(default_factory=now_utc)
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class MessagePartRow(Base, table=True):
+    __tablename__ = "notify_message_parts"
+
+    provider: str = Field(primary_key=True, max_length=20)
+    provider_message_id: str = Field(primary_key=True, max_length=80)
+    message_id: str = Field(max_length=32, index=True)
+    seq: int
+
+
+class ReceiptRow(Base, table=True):
+    __tablename__ = "notify_receipts"
+    __table_args__ = (UniqueConstraint("provider", "provider_message_id", "status", name="uq_receipt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    provider_message_id: str = Field(max_length=80, index=True)
+    status: str = Field(max_length=12)
+    error: str | None = Field(default=None, max_length=40)
+    done_at: datetime | None = None
+    received_at: datetime = Field(default_factory=now_utc)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+async def upsert(session: AsyncSession, model: type[Base], key: dict[str, Any], values: dict[str, Any]) -> Any:
+    """Insert or update one row by primary key (portable across SQLite and PostgreSQL)."""
+    row = await session.get(model, tuple(key.values()) if len(key) > 1 else next(iter(key.values())))
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+    return row
+
+
+async def next_serial(session: AsyncSession, unit_code: str, prefix: str, year: int) -> int:
+    row = await session.get(SerialRow, (unit_code, prefix, year))
+    if row is None:
+        row = SerialRow(unit_code=unit_code, prefix=prefix, year=year, last=0)
+        session.add(row)
+    row.last += 1
+    await session.flush()
+    return row.last
+
+
+async def notices_for(session: AsyncSession, receipt_no: str) -> Sequence[NoticeRow]:
+    res = await session.exec(select(NoticeRow).where(NoticeRow.receipt_no == receipt_no).order_by(NoticeRow.created_at))
+    return res.all()
+
+
+async def notice_by_request(session: AsyncSession, request_id: str) -> NoticeRow | None:
+    res = await session.exec(select(NoticeRow).where(NoticeRow.request_id == request_id))
+    return res.first()
+
+
+async def overdue_notices(session: AsyncSession, older_than: datetime, limit: int = 100) -> Sequence[NoticeRow]:
+    res = await session.exec(
+        select(NoticeRow).where(NoticeRow.state == NoticeState.REQUESTED.value, NoticeRow.requested_at <= older_than)
+        .order_by(NoticeRow.requested_at).limit(limit)
+    )
+    return res.all()
+
+
+async def message_by_key(session: AsyncSession, key: str) -> MessageRow | None:
+    res = await session.exec(select(MessageRow).where(MessageRow.idempotency_key == key))
+    return res.first()
+
+
+async def insert_message(session: AsyncSession, row: MessageRow) -> bool:
+    """Add a message unless one with its idempotency key exists. True when it was added."""
+    if await message_by_key(session, row.idempotency_key) is not None:
+        return False
+    try:
+        async with session.begin_nested():  # a concurrent twin hits the unique constraint here
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def due_message_ids(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    res = await session.exec(
+        select(MessageRow.id).where(
+            MessageRow.state.in_([s.value for s in domain.DUE_STATES]), MessageRow.not_before <= now,
+        ).order_by(MessageRow.not_before, MessageRow.created_at).limit(limit)
+    )
+    return list(res.all())
+
+
+async def claim(session: AsyncSession, message_id: str, now: datetime) -> bool:
+    """Compare-and-set a due message to 'sending' (two workers cannot both take it)."""
+    result = await session.execute(
+        update(MessageRow).where(
+            MessageRow.id == message_id, MessageRow.state.in_([s.value for s in domain.DUE_STATES]),
+        ).values(state=MessageState.SENDING.value, attempts=MessageRow.attempts + 1, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def stuck_sending(session: AsyncSession) -> Sequence[MessageRow]:
+    res = await session.exec(select(MessageRow).where(MessageRow.state == MessageState.SENDING.value))
+    return res.all()
+
+
+async def part_owner(session: AsyncSession, provider: str, provider_message_id: str) -> MessagePartRow | None:
+    return await session.get(MessagePartRow, (provider, provider_message_id))
+
+
+async def receipts_for(session: AsyncSession, provider: str, ids: list[str]) -> list[domain.Receipt]:
+    if not ids:
+        return []
+    res = await session.exec(select(ReceiptRow).where(ReceiptRow.provider == provider, ReceiptRow.provider_message_id.in_(ids)))
+    return [domain.Receipt(r.provider, r.provider_message_id, r.status, aware(r.done_at), r.error or "") for r in res.all()]
+
+
+async def staff_by_role(session: AsyncSession, role: str, unit_code: str | None = None) -> Sequence[StaffRow]:
+    q = select(StaffRow).where(StaffRow.role == role, StaffRow.active == True, StaffRow.mobile.is_not(None))  # noqa: E712
+    if unit_code is not None:
+        q = q.where(StaffRow.unit_code == unit_code)
+    return (await session.exec(q.order_by(StaffRow.staff_id))).all()
+
+
+async def is_opted_out(session: AsyncSession, mobile: str) -> bool:
+    return await session.get(OptOutRow, mobile) is not None
+
+
+async def search_messages(session: AsyncSession, *, receipt_no: str | None = None, mobile: str | None = None,
+                          state: str | None = None, template: str | None = None, limit: int = 50,
+                          offset: int = 0) -> tuple[int, Sequence[MessageRow]]:
+    q = select(MessageRow)
+    if receipt_no:
+        q = q.where(MessageRow.receipt_no == receipt_no)
+    if mobile:
+        q = q.where(MessageRow.mobile == mobile)
+    if state:
+        q = q.where(MessageRow.state == state)
+    if template:
+        q = q.where(MessageRow.template == template)
+    total = (await session.exec(select(func.count()).select_from(q.subquery()))).one()
+    rows = (await session.exec(q.order_by(MessageRow.created_at.desc()).offset(offset).limit(limit))).all()
+    return int(total), rows
+
+
+async def search_notices(session: AsyncSession, *, receipt_no: str | None = None, state: str | None = None,
+                         limit: int = 50, offset: int = 0) -> tuple[int, Sequence[NoticeRow]]:
+    q = select(NoticeRow)
+    if receipt_no:
+        q = q.where(NoticeRow.receipt_no == receipt_no)
+    if state:
+        q = q.where(NoticeRow.state == state)
+    total = (await session.exec(select(func.count()).select_from(q.subquery()))).one()
+    rows = (await session.exec(q.order_by(NoticeRow.created_at.desc()).offset(offset).limit(limit))).all()
+    return int(total), rows
+
+
+async def message_counts(session: AsyncSession) -> dict[str, int]:
+    res = await session.exec(select(MessageRow.state, func.count()).group_by(MessageRow.state))
+    return {state: int(n) for state, n in res.all()}
+

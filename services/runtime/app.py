@@ -1,0 +1,303 @@
+"""The house every service lives in: HTTP API, Kafka subscribers and publishers, its own
+database, its own metrics, health, auth and graceful shutdown.
+
+A service's ``app.py`` builds one::
+
+    def create_service(settings: IntakeSettings | None = None) -> Service:
+        service = Service("intake", settings or IntakeSettings(), metadata, MIGRATIONS, title="...")
+        service.include_router(api.router)
+        handlers.register(service)
+        return service
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from sqlalchemy import MetaData
+
+from contracts.base import Event
+
+from . import logs, problems
+from .auth import Authenticator
+from .consumer import Consumer, HandlerFn, HandlerSpec
+from .db import Database
+from .metrics import RuntimeMetrics
+from .outbox import BrokerSender, OutboxRelay
+from .settings import ServiceSettings
+from .uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[["Service"], Awaitable[None]]
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        migrations: Path | None = None,
+        *,
+        title: str | None = None,
+        description: str = "",
+        version: str = "1.0.0",
+    ) -> None:
+        self.name = name
+        self.settings = settings.for_service(name)
+        self.metrics = RuntimeMetrics(name)
+        self.db = Database(self.settings.resolved_database_url, metadata, migrations)
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap_servers,
+            client_id=f"onewindow-{name}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            graceful_timeout=self.settings.shutdown_grace_seconds,
+            logger=logging.getLogger(f"faststream.{name}"),
+        )
+        self.relay = OutboxRelay(
+            self.db,
+            BrokerSender(self.broker),
+            self.metrics,
+            batch_size=self.settings.relay_batch_size,
+            idle_seconds=self.settings.relay_idle_seconds,
+        )
+        self.auth = Authenticator(self.settings)
+        self.handlers: list[HandlerSpec] = []
+        self._subscribers: list[Any] = []
+        self._workers: list[tuple[str, Worker]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.started = False
+        self.api = FastAPI(
+            title=title or f"OneWindow {name}",
+            description=description,
+            version=version,
+            lifespan=self._lifespan,
+            responses={422: {"description": "problem+json naming each field and the reason"}},
+        )
+        self.api.state.service = self
+        problems.install(self.api)
+        self._install_http_metrics()
+        self._install_health()
+
+    # -- wiring --------------------------------------------------------------------------------
+    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
+        self.api.include_router(router, **kwargs)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.relay, source=self.name)
+
+    def handler(self, *types: type[Event], name: str | None = None) -> Callable[[HandlerFn], HandlerFn]:
+        """Subscribe ``fn`` to the events ``types`` (see :mod:`services.runtime.consumer`)."""
+        if not types:
+            raise TypeError("a handler needs at least one event type")
+
+        def decorate(fn: HandlerFn) -> HandlerFn:
+            handler_name = name or fn.__name__
+            spec = HandlerSpec(
+                name=handler_name,
+                fn=fn,
+                types={t.ce_type(): t for t in types},
+                group=f"{self.name}.{handler_name}",
+                topics=sorted({t.topic for t in types}),
+            )
+            self._subscribe(spec)
+            self.handlers.append(spec)
+            return fn
+
+        return decorate
+
+    def _subscribe(self, spec: HandlerSpec) -> None:
+        consumer = Consumer(self, spec)
+        subscriber = self.broker.subscriber(
+            *spec.topics,
+            group_id=spec.group,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.name}.{spec.name}",
+        )
+
+        @subscriber
+        async def consume(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            await consumer.handle_records(raw if isinstance(raw, (tuple, list)) else (raw,))
+
+        self._subscribers.append(subscriber)
+
+    def worker(self, fn: Worker | None = None, *, name: str | None = None) -> Any:
+        """Register a background coroutine ``fn(service)`` that runs while the service runs
+        (watchers, delivery workers). It is cancelled on shutdown."""
+
+        def decorate(f: Worker) -> Worker:
+            self._workers.append((name or f.__name__, f))
+            return f
+
+        return decorate(fn) if fn is not None else decorate
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self, *, kafka: bool = True) -> None:
+        logs.service_var.set(self.name)
+        self._check_routes()
+        await self.db.migrate()
+        if kafka:
+            await self.broker.start()
+            self.relay.start()
+            self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
+        for name, fn in self._workers:
+            self._tasks.append(asyncio.create_task(self._run_worker(name, fn), name=name))
+        self.started = True
+        log.info("service %s started on %s", self.name, self.settings.public_base_url)
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight handlers finish), stop workers, flush the relay, close."""
+        if not self.started:
+            return
+        self.started = False
+        for sub in self._subscribers:
+            try:
+                await sub.stop()
+            except Exception:  # noqa: BLE001
+                log.warning("subscriber stop failed", exc_info=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.relay.stop(flush=True)
+        try:
+            await self.broker.stop()
+        except Exception:  # noqa: BLE001
+            log.warning("broker stop failed", exc_info=True)
+        await self.db.dispose()
+        log.info("service %s stopped", self.name)
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def _run_worker(self, name: str, fn: Worker) -> None:
+        while True:
+            try:
+                await fn(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a worker must not die silently; restart it
+                log.exception("worker %s crashed; restarting in 2s", name)
+                await asyncio.sleep(2)
+
+    async def _watch_lag(self) -> None:
+        while True:
+            await asyncio.sleep(10)
+            for sub in self._subscribers:
+                consumer = getattr(sub, "consumer", None)
+                if consumer is None:
+                    continue
+                try:
+                    for tp in consumer.assignment():
+                        high = consumer.highwater(tp)
+                        if high is None:
+                            continue
+                        pos = await consumer.position(tp)
+                        self.metrics.consumer_lag.labels(sub.title if hasattr(sub, "title") else "", tp.topic, str(tp.partition)).set(
+                            max(0, high - pos)
+                        )
+                except Exception:  # noqa: BLE001 - best effort gauge
+                    log.debug("lag probe failed", exc_info=True)
+            await self.relay.refresh_backlog_metrics()
+
+    def run(self) -> None:
+        """Run the service in the foreground (``python -m services.<name>``)."""
+        import uvicorn
+
+        logs.configure(self.name, self.settings.log_level, self.settings.log_json)
+        uvicorn.run(
+            self.api,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(self.settings.shutdown_grace_seconds),
+        )
+
+    # -- health, metrics, route policy ----------------------------------------------------------
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=3)
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if await self.db.migrations_applied() else "pending"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["migrations"] = "unknown"
+        try:
+            ok = await self.broker.ping(timeout=3) if self.started else False
+        except Exception:  # noqa: BLE001
+            ok = False
+        checks["kafka"] = "ok" if ok else "disconnected"
+        checks["ready"] = all(checks[k] == "ok" for k in ("database", "migrations", "kafka"))
+        return checks
+
+    def _install_health(self) -> None:
+        from .auth import PUBLIC
+
+        @self.api.get("/healthz", tags=["health"], summary="Alive", **PUBLIC)
+        async def healthz() -> dict[str, str]:
+            return {"status": "alive", "service": self.name}
+
+        @self.api.get("/readyz", tags=["health"], summary="Ready: database, migrations, Kafka", **PUBLIC)
+        async def readyz() -> JSONResponse:
+            checks = await self.readiness()
+            self.metrics.ready.set(1 if checks["ready"] else 0)
+            return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
+
+        @self.api.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False, **PUBLIC)
+        async def metrics(request: Request) -> Response:
+            body, ctype = self.metrics.render(request.headers.get("accept", ""))
+            return Response(body, media_type=ctype)
+
+    def _install_http_metrics(self) -> None:
+        m = self.metrics
+
+        @self.api.middleware("http")
+        async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            m.http_requests.labels(request.method, path, str(response.status_code)).inc()
+            m.http_seconds.labels(request.method, path).observe(time.perf_counter() - started)
+            return response
+
+    def _check_routes(self) -> None:
+        """Every route is either explicitly public or requires a staff token (read from the
+        OpenAPI document, where both show: ``x-public`` or a bearer security requirement)."""
+        self.api.openapi_schema = None
+        schema = self.api.openapi()
+        bad = [
+            f"{method.upper()} {path}"
+            for path, ops in schema.get("paths", {}).items()
+            for method, op in ops.items()
+            if isinstance(op, dict) and not op.get("x-public") and not op.get("security")
+        ]
+        if bad:
+            raise RuntimeError(f"routes neither public nor authenticated: {bad}")

@@ -1,0 +1,204 @@
+"""The `onewindow` command."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from contracts.common import Role
+
+from .settings import SERVICES, ServiceSettings
+
+app = typer.Typer(
+    help="OneWindow (一窗受理): run, operate and inspect the suite.", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
+console = Console()
+
+try:  # the sub-commands of the broker and the contracts
+    from .kafka_local import kafka_app
+
+    app.add_typer(kafka_app, name="kafka", help="The local Apache Kafka broker.")
+except ImportError:  # pragma: no cover - only while the module is being written
+    pass
+try:
+    from contracts.cli import contracts_app
+
+    app.add_typer(contracts_app, name="contracts", help="Event schemas, AsyncAPI, compatibility.")
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _check_service(name: str) -> str:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+def load_service(name: str):  # type: ignore[no-untyped-def]
+    """The service's ``create_service()``; a bare house (health, metrics) if it has none yet."""
+    try:
+        module = importlib.import_module(f"services.{name}.app")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"services.{name}.app":
+            raise
+        from .app import Service
+        from .db import service_registry
+
+        _, metadata = service_registry()
+        return Service(name, ServiceSettings(), metadata, title=f"OneWindow {name} (not built yet)")
+    return module.create_service()
+
+
+@app.command()
+def up(
+    service: list[str] = typer.Argument(None, help="Services to start (default: all five)."),
+    wait: float = typer.Option(180, help="Seconds to wait for every /readyz."),
+    no_demo: bool = typer.Option(False, "--no-demo", help="Do not load the demo catalog."),
+) -> None:
+    """Start Kafka (if not running) and the services, wait until ready, print their URLs."""
+    from . import supervisor
+
+    raise typer.Exit(supervisor.up([_check_service(s) for s in service or []] or None, wait=wait, demo=not no_demo))
+
+
+@app.command()
+def down(
+    service: list[str] = typer.Argument(None, help="Services to stop (default: all, and Kafka)."),
+    keep_kafka: bool = typer.Option(False, help="Leave the Kafka broker running."),
+) -> None:
+    """Stop the services (and the local Kafka broker)."""
+    from . import supervisor
+
+    raise typer.Exit(supervisor.down([_check_service(s) for s in service or []] or None, kafka=not keep_kafka))
+
+
+@app.command()
+def status() -> None:
+    """Show what runs."""
+    from . import supervisor
+
+    raise typer.Exit(supervisor.status())
+
+
+@app.command()
+def serve(name: str = typer.Argument(..., help="The service to run in the foreground.")) -> None:
+    """Run one service in the foreground (what `up` starts for each)."""
+    load_service(_check_service(name)).run()
+
+
+@app.command()
+def token(
+    sub: str = typer.Option(..., help="Staff id."),
+    role: Role = typer.Option(Role.CLERK, help="clerk, unit_head, supervisor or center_admin."),
+    unit: Optional[str] = typer.Option(None, help="The staff member's unit code."),
+    name: str = typer.Option("", help="Display name."),
+    ttl: int = typer.Option(8 * 3600, help="Lifetime in seconds."),
+) -> None:
+    """Issue a local staff token (HS256 with the local key)."""
+    from .auth import Authenticator
+
+    if role in (Role.CLERK, Role.UNIT_HEAD) and not unit:
+        raise typer.BadParameter("clerks and unit heads belong to a unit: give --unit")
+    typer.echo(Authenticator(ServiceSettings()).issue(sub, role, unit, name, ttl))
+
+
+@app.command()
+def settings() -> None:
+    """List the environment variables every service reads."""
+    for fname, field in ServiceSettings.model_fields.items():
+        alias = field.validation_alias
+        names = list(alias.choices) if alias is not None and hasattr(alias, "choices") else [f"ONEWINDOW_{fname.upper()}"]
+        console.print(f"[bold]{' | '.join(map(str, names))}[/bold] = {field.default!r}\n    {field.description}")
+
+
+dlq_app = typer.Typer(help="Dead letters: inspect and replay.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(topic: str = typer.Argument(..., help="The original topic (its .dlq twin is read)."), limit: int = 50) -> None:
+    """Show the dead letters of a topic with their reasons."""
+    from . import deadletters
+
+    for letter in asyncio.run(deadletters.read(topic, limit=limit)):
+        console.print_json(json.dumps(letter.summary(), ensure_ascii=False))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: str = typer.Argument(..., help="The original topic."),
+    event_id: list[str] = typer.Option(None, "--event-id", help="Replay only these ce_ids (default: all)."),
+) -> None:
+    """Publish dead letters back to their original topic, unchanged (same ce_id): consumers that
+    already processed them skip them; the one that failed processes them again."""
+    from . import deadletters
+
+    n = asyncio.run(deadletters.replay(topic, set(event_id or [])))
+    console.print(f"replayed {n} dead letter(s) to {topic}")
+
+
+db_app = typer.Typer(help="Database migrations of a service.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(name: str) -> None:
+    """Apply the service's migrations to its database."""
+    svc = load_service(_check_service(name))
+    asyncio.run(svc.db.migrate())
+    console.print(f"{name}: at {svc.db.head_revision()}")
+
+
+@db_app.command("revision")
+def db_revision(name: str, message: str = typer.Option(..., "-m", help="What the migration does.")) -> None:
+    """Autogenerate a migration from the service's models (against a scratch SQLite database)."""
+    import tempfile
+
+    from alembic import command
+
+    from .db import Database, sync_engine
+
+    svc = load_service(_check_service(name))
+    migrations = svc.db.migrations
+    if migrations is None:
+        raise typer.BadParameter(f"{name} declares no migrations folder")
+    scaffold_migrations(migrations, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        scratch = Database(url, svc.db.metadata, migrations)
+        cfg = scratch.alembic_config()
+        command.upgrade(cfg, "head")
+        command.revision(cfg, message=message, autogenerate=True)
+        sync_engine(url).dispose()
+    console.print(f"new migration in {migrations / 'versions'}")
+
+
+def scaffold_migrations(folder: Path, name: str) -> None:
+    """Create a service's migrations folder (env.py, template) if it has none yet."""
+    (folder / "versions").mkdir(parents=True, exist_ok=True)
+    env = folder / "env.py"
+    if not env.exists():
+        env.write_text(
+            f'"""Alembic environment of the {name} service (see services/runtime/alembic_env.py)."""\n\n'
+            "from services.runtime.alembic_env import run\n"
+            f"from services.{name}.store import metadata\n\n"
+            "run(metadata)\n"
+        )
+    tmpl = folder / "script.py.mako"
+    if not tmpl.exists():
+        tmpl.write_text((Path(__file__).parent / "script.py.mako").read_text())
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,187 @@
+"""The transactional outbox and its relay.
+
+A handler or an API route adds events to the outbox in the SAME database transaction as the state
+change that caused them (:meth:`UnitOfWork.emit`). The relay publishes unsent rows to Kafka in
+batches with an idempotent producer (acks=all), then marks them sent. A crash between commit and
+publish loses nothing (the row is still unsent); a crash after publish and before marking yields a
+duplicate with the same ``ce_id``, which consumers absorb through their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import func, insert, select, update
+
+from contracts.base import Event
+from contracts.envelope import Envelope
+
+from .tables import RuntimeTables
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from .db import Database
+    from .metrics import RuntimeMetrics
+
+log = logging.getLogger(__name__)
+
+
+async def add_to_outbox(session: "AsyncSession", tables: RuntimeTables, envelope: Envelope) -> None:
+    await session.execute(
+        insert(tables.outbox).values(
+            event_id=envelope.id,
+            topic=envelope.topic,
+            key=envelope.data.key(),
+            headers=envelope.headers(),
+            payload=envelope.body(),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+class Sender(Protocol):
+    """What the relay publishes through: returns once every record is acknowledged."""
+
+    async def send_batch(self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]) -> None: ...
+
+
+class BrokerSender:
+    """Publishes through the FastStream broker's producer (configured acks=all, idempotent).
+
+    All records of a batch are handed to the producer first and awaited together, so aiokafka
+    packs them into as few requests as it can; per-key order is kept by the idempotent producer.
+    """
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+
+    async def send_batch(self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+        futures = []
+        for topic, key, payload, headers in records:
+            fut = await self.broker.publish(
+                payload,
+                topic=topic,
+                key=key,
+                headers={k: v.decode() for k, v in headers},
+                no_confirm=True,
+            )
+            futures.append(fut)
+        # TestKafkaBroker returns plain values; the real producer returns futures.
+        pending = [f for f in futures if isinstance(f, asyncio.Future)]
+        if pending:
+            await asyncio.gather(*pending)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: "Database",
+        sender: Sender,
+        metrics: "RuntimeMetrics | None" = None,
+        batch_size: int = 500,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+
+    def wake(self) -> None:
+        """Called after a commit that added outbox rows: publish now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, flush: bool = True) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+        if flush:
+            try:
+                while await self.publish_once():
+                    pass
+            except Exception:  # noqa: BLE001 - a flush failure leaves rows for the next start
+                log.warning("outbox flush on shutdown failed; rows stay unsent", exc_info=True)
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                sent = await self.publish_once()
+                self.last_error = None
+                backoff = 0.5
+            except Exception as exc:  # noqa: BLE001 - the relay must survive broker/db outages
+                self.last_error = repr(exc)
+                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            if sent < self.batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def publish_once(self) -> int:
+        """Publish one batch of unsent rows; returns how many were sent."""
+        ob = self.db.tables.outbox
+        async with self.db.session() as session:
+            stmt = select(ob.c.id, ob.c.topic, ob.c.key, ob.c.headers, ob.c.payload).where(ob.c.sent_at.is_(None))
+            stmt = stmt.order_by(ob.c.id).limit(self.batch_size)
+            if self.db.dialect == "postgresql":
+                # Several replicas of a service may relay at once; each takes its own rows.
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = (await session.execute(stmt)).all()
+            if not rows:
+                await session.rollback()
+                return 0
+            records = [
+                (r.topic, r.key.encode() if r.key is not None else None, r.payload, [(k, v.encode()) for k, v in r.headers.items()])
+                for r in rows
+            ]
+            started = time.perf_counter()
+            await self.sender.send_batch(records)
+            await session.execute(
+                update(ob).where(ob.c.id.in_([r.id for r in rows])).values(sent_at=datetime.now(UTC))
+            )
+            await session.commit()
+        if self.metrics is not None:
+            self.metrics.outbox_published.inc(len(rows))
+            self.metrics.outbox_publish_seconds.observe(time.perf_counter() - started)
+        return len(rows)
+
+    async def refresh_backlog_metrics(self) -> None:
+        if self.metrics is None:
+            return
+        ob = self.db.tables.outbox
+        async with self.db.session() as session:
+            row = (
+                await session.execute(select(func.count(), func.min(ob.c.created_at)).where(ob.c.sent_at.is_(None)))
+            ).one()
+        count, oldest = row
+        self.metrics.outbox_backlog.set(count or 0)
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            self.metrics.outbox_oldest_age.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+        else:
+            self.metrics.outbox_oldest_age.set(0)
+
+
+__all__ = ["BrokerSender", "Event", "OutboxRelay", "add_to_outbox"]

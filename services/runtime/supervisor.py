@@ -1,0 +1,194 @@
+"""`onewindow up | down | status`: the local Kafka broker and the five services as separate
+processes, each on its own port with its own SQLite database under the data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from .settings import DEFAULT_PORTS, SERVICES, REPO_ROOT, ServiceSettings
+
+console = Console(stderr=True)
+
+
+@dataclass
+class Proc:
+    name: str
+    port: int
+    pid: int | None
+    alive: bool
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def data_dir() -> Path:
+    return ServiceSettings().data_dir
+
+
+def _pidfile(name: str) -> Path:
+    return data_dir() / "run" / f"{name}.pid"
+
+
+def _logfile(name: str) -> Path:
+    return data_dir() / "logs" / f"{name}.log"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited child not yet reaped) counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _port(name: str) -> int:
+    env = os.environ.get(f"ONEWINDOW_{name.upper()}_HTTP_PORT")
+    return int(env) if env else DEFAULT_PORTS[name]
+
+
+def processes() -> list[Proc]:
+    out = []
+    for name in SERVICES:
+        pid = None
+        pf = _pidfile(name)
+        if pf.exists():
+            try:
+                pid = int(pf.read_text().strip())
+            except ValueError:
+                pid = None
+        out.append(Proc(name, _port(name), pid, bool(pid and _alive(pid))))
+    return out
+
+
+def _ready(proc: Proc) -> tuple[bool, str]:
+    try:
+        r = httpx.get(f"{proc.url}/readyz", timeout=2)
+    except httpx.HTTPError as exc:
+        return False, type(exc).__name__
+    if r.status_code == 200:
+        return True, "ready"
+    try:
+        checks = r.json()
+        return False, ", ".join(f"{k}={v}" for k, v in checks.items() if v != "ok" and k != "ready")
+    except ValueError:
+        return False, f"HTTP {r.status_code}"
+
+
+def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True, demo: bool = True) -> int:
+    names = services or list(SERVICES)
+    if kafka:
+        from . import kafka_local
+
+        info = kafka_local.start(console=console)
+        console.print(f"Kafka: {info.bootstrap}" + (" (already running)" if info.already_running else ""))
+    (data_dir() / "run").mkdir(parents=True, exist_ok=True)
+    (data_dir() / "logs").mkdir(parents=True, exist_ok=True)
+    started: list[Proc] = []
+    for proc in processes():
+        if proc.name not in names:
+            continue
+        if proc.alive:
+            console.print(f"{proc.name}: already running (pid {proc.pid})")
+            started.append(proc)
+            continue
+        env = dict(os.environ)
+        env.setdefault("ONEWINDOW_DATA_DIR", str(data_dir()))
+        env["ONEWINDOW_HTTP_PORT"] = str(proc.port)
+        if demo:
+            env.setdefault("ONEWINDOW_INTAKE_DEMO_CATALOG", "1")
+        log = open(_logfile(proc.name), "ab")
+        p = subprocess.Popen(
+            [sys.executable, "-m", "services.runtime.cli", "serve", proc.name],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _pidfile(proc.name).write_text(str(p.pid))
+        started.append(Proc(proc.name, proc.port, p.pid, True))
+    deadline = time.monotonic() + wait
+    pending = {p.name: p for p in started}
+    status: dict[str, str] = {}
+    with console.status("waiting for the services to be ready ...") as spinner:
+        while pending and time.monotonic() < deadline:
+            for name, proc in list(pending.items()):
+                if proc.pid and not _alive(proc.pid):
+                    status[name] = "exited; see " + str(_logfile(name))
+                    del pending[name]
+                    continue
+                ok, why = _ready(proc)
+                status[name] = why
+                if ok:
+                    del pending[name]
+            spinner.update(f"waiting for: {', '.join(pending) or 'nothing'}")
+            if pending:
+                time.sleep(0.5)
+    _print_table(started, status)
+    failed = [n for n, s in status.items() if s != "ready"]
+    if failed:
+        console.print(f"[red]not ready:[/red] {', '.join(failed)} (logs in {data_dir() / 'logs'})")
+        return 1
+    return 0
+
+
+def _print_table(procs: list[Proc], status: dict[str, str]) -> None:
+    table = Table(title="OneWindow services")
+    for col in ("service", "status", "pid", "API docs", "metrics"):
+        table.add_column(col)
+    for p in procs:
+        table.add_row(p.name, status.get(p.name, "?"), str(p.pid or "-"), f"{p.url}/docs", f"{p.url}/metrics")
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
+
+
+def down(services: list[str] | None = None, kafka: bool = True, timeout: float = 20) -> int:
+    names = services or list(SERVICES)
+    for proc in processes():
+        if proc.name not in names or not proc.pid:
+            continue
+        if proc.alive:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            end = time.monotonic() + timeout
+            while _alive(proc.pid) and time.monotonic() < end:
+                time.sleep(0.2)
+            if _alive(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)
+            console.print(f"{proc.name}: stopped")
+        _pidfile(proc.name).unlink(missing_ok=True)
+    if kafka and services is None:
+        from . import kafka_local
+
+        kafka_local.stop()
+    return 0
+
+
+def status() -> int:
+    procs = processes()
+    st = {p.name: (_ready(p)[1] if p.alive else "stopped") for p in procs}
+    _print_table(procs, st)
+    from . import kafka_local
+
+    st = kafka_local.status()
+    if st.running:
+        console.print(f"Kafka: running (pid {st.pid}) on {st.bootstrap}, {st.topic_count} topics")
+    else:
+        console.print("Kafka: not running")
+    return 0

@@ -1,0 +1,64 @@
+"""The seal service's settings (``ONEWINDOW_SEAL_*`` besides the runtime's own)."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from services.runtime.settings import ServiceSettings
+
+
+class SealSettings(ServiceSettings):
+    # Sealing costs ~30 ms of CPU per document and a batch is one transaction whose outcomes are
+    # published together: small batches keep the first answer quick and the write lock short.
+    consumer_batch_size: int = Field(10, ge=1, description="Stamp requests handled per batch (one transaction).")
+
+    seal_key_passphrase: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ONEWINDOW_SEAL_KEY_PASSPHRASE", "SEAL_KEY_PASSPHRASE"),
+        description="Passphrase that encrypts the seal and root private keys at rest (12+ characters).",
+    )
+    seal_key_passphrase_file: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("ONEWINDOW_SEAL_KEY_PASSPHRASE_FILE", "SEAL_KEY_PASSPHRASE_FILE"),
+        description="File holding that passphrase (a mounted secret). Without either, a local one is "
+        "generated once into <data_dir>/seal/passphrase (development only).",
+    )
+    seal_public_url: str | None = Field(
+        None, description="Base URL the public reaches the seal service at (certificate, CRL, verification, "
+        "document links). Default: the service's own http://host:port."
+    )
+    seal_county_name: str = Field("某某县", description="The county's name, used in the root certificate.")
+    seal_root_cert_file: Path | None = Field(
+        None, description="Import this root certificate (PEM) on first start instead of creating one."
+    )
+    seal_root_key_file: Path | None = Field(
+        None, description="Its private key (PEM, PKCS#8 encrypted with the seal key passphrase)."
+    )
+    seal_validity_years: int = Field(5, ge=1, le=20, description="Validity of a newly issued seal certificate.")
+    seal_crl_days: int = Field(7, ge=1, le=90, description="Validity of each CRL; reissued a day before it ends.")
+    seal_max_pdf_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest PDF accepted for sealing or verification.")
+    seal_hours_open: time = Field(time(8, 30), description="Hall opening time (local), for the after-hours query.")
+    seal_hours_close: time = Field(time(17, 30), description="Hall closing time (local).")
+
+    @property
+    def seal_dir(self) -> Path:
+        return self.data_dir / "seal"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.seal_dir / "documents"
+
+    @property
+    def public_url(self) -> str:
+        return (self.seal_public_url or self.public_base_url).rstrip("/")
+
+    @property
+    def crl_url(self) -> str:
+        return f"{self.public_url}/seal/crl"
+
+    @property
+    def root_cert_url(self) -> str:
+        return f"{self.public_url}/seal/root.crt"

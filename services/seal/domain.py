@@ -1,0 +1,173 @@
+"""The rules of the seals (pure, no I/O).
+
+A stamp request is honoured only if the seal belongs to the requesting unit, has reached its start
+date (启用日期), is not revoked and its certificate is in force, the document type is within its
+scope of use, and — the dual-seal rule (双章制) — the unit's old seal is not used for an approval
+document after the No. 2 seal's start date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from contracts.common import DocumentType
+from contracts.seal import REFUSAL_TEXT, RefusalCode, SealKind
+
+#: The center's local time: start dates, cut-over dates and working hours are local.
+CENTER_TZ = ZoneInfo("Asia/Shanghai")
+
+#: Documents of the approval process (everything a window unit issues to an applicant). The
+#: supervision notice is the center's own document, outside a unit's approval seal.
+APPROVAL_DOCUMENTS: frozenset[DocumentType] = frozenset(DocumentType) - {DocumentType.SUPERVISION}
+DEFAULT_SCOPE = APPROVAL_DOCUMENTS
+
+DOCUMENT_TITLES: dict[DocumentType, str] = {
+    DocumentType.ACCEPTANCE: "受理通知书",
+    DocumentType.SUPPLEMENT: "补正材料通知书",
+    DocumentType.NOT_ACCEPTED: "不予受理通知书",
+    DocumentType.APPROVAL: "准予行政许可决定书",
+    DocumentType.DENIAL: "不予行政许可决定书",
+    DocumentType.FORWARDED: "上报转送告知书",
+    DocumentType.JOINT: "联办告知书",
+    DocumentType.EXTENSION: "延长审批期限告知书",
+    DocumentType.SUPERVISION: "业务督办通知书",
+}
+
+
+def local_date(at: datetime) -> date:
+    if at.tzinfo is None:
+        raise ValueError("aware datetimes only")
+    return at.astimezone(CENTER_TZ).date()
+
+
+def local_midnight(d: date) -> datetime:
+    """The instant a local date begins, in UTC."""
+    return datetime.combine(d, time(0), CENTER_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """What the rules need to know about a seal."""
+
+    seal_id: str
+    unit_code: str
+    unit_name: str
+    kind: SealKind
+    seal_no: str
+    start_date: date
+    valid_from: datetime
+    valid_until: datetime
+    scope: frozenset[DocumentType] = DEFAULT_SCOPE
+    revoked_at: datetime | None = None
+    approvals_until: date | None = None  # old seals: the last day they may seal approvals
+
+    def revoked_by(self, at: datetime) -> bool:
+        return self.revoked_at is not None and self.revoked_at <= at
+
+    def usable(self, at: datetime) -> bool:
+        return (
+            not self.revoked_by(at)
+            and local_date(at) >= self.start_date
+            and self.valid_from <= at <= self.valid_until
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: RefusalCode
+
+    @property
+    def text(self) -> str:
+        return REFUSAL_TEXT[self.code]
+
+
+def pick_seal(seals: Iterable[Seal], unit_code: str, kind: SealKind, at: datetime) -> Seal | None:
+    """The unit's seal of that kind to use at ``at``: the newest usable one, else the newest one
+    (so that a refusal names the real reason, e.g. revoked)."""
+    mine = [s for s in seals if s.unit_code == unit_code and s.kind == kind]
+    if not mine:
+        return None
+    mine.sort(key=lambda s: (s.start_date, s.valid_from), reverse=True)
+    for s in mine:
+        if s.usable(at):
+            return s
+    return mine[0]
+
+
+def check_use(seal: Seal | None, unit_code: str, document_type: DocumentType, at: datetime) -> Refusal | None:
+    """None if ``seal`` may seal a ``document_type`` of ``unit_code`` at ``at``; else why not."""
+    if seal is None:
+        return Refusal(RefusalCode.NO_SEAL)
+    if seal.unit_code != unit_code:
+        return Refusal(RefusalCode.SEAL_OF_OTHER_UNIT)
+    if seal.revoked_by(at):
+        return Refusal(RefusalCode.SEAL_REVOKED)
+    if local_date(at) < seal.start_date:
+        return Refusal(RefusalCode.SEAL_NOT_STARTED)
+    if not seal.valid_from <= at <= seal.valid_until:
+        return Refusal(RefusalCode.SEAL_EXPIRED)
+    if (
+        seal.kind == SealKind.OLD
+        and document_type in APPROVAL_DOCUMENTS
+        and seal.approvals_until is not None
+        and local_date(at) > seal.approvals_until
+    ):
+        return Refusal(RefusalCode.OLD_SEAL_AFTER_CUTOVER)
+    if document_type not in seal.scope:
+        return Refusal(RefusalCode.OUT_OF_SCOPE)
+    return None
+
+
+def cutover_day(no2_start: date) -> date:
+    """The last day an old seal may still seal approvals: the day before the No. 2 seal starts."""
+    return no2_start - timedelta(days=1)
+
+
+class RuleViolation(ValueError):
+    """An administrative action the rules forbid (``field`` names the offending input)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def check_revocation(seal: Seal, at: datetime) -> None:
+    if seal.revoked_at is not None:
+        raise RuleViolation("seal_id", "印章已注销")
+
+
+def check_issue(existing: Iterable[Seal], unit_code: str, kind: SealKind, start_date: date, at: datetime) -> None:
+    """A unit has at most one live seal of a kind; a new one supersedes only after revocation."""
+    for s in existing:
+        if s.unit_code == unit_code and s.kind == kind and s.revoked_at is None and s.valid_until > at:
+            raise RuleViolation("unit_code", "该单位已有在用的同类印章，须先注销原印章")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The hall's opening hours. Every day of the week: the center serves on weekends too
+    (双休日正常办理)."""
+
+    opens: time = time(8, 30)
+    closes: time = time(17, 30)
+    days: frozenset[int] = field(default_factory=lambda: frozenset(range(7)))  # Monday = 0
+
+    def outside(self, at: datetime) -> bool:
+        local = at.astimezone(CENTER_TZ)
+        if local.weekday() not in self.days:
+            return True
+        return not self.opens <= local.time() < self.closes
+
+
+def document_number(unit_code: str, year: int, seq: int) -> str:
+    """A document's public number: unit, year, running number within the unit and year."""
+    return f"{unit_code}-{year}-{seq:06d}"
+
+
+def month_of(at: datetime) -> str:
+    local = at.astimezone(CENTER_TZ)
+    return f"{local.year:04d}-{local.month:02d}"

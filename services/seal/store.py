@@ -1,0 +1,226 @@
+"""The seal service's tables and queries: the authority (root, encrypted root key, current CRL),
+the seals (certificates and encrypted keys), stamp requests, sealed documents (the PDF itself is a
+file under the data folder; the row keeps its SHA-256) and the hash-chained usage log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Sequence
+
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, func
+from sqlmodel import Field, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.common import DocumentType
+from contracts.seal import SealKind
+from services.runtime.db import service_registry
+
+from . import domain
+from .usagelog import LogEntry
+
+Base, metadata = service_registry()
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+class AuthorityRow(Base, table=True):
+    __tablename__ = "seal_authority"
+
+    id: int = Field(default=1, primary_key=True)
+    root_cert_pem: str = Field(sa_column=Column(Text, nullable=False))
+    root_key_pem: str = Field(sa_column=Column(Text, nullable=False))  # PKCS#8, encrypted
+    created_at: datetime
+    imported: bool = False
+    crl_number: int = 0
+    crl_der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    crl_this_update: datetime | None = None
+    crl_next_update: datetime | None = None
+
+
+class SealRow(Base, table=True):
+    __tablename__ = "seals"
+
+    seal_id: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=32)
+    unit_name: str = Field(max_length=100)
+    seal_name: str = Field(max_length=50)
+    seal_no: str = Field(max_length=8)
+    kind: str = Field(max_length=16)
+    start_date: date
+    scope: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    cert_pem: str = Field(sa_column=Column(Text, nullable=False))
+    cert_serial: str = Field(unique=True, max_length=64)
+    cert_sha256: str = Field(max_length=64)
+    key_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # encrypted; None: in a token
+    key_ref: str | None = Field(default=None, max_length=200)  # PKCS#11 label when the key is in hardware
+    valid_from: datetime
+    valid_until: datetime
+    approvals_until: date | None = None
+    issued_at: datetime
+    issued_by: str = Field(max_length=64)
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = Field(default=None, max_length=32)
+    revocation_note: str | None = Field(default=None, max_length=500)
+    revoked_by: str | None = Field(default=None, max_length=64)
+
+    def rule_view(self) -> domain.Seal:
+        return domain.Seal(
+            seal_id=self.seal_id,
+            unit_code=self.unit_code,
+            unit_name=self.unit_name,
+            kind=SealKind(self.kind),
+            seal_no=self.seal_no,
+            start_date=self.start_date,
+            valid_from=aware(self.valid_from),
+            valid_until=aware(self.valid_until),
+            scope=frozenset(DocumentType(s) for s in self.scope),
+            revoked_at=aware(self.revoked_at),
+            approvals_until=self.approvals_until,
+        )
+
+
+class RequestRow(Base, table=True):
+    """One stamp request and its outcome: a repeated request_id gets the same answer."""
+
+    __tablename__ = "seal_requests"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(max_length=64)
+    receipt_no: str = Field(index=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=32)
+    document_type: str = Field(max_length=32)
+    requested_by: str = Field(max_length=64)
+    received_at: datetime
+    outcome: str = Field(max_length=16)  # sealed / refused
+    document_no: str | None = Field(default=None, max_length=64)
+    reason_code: str | None = Field(default=None, max_length=40)
+
+
+class DocumentRow(Base, table=True):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("unit_code", "year", "seq", name="uq_documents_unit_year_seq"),)
+
+    document_no: str = Field(primary_key=True, max_length=64)
+    token: str = Field(unique=True, max_length=64)  # capability for downloading the PDF
+    request_id: str = Field(unique=True, max_length=64)
+    receipt_no: str = Field(index=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=32)
+    year: int
+    seq: int
+    seal_id: str = Field(index=True, max_length=40)
+    document_type: str = Field(max_length=32)
+    title: str = Field(max_length=100)
+    sha256: str = Field(index=True, max_length=64)
+    size_bytes: int
+    path: str = Field(max_length=300)  # relative to the documents folder
+    signed_at: datetime
+    requested_by: str = Field(max_length=64)
+
+
+class UsageLogRow(Base, table=True):
+    """用印登记. ``seq`` as primary key: two writers racing for the same place cannot fork the chain."""
+
+    __tablename__ = "usage_log"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(index=True)
+    action: str = Field(max_length=20, index=True)
+    unit_code: str = Field(max_length=32, index=True)
+    seal_id: str | None = Field(default=None, max_length=40)
+    document_no: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+    def entry(self) -> LogEntry:
+        return LogEntry(
+            seq=self.seq, at=aware(self.at), action=self.action, unit_code=self.unit_code, seal_id=self.seal_id,
+            document_no=self.document_no, request_id=self.request_id, detail=dict(self.detail),
+            prev_hash=self.prev_hash, hash=self.hash,
+        )
+
+    @classmethod
+    def of(cls, e: LogEntry) -> "UsageLogRow":
+        return cls(seq=e.seq, at=e.at, action=e.action, unit_code=e.unit_code, seal_id=e.seal_id,
+                   document_no=e.document_no, request_id=e.request_id, detail=e.detail,
+                   prev_hash=e.prev_hash, hash=e.hash)
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+async def authority_row(session: AsyncSession, *, lock: bool = False) -> AuthorityRow | None:
+    """``lock``: hold the row until commit (PostgreSQL), so that two revocations at once cannot
+    each publish a CRL that misses the other."""
+    return await session.get(AuthorityRow, 1, with_for_update=lock or None)
+
+
+async def seals_of(session: AsyncSession, unit_code: str) -> list[SealRow]:
+    return list((await session.exec(select(SealRow).where(SealRow.unit_code == unit_code))).all())
+
+
+async def all_seals(session: AsyncSession) -> list[SealRow]:
+    return list((await session.exec(select(SealRow).order_by(SealRow.unit_code, SealRow.issued_at))).all())
+
+
+async def revoked_seals(session: AsyncSession) -> list[SealRow]:
+    return list((await session.exec(select(SealRow).where(SealRow.revoked_at.is_not(None)))).all())
+
+
+async def seal_by_serial(session: AsyncSession, serial: str) -> SealRow | None:
+    return (await session.exec(select(SealRow).where(SealRow.cert_serial == serial))).first()
+
+
+async def document_by_token(session: AsyncSession, token: str) -> DocumentRow | None:
+    return (await session.exec(select(DocumentRow).where(DocumentRow.token == token))).first()
+
+
+async def documents_by_sha256(session: AsyncSession, sha256: str) -> list[DocumentRow]:
+    return list((await session.exec(select(DocumentRow).where(DocumentRow.sha256 == sha256))).all())
+
+
+async def next_document_seq(session: AsyncSession, unit_code: str, year: int) -> int:
+    q = select(func.max(DocumentRow.seq)).where(DocumentRow.unit_code == unit_code, DocumentRow.year == year)
+    current = (await session.exec(q)).one()
+    return (current or 0) + 1
+
+
+async def log_head(session: AsyncSession) -> LogEntry | None:
+    row = (await session.exec(select(UsageLogRow).order_by(UsageLogRow.seq.desc()).limit(1))).first()
+    return row.entry() if row else None
+
+
+async def log_entries(
+    session: AsyncSession, *, after: int = 0, limit: int | None = None
+) -> Sequence[UsageLogRow]:
+    q = select(UsageLogRow).where(UsageLogRow.seq > after).order_by(UsageLogRow.seq)
+    if limit is not None:
+        q = q.limit(limit)
+    return list((await session.exec(q)).all())
+
+
+async def log_between(
+    session: AsyncSession, start: datetime, end: datetime, actions: Sequence[str] | None = None,
+    unit_code: str | None = None,
+) -> list[UsageLogRow]:
+    q = select(UsageLogRow).where(UsageLogRow.at >= start, UsageLogRow.at < end)
+    if actions:
+        q = q.where(UsageLogRow.action.in_(list(actions)))
+    if unit_code:
+        q = q.where(UsageLogRow.unit_code == unit_code)
+    return list((await session.exec(q.order_by(UsageLogRow.seq))).all())
+
+
+async def append_log(session: AsyncSession, *, at: datetime, action: str, unit_code: str, **kw: Any) -> LogEntry:
+    """Add the next usage-log entry in the caller's transaction."""
+    from .usagelog import append
+
+    entry = append(await log_head(session), at=at, action=action, unit_code=unit_code, **kw)
+    session.add(UsageLogRow.of(entry))
+    await session.flush()
+    return entry

@@ -1,0 +1,126 @@
+"""The runtime's HTTP house: staff auth, problem+json, health, metrics, the route policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from contracts.common import Role
+from services.runtime.auth import PUBLIC
+from services.runtime.problems import PROBLEM_JSON
+from services.runtime.testing import in_memory
+
+from .example import make
+
+
+class Body(BaseModel):
+    name: str = Field(min_length=2)
+    copies: int
+
+
+@pytest.fixture
+async def client(tmp_path: Path):
+    svc = make(tmp_path)
+    async with in_memory(svc):
+        transport = httpx.ASGITransport(app=svc.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            c.service = svc  # type: ignore[attr-defined]
+            yield c
+
+
+def _auth(c: httpx.AsyncClient, role: Role, unit: str | None) -> dict[str, str]:
+    token = c.service.auth.issue("s1", role, unit, "张三")  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_clerk_acts_for_own_unit_only(client: httpx.AsyncClient) -> None:
+    ok = await client.post("/units/U01/widgets/w", headers=_auth(client, Role.CLERK, "U01"))
+    assert ok.status_code == 200 and ok.json() == {"count": 1}
+    other = await client.post("/units/U02/widgets/w", headers=_auth(client, Role.CLERK, "U01"))
+    assert other.status_code == 403
+    assert other.headers["content-type"] == PROBLEM_JSON
+    assert other.json()["errors"][0]["field"] == "unit_code"
+    # nothing was written by the refused request
+    assert (await client.get("/widgets/w")).json() == {"count": 1}
+    sup = await client.post("/units/U02/widgets/w", headers=_auth(client, Role.SUPERVISOR, None))
+    assert sup.status_code == 200 and sup.json() == {"count": 2}
+
+
+async def test_missing_forged_and_expired_tokens_are_refused(client: httpx.AsyncClient) -> None:
+    r = await client.post("/units/U01/widgets/w")
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM_JSON
+    assert r.headers["www-authenticate"] == "Bearer"
+    good = client.service.auth.issue("s1", Role.CLERK, "U01")  # type: ignore[attr-defined]
+    claims = jwt.decode(good, options={"verify_signature": False})
+    forged = jwt.encode(claims, "another-key-of-sufficient-length-123456", algorithm="HS256")
+    r = await client.post("/units/U01/widgets/w", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401 and r.json()["detail"] == "身份凭证无效"
+    none_alg = jwt.encode(claims | {"role": "center_admin"}, None, algorithm="none")
+    r = await client.post("/units/U01/widgets/w", headers={"Authorization": f"Bearer {none_alg}"})
+    assert r.status_code == 401
+    expired = client.service.auth.issue("s1", Role.CLERK, "U01", ttl=-10)  # type: ignore[attr-defined]
+    r = await client.post("/units/U01/widgets/w", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and "过期" in r.json()["detail"]
+
+
+async def test_validation_errors_name_the_field(client: httpx.AsyncClient) -> None:
+    router = APIRouter()
+
+    @router.post("/echo", **PUBLIC)
+    async def echo(body: Body) -> Body:
+        return body
+
+    client.service.api.include_router(router)  # type: ignore[attr-defined]
+    r = await client.post("/echo", json={"name": "x", "copies": "many"})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM_JSON
+    errors = {e["field"]: e["reason"] for e in r.json()["errors"]}
+    assert errors == {"name": "内容太短（至少 2 个）", "copies": "应为整数"}
+    r = await client.get("/nowhere")
+    assert r.status_code == 404 and r.json()["detail"] == "没有这个地址"
+
+
+async def test_health_ready_and_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json()["status"] == "alive"
+    r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json()["database"] == "ok" and r.json()["migrations"] == "ok"
+    await client.get("/widgets/zz")
+    text = (await client.get("/metrics")).text
+    assert 'onewindow_http_requests_total{method="GET",route="/widgets/{widget}",status="200"} 1.0' in text
+    assert "onewindow_outbox_backlog_events" in text
+
+
+async def test_readyz_turns_red_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    db_dir = tmp_path / "db"
+    db_dir.mkdir()
+    svc = make(tmp_path, database_url=f"sqlite+aiosqlite:///{db_dir / 'x.db'}")
+    async with in_memory(svc):
+        transport = httpx.ASGITransport(app=svc.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            assert (await c.get("/readyz")).status_code == 200
+            # The database's folder disappears (a lost mount): no connection can be opened.
+            await svc.db.engine.dispose()
+            db_dir.rename(tmp_path / "away")
+            r = await c.get("/readyz")
+            assert r.status_code == 503
+            assert r.json()["database"].startswith("unreachable") and r.json()["ready"] is False
+            (tmp_path / "away").rename(db_dir)
+            r = await c.get("/readyz")
+            assert r.status_code == 200, r.json()
+
+
+def test_a_route_neither_public_nor_authenticated_is_refused_at_start(tmp_path: Path) -> None:
+    svc = make(tmp_path)
+    router = APIRouter()
+
+    @router.get("/leaky")
+    async def leaky() -> dict[str, str]:
+        return {}
+
+    svc.include_router(router)
+    with pytest.raises(RuntimeError, match="GET /leaky"):
+        svc._check_routes()
