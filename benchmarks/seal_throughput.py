@@ -147,45 +147,61 @@ def _local_bootstrap() -> str | None:
 
 
 async def bench_kafka(n: int, tmp: Path, bootstrap: str, rate: float | None = None) -> dict:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     from contracts.envelope import Envelope, parse
+    from contracts.topics import get_topic
     from services.runtime.testing import running
     from services.seal.app import create_service
 
     unit = f"B{uuid.uuid4().hex[:8].upper()}"
     svc = create_service(_settings(tmp, kafka_bootstrap_servers=bootstrap))
-    consumer = AIOKafkaConsumer("seal.documents", bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="latest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     async with running(svc):
         await _issue(svc, unit)
         await consumer.start()
         await producer.start()
         try:
-            while not consumer.assignment():
-                await consumer.getmany(timeout_ms=100)
-            for tp in consumer.assignment():
+            parts = [TopicPartition("seal.documents", p) for p in range(get_topic("seal.documents").partitions)]
+            consumer.assign(parts)
+            await consumer.seek_to_end(*parts)
+            for tp in parts:
                 await consumer.position(tp)
+            # warm up: one request answered means the service's consumer has joined its group
+            warm = Envelope.wrap(_command(0, unit))
+            await producer.send_and_wait(warm.topic, warm.body(), key=warm.key, headers=warm.kafka_headers())
+            deadline = time.perf_counter() + 120
+            warmed = False
+            while not warmed and time.perf_counter() < deadline:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    warmed = warmed or any(parse(r.headers, r.value).data.request_id == warm.data.request_id for r in records)
             sent: dict[str, float] = {}
             latencies: list[float] = []
             start = time.perf_counter()
-            for i in range(n):
-                env = Envelope.wrap(_command(i, unit))
-                sent[env.data.request_id] = time.perf_counter()
-                await producer.send(env.topic, env.body(), key=env.key, headers=env.kafka_headers())
-                if rate:
-                    await producer.flush()
-                    await asyncio.sleep(1 / rate)
-            await producer.flush()
-            deadline = time.perf_counter() + max(120, n)
-            while len(latencies) < n and time.perf_counter() < deadline:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    now = time.perf_counter()
-                    for rec in records:
-                        rid = parse(rec.headers, rec.value).data.request_id
-                        if rid in sent:
-                            latencies.append(now - sent.pop(rid))
+
+            async def produce() -> None:
+                for i in range(n):
+                    env = Envelope.wrap(_command(i, unit))
+                    sent[env.data.request_id] = time.perf_counter()
+                    await producer.send(env.topic, env.body(), key=env.key, headers=env.kafka_headers())
+                    if rate:
+                        await producer.flush()
+                        await asyncio.sleep(1 / rate)
+                await producer.flush()
+
+            async def read() -> None:
+                deadline = time.perf_counter() + max(120, n)
+                while len(latencies) < n and time.perf_counter() < deadline:
+                    for records in (await consumer.getmany(timeout_ms=200)).values():
+                        now = time.perf_counter()
+                        for rec in records:
+                            rid = parse(rec.headers, rec.value).data.request_id
+                            if rid in sent:
+                                latencies.append(now - sent.pop(rid))
+
+            # read while producing, so that a paced run measures each answer when it arrives
+            await asyncio.gather(produce(), read())
             wall = time.perf_counter() - start
         finally:
             await producer.stop()

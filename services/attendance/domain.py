@@ -301,10 +301,14 @@ def read_terminal_time(local: datetime, zone_name: str | None) -> datetime:
     return local.replace(tzinfo=zone)
 
 
-def clock_suspect(local: datetime, now_local: datetime, *, max_ahead: timedelta = timedelta(hours=2),
-                  max_behind: timedelta = timedelta(days=400)) -> bool:
-    """A terminal whose clock battery died reports 2000-01-01 or a time in the future."""
-    return local > now_local + max_ahead or local < now_local - max_behind
+#: Terminals whose clock battery died restart at their factory date (2000-01-01 and the like).
+CLOCK_FLOOR = datetime(2010, 1, 1)
+
+
+def clock_suspect(local: datetime, now_local: datetime, *, max_ahead: timedelta = timedelta(hours=2)) -> bool:
+    """A terminal time before any plausible date, or ahead of now: the device clock is wrong.
+    (Old punches are fine: a terminal may upload its whole history again.)"""
+    return local > now_local + max_ahead or local < CLOCK_FLOOR
 
 
 def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -872,7 +876,8 @@ def monthly_report(
 
     people: list[PersonMonth] = []
     details: list[DetailRow] = []
-    for s in sorted(staff, key=lambda m: ((m.window_no or "~"), m.staff_id)):
+    # People who have left owe nothing; their past months stay in the past months' reports.
+    for s in sorted((m for m in staff if m.active), key=lambda m: ((m.window_no or "~"), m.staff_id)):
         pm = PersonMonth(s.staff_id, s.name, s.unit_code, s.unit_name, s.window_no,
                          irregular_weight=rules.irregular_session_weight)
         own = by_day.get(s.staff_id, {})
@@ -882,8 +887,7 @@ def monthly_report(
                 pm.add(r)
                 details.append(DetailRow(d, s.staff_id, s.name, s.window_no, r.session.kind,
                                          r.session.start, r.session.end, r.arrived, r.left, r.status, r.note))
-        if s.active or pm.required_sessions or pm.leave_sessions:
-            people.append(pm)
+        people.append(pm)
 
     windows: dict[str, WindowMonth] = {}
     for w in posts:

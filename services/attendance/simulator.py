@@ -108,10 +108,11 @@ class Terminal:
         if not self.pending:
             return None
         batch = list(self.pending)
-        resp = await self._post_attlog(batch)
+        stamp = self.stamp + len(batch)
+        resp = await self._post_attlog(batch, stamp)
         if resp.status_code == 200 and resp.text.startswith(iclock.OK):
             self.pending = self.pending[len(batch):]
-            self.last_batch = batch
+            self.last_batch, self.stamp = batch, stamp
             self.punches_total += len(batch)
         return resp
 
@@ -119,12 +120,11 @@ class Terminal:
         """Send the last acknowledged batch again, as a terminal does when the OK got lost."""
         if not self.last_batch:
             return None
-        return await self._post_attlog(self.last_batch)
+        return await self._post_attlog(self.last_batch, self.stamp)
 
-    async def _post_attlog(self, lines: list[str]) -> httpx.Response:
-        self.stamp += len(lines)
+    async def _post_attlog(self, lines: list[str], stamp: int) -> httpx.Response:
         return await self._call("POST", "/iclock/cdata",
-                                {"SN": self.sn, "table": "ATTLOG", "Stamp": str(self.stamp)},
+                                {"SN": self.sn, "table": "ATTLOG", "Stamp": str(stamp)},
                                 "\n".join(lines) + "\n")
 
     async def post_raw_attlog(self, body: str) -> httpx.Response:

@@ -46,7 +46,8 @@ _MAX_ORDINAL = date.max.toordinal()
 
 
 class CalendarError(ValueError):
-    """A calendar operation that cannot be done; ``field`` names the offending input."""
+    """A calendar operation that cannot be done; ``field`` names the offending input. The
+    message is zh-CN (it reaches staff as the problem+json detail)."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -218,7 +219,7 @@ class WorkCalendar:
             hi = min(origin + step, _MAX_ORDINAL)
             while self._rank_ordinal(hi) < target:
                 if hi >= _MAX_ORDINAL:
-                    raise CalendarError(f"{n} working days after {start} is beyond the year 9999", "days")
+                    raise CalendarError(f"{start} 之后 {n} 个工作日超出了9999年", "days")
                 lo, step = hi, step * 2
                 hi = min(hi + step, _MAX_ORDINAL)
             return date.fromordinal(self._first_with_rank(target, lo, hi))
@@ -226,7 +227,7 @@ class WorkCalendar:
         hi = origin - 1
         target = self._rank_ordinal(hi) - m + 1
         if target <= 0:
-            raise CalendarError(f"{m} working days before {start} is before the year 1", "days")
+            raise CalendarError(f"{start} 之前 {m} 个工作日早于公元1年", "days")
         step = max(16, 2 * m)
         lo = max(hi - step, 0)
         while self._rank_ordinal(lo) >= target:
@@ -339,9 +340,9 @@ class CalendarBook:
 
     def _check(self, by: str, reason: str) -> None:
         if not by.strip():
-            raise CalendarError("who made the change is required", "changed_by")
+            raise CalendarError("须注明修改人", "changed_by")
         if not reason.strip():
-            raise CalendarError("a reason is required", "reason")
+            raise CalendarError("须注明修改原因", "reason")
 
     def set_day(self, day: date, *, working: bool, by: str, at: datetime, reason: str) -> CalendarChange:
         """Declare a day off (``working=False``) or a working day (``working=True``) for the
@@ -356,7 +357,7 @@ class CalendarBook:
     def remove_override(self, day: date, *, by: str, at: datetime, reason: str) -> CalendarChange:
         self._check(by, reason)
         if day not in self.overrides:
-            raise CalendarError(f"{day} has no county override", "day")
+            raise CalendarError(f"{day} 没有本县的调整记录", "day")
         del self.overrides[day]
         return self._record(
             CalendarChange(self.version + 1, CalendarAction.REMOVE_OVERRIDE, day.year, by, at, reason, day=day)
@@ -377,19 +378,19 @@ class CalendarBook:
         this year's schedule, as the notice lists them)."""
         self._check(by, reason)
         if not 1 <= year <= 9999:
-            raise CalendarError("year out of range", "year")
+            raise CalendarError("年份超出范围", "year")
         hol = frozenset(holidays)
         work = frozenset(working_days)
         for d in hol:
             if d.year != year:
-                raise CalendarError(f"holiday {d} is not in {year}", "holidays")
+                raise CalendarError(f"放假日期 {d} 不在 {year} 年内", "holidays")
         for d in work:
             if d.year not in (year - 1, year):
-                raise CalendarError(f"make-up working day {d} is not in {year} or late {year - 1}", "working_days")
+                raise CalendarError(f"调休上班日 {d} 不在 {year} 年或 {year - 1} 年末", "working_days")
             if d.weekday() < 5:
-                raise CalendarError(f"make-up working day {d} is not a weekend day", "working_days")
+                raise CalendarError(f"调休上班日 {d} 不是周六或周日", "working_days")
         if hol & work:
-            raise CalendarError("a day cannot be both off and worked", "working_days")
+            raise CalendarError("同一天不能既放假又上班", "working_days")
         # Make-up days in late December of the previous year stay with this year's schedule.
         self.schedules[year] = OfficialSchedule(year, hol, work, by, at, reason)
         return self._record(

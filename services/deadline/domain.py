@@ -55,8 +55,8 @@ OVERDUE = "overdue"
 
 
 class DeadlineError(ValueError):
-    """A rule broken by a request or an event; ``field`` names the input at fault (for
-    problem+json)."""
+    """A rule broken by a request or an event; ``field`` names the input at fault. The message
+    is zh-CN: it reaches window staff as the problem+json detail."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -157,9 +157,9 @@ class Clock:
         item_version: int | None = None,
     ) -> tuple["Clock", list[Event]]:
         if promised_days < 0:
-            raise DeadlineError("the promised limit cannot be negative", "promised_days")
+            raise DeadlineError("承诺时限不能为负数", "promised_days")
         if statutory_days < 0:
-            raise DeadlineError("the statutory limit cannot be negative", "statutory_days")
+            raise DeadlineError("法定时限不能为负数", "statutory_days")
         clock = cls(
             receipt_no=receipt_no,
             unit_code=unit_code,
@@ -288,7 +288,7 @@ class Clock:
 
     def _require_open(self) -> None:
         if self.ended:
-            raise DeadlineError(f"case {self.receipt_no} is already decided", "receipt_no")
+            raise DeadlineError(f"案件 {self.receipt_no} 已办结", "receipt_no")
 
     def _moved(self, old: tuple[date, date], reason: DueDateChangeReason) -> list[Event]:
         if old == (self.due_date, self.statutory_due_date):
@@ -322,7 +322,7 @@ class Clock:
         self._require_open()
         at = _aware(at)
         if local_date(at) < self.accepted_on:
-            raise DeadlineError("a stop cannot start before the acceptance date", "started_at")
+            raise DeadlineError("暂停计时不能早于受理日期", "started_at")
         self.stops.append(Stop(stop_id, reason, at, None, note))
         return [
             ClockStopped(
@@ -363,7 +363,7 @@ class Clock:
             return []
         at = _aware(at)
         if at < stop.started_at:
-            raise DeadlineError("a stop cannot end before it started", "ended_at")
+            raise DeadlineError("恢复计时不能早于暂停时间", "ended_at")
         old = (self.due_date, self.statutory_due_date)
         before = self.stopped_days(cal)
         stop.ended_at = at
@@ -398,11 +398,11 @@ class Clock:
             return []
         self._require_open()
         if days < 1:
-            raise DeadlineError("an extension adds at least one working day", "days")
+            raise DeadlineError("延长期限至少为1个工作日", "days")
         if not approved_by.strip():
-            raise DeadlineError("the approver must be named", "approved_by")
+            raise DeadlineError("须注明批准人", "approved_by")
         if not reason.strip():
-            raise DeadlineError("an extension needs a reason", "reason")
+            raise DeadlineError("须说明延长理由", "reason")
         at = _aware(at)
         old = (self.due_date, self.statutory_due_date)
         self.extensions.append(Extension(extension_id, days, approved_by.strip(), reason.strip(), at))
@@ -436,7 +436,7 @@ class Clock:
         decided_at = _aware(decided_at)
         decided_on = local_date(decided_at)
         if decided_on < self.accepted_on:
-            raise DeadlineError("a decision cannot precede the acceptance", "decided_at")
+            raise DeadlineError("办结时间不能早于受理时间", "decided_at")
         for s in self.stops:
             if s.open:
                 s.ended_at = max(decided_at, s.started_at)

@@ -61,9 +61,9 @@ class Period:
             y, m = text.split("-")
             p = cls(int(y), int(m))
         except ValueError:
-            raise DeadlineError(f"{text!r} is not a month (YYYY-MM)", "period") from None
+            raise DeadlineError(f"{text!r} 不是有效的月份（应为 YYYY-MM）", "period") from None
         if not (1 <= p.month <= 12 and 1 <= p.year <= 9999) or len(y) != 4 or len(m) != 2:
-            raise DeadlineError(f"{text!r} is not a month (YYYY-MM)", "period")
+            raise DeadlineError(f"{text!r} 不是有效的月份（应为 YYYY-MM）", "period")
         return p
 
     @classmethod
@@ -133,6 +133,7 @@ class UnitStats:
             "cases": self.cases,
             "on_time": self.on_time,
             "on_time_rate": self.on_time_rate,
+            "working_days_used": self.working_days_used,
             "average_working_days_used": self.average_working_days_used,
             "immediate": self.immediate,
             "immediate_share": self.immediate_share,
@@ -216,6 +217,25 @@ class Bulletin:
         }
 
 
+def bulletin_from_json(data: Mapping[str, object]) -> Bulletin:
+    """Rebuild a stored bulletin (``Bulletin.as_json``) for rendering."""
+    total = dict(data["total"])  # type: ignore[call-overload]
+    notices = [
+        {**n, "reply_due": date.fromisoformat(n["reply_due"]) if isinstance(n.get("reply_due"), str) else n.get("reply_due")}
+        for n in data.get("notices", [])  # type: ignore[union-attr]
+    ]
+    return Bulletin(
+        bulletin_no=str(data["bulletin_no"]),
+        period=Period.parse(str(data["period"])),
+        overdue=[BulletinOverdueCase.model_validate(o) for o in data["overdue_cases"]],  # type: ignore[union-attr]
+        units=[BulletinUnitStats.model_validate(u) for u in data["unit_stats"]],  # type: ignore[union-attr]
+        total=UnitStats(str(total["unit_code"]), int(total["cases"]), int(total["on_time"]),
+                        int(total["working_days_used"]), int(total["immediate"])),
+        notices=notices,
+        violations=list(data.get("violations", [])),  # type: ignore[arg-type]
+    )
+
+
 def _jsonable(row: Mapping[str, object]) -> dict[str, object]:
     return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in row.items()}
 
@@ -226,12 +246,16 @@ def build_bulletin(
     bulletin_no: str,
     period: Period,
     cases: Iterable[CaseSpan],
-    closed: Iterable[ClosedCase],
+    closed: Iterable[ClosedCase] = (),
+    stats: Mapping[str, UnitStats] | None = None,
     notices: Iterable[Mapping[str, object]] = (),
     violations: Iterable[Mapping[str, object]] = (),
 ) -> Bulletin:
     """Assemble a month's bulletin. ``cases`` may hold more than the month's (they are
-    filtered); ``notices`` and ``violations`` are the month's, each with a ``unit_code``."""
+    filtered). The figures come from ``closed`` (the decided cases), or ready-made from
+    ``stats`` (as :func:`unit_statistics` returns them; the store aggregates them in SQL).
+    ``notices`` (notice_no, unit_code, receipt_no, reason, reply_due, replied) and
+    ``violations`` (unit_code, receipt_no, inspector, notes) are the month's."""
     first, last = period.first, period.last
     overdue: list[BulletinOverdueCase] = []
     for c in cases:
@@ -251,7 +275,8 @@ def build_bulletin(
     overdue.sort(key=lambda o: (o.unit_code, -o.overdue_working_days, o.receipt_no))
     notices = list(notices)
     violations = list(violations)
-    stats = unit_statistics(closed, first, last)
+    if stats is None:
+        stats = unit_statistics(closed, first, last)
     units = set(stats) - {CENTER_TOTAL}
     units |= {o.unit_code for o in overdue}
     units |= {str(n["unit_code"]) for n in notices} | {str(v["unit_code"]) for v in violations}
@@ -271,7 +296,8 @@ def build_bulletin(
                 violations=sum(1 for v in violations if v["unit_code"] == u),
             )
         )
-    return Bulletin(bulletin_no, period, overdue, rows, stats[CENTER_TOTAL], notices, violations)
+    total = stats.get(CENTER_TOTAL) or UnitStats(CENTER_TOTAL, 0, 0, 0, 0)
+    return Bulletin(bulletin_no, period, overdue, rows, total, notices, violations)
 
 
 def _pct(value: float | None) -> str:
@@ -365,11 +391,11 @@ def raise_notice(
     """A notice to a unit, due for reply ``reply_days`` working days after it was raised
     (counted like a limit: the day it is raised is not counted)."""
     if not raised_by.strip():
-        raise DeadlineError("the supervisor must be named", "raised_by")
+        raise DeadlineError("须注明督办人", "raised_by")
     if not reason.strip():
-        raise DeadlineError("a notice states the problem", "reason")
+        raise DeadlineError("须写明督办事项", "reason")
     if reply_days < 1:
-        raise DeadlineError("the reply needs at least one working day", "reply_days")
+        raise DeadlineError("回复期限至少为1个工作日", "reply_days")
     reply_due = cal.add_working_days(local_date(raised_at), reply_days)
     notice = SupervisionNotice(
         notice_no, unit_code, receipt_no, raised_by.strip(), raised_at, reason.strip(), reply_due, origin
@@ -389,11 +415,11 @@ def raise_notice(
 
 def reply_notice(notice: SupervisionNotice, *, replied_by: str, reply: str, at: datetime) -> SupervisionReplied:
     if notice.closed:
-        raise DeadlineError(f"notice {notice.notice_no} was already answered", "notice_no")
+        raise DeadlineError(f"督办通知书 {notice.notice_no} 已回复", "notice_no")
     if not replied_by.strip():
-        raise DeadlineError("who replies must be named", "replied_by")
+        raise DeadlineError("须注明回复人", "replied_by")
     if not reply.strip():
-        raise DeadlineError("the reply is empty", "reply")
+        raise DeadlineError("回复内容不能为空", "reply")
     notice.replied_by = replied_by.strip()
     notice.replied_at = at
     notice.reply = reply.strip()
@@ -419,7 +445,7 @@ def new_seed() -> str:
 def sample_size(population: int, share: float) -> int:
     """ceil(share x population), at least one case when there is any."""
     if not 0 < share <= 1:
-        raise DeadlineError("the share is a fraction in (0, 1]", "share")
+        raise DeadlineError("抽查比例应大于0且不超过1", "share")
     if population == 0:
         return 0
     return max(1, min(population, math.ceil(share * population - 1e-9)))
@@ -486,9 +512,9 @@ def record_inspection(
     notice_no: str | None = None,
 ) -> InspectionRecorded:
     if receipt_no not in sample.receipt_nos:
-        raise DeadlineError(f"case {receipt_no} is not in sample {sample.sample_id}", "receipt_no")
+        raise DeadlineError(f"案件 {receipt_no} 不在抽查样本 {sample.sample_id} 中", "receipt_no")
     if not inspector.strip():
-        raise DeadlineError("the inspector must be named", "inspector")
+        raise DeadlineError("须注明检查人", "inspector")
     return InspectionRecorded(
         sample_id=sample.sample_id,
         unit_code=sample.unit_code,

@@ -14,6 +14,8 @@ from . import domain
 
 
 class NotifySettings(ServiceSettings):
+    notify_instance: str = Field("notify", description="Service instance name: consumer groups are <instance>.<handler> "
+                                 "(tests run isolated instances; production keeps 'notify').")
     # --- the center, as printed on notices and in the SMS signature
     notify_center_name: str = Field("某某县行政审批服务中心", description="The center's name (notices, SMS signature).")
     notify_center_phone: str = Field("0000-12345678", description="Enquiry phone printed on notices.")

@@ -170,6 +170,10 @@ def schedule(category: Category, now: datetime, quiet: QuietHours) -> Scheduling
     return Scheduling(MessageState.QUEUED, now)
 
 
+#: Replies that stop survey invitations (the survey SMS says "回复TD").
+OPT_OUT_REPLIES = frozenset({"TD", "T", "N", "退订", "TD退订"})
+
+
 def may_suppress(category: Category, opted_out: bool) -> bool:
     """Only surveys honour an opt-out; legal notices and staff alerts always go."""
     return opted_out and category in OPT_OUT_CATEGORIES

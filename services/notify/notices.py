@@ -11,6 +11,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from sqlmodel import select
+
 from contracts.common import CaseKind, DocumentType
 from contracts.notify import NoticeFailed, NoticeFailureReason, NoticeReleased, NoticeRequested, Recipient
 from contracts.seal import DocumentSealed, SealBoxSpec, SealDocument, SealingRefused
@@ -45,7 +47,7 @@ class Notices:
                       cause_event_id: str, facts: dict[str, Any], now: datetime) -> NoticeRow | None:
         """Start the saga for one notice; None when this cause already made it (redelivery)."""
         existing = (await uow.session.exec(
-            store.select(NoticeRow).where(NoticeRow.cause_event_id == cause_event_id,
+            select(NoticeRow).where(NoticeRow.cause_event_id == cause_event_id,
                                           NoticeRow.document_type == document_type.value))).first()
         if existing is not None:
             return None

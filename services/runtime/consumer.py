@@ -165,8 +165,8 @@ class Consumer:
                 seen.add(env.id)
                 with log_context(env.id, _receipt_no(env)):
                     await self.spec.fn(env.data, HandlerContext(env, uow))
-                await self._record(uow, env)
                 done.append(env)
+            await self._record(uow, done)
             await uow.commit()
         for env in done:
             self.metrics.messages_processed.labels(self.spec.name, env.type).inc()
@@ -197,12 +197,13 @@ class Consumer:
                 await asyncio.sleep(delay)
                 delay *= 2
 
-    async def _record(self, uow: UnitOfWork, env: Envelope) -> None:
-        inbox = self.service.db.tables.inbox
+    async def _record(self, uow: UnitOfWork, envs: list[Envelope]) -> None:
+        if not envs:
+            return
+        now = datetime.now(UTC)
         await uow.session.execute(
-            insert(inbox).values(
-                consumer=self.spec.group, event_id=env.id, event_type=env.type, processed_at=datetime.now(UTC)
-            )
+            insert(self.service.db.tables.inbox),
+            [{"consumer": self.spec.group, "event_id": e.id, "event_type": e.type, "processed_at": now} for e in envs],
         )
 
     async def _pause_for_infrastructure(self, exc: BaseException) -> None:

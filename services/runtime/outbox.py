@@ -31,16 +31,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def add_to_outbox(session: "AsyncSession", tables: RuntimeTables, envelope: Envelope) -> None:
+async def add_to_outbox(session: "AsyncSession", tables: RuntimeTables, envelopes: list[Envelope]) -> None:
+    if not envelopes:
+        return
+    now = datetime.now(UTC)
     await session.execute(
-        insert(tables.outbox).values(
-            event_id=envelope.id,
-            topic=envelope.topic,
-            key=envelope.data.key(),
-            headers=envelope.headers(),
-            payload=envelope.body(),
-            created_at=datetime.now(UTC),
-        )
+        insert(tables.outbox),
+        [
+            {
+                "event_id": env.id,
+                "topic": env.topic,
+                "key": env.data.key(),
+                "headers": env.headers(),
+                "payload": env.body(),
+                "created_at": now,
+            }
+            for env in envelopes
+        ],
     )
 
 

@@ -33,7 +33,7 @@ class Proc:
 
 
 def data_dir() -> Path:
-    return ServiceSettings().data_dir
+    return Path(os.environ.get("ONEWINDOW_DATA_DIR") or ServiceSettings().data_dir)
 
 
 def _pidfile(name: str) -> Path:
@@ -110,7 +110,7 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
             started.append(proc)
             continue
         env = dict(os.environ)
-        env.setdefault("ONEWINDOW_DATA_DIR", str(data_dir()))
+        env["ONEWINDOW_DATA_DIR"] = str(data_dir())
         env["ONEWINDOW_HTTP_PORT"] = str(proc.port)
         if demo:
             env.setdefault("ONEWINDOW_INTAKE_DEMO_CATALOG", "1")

@@ -31,12 +31,14 @@ class UnitOfWork:
         self.db = db
         self.source = source
         self.relay = relay
-        self.emitted: list[Envelope] = []
+        self.emitted: list[Envelope] = []   # committed to the outbox by this unit of work
+        self.pending: list[Envelope] = []   # emitted, written at the next commit
         self._committed = False
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self.db.session()
         self.emitted = []
+        self.pending = []
         self._committed = False
         return self
 
@@ -54,20 +56,23 @@ class UnitOfWork:
         subject: str | None = None,
         extensions: Mapping[str, str] | None = None,
     ) -> Envelope:
-        """Add ``event`` to the outbox in this transaction. Give ``id`` when the event must be
+        """Add ``event`` to the outbox in this transaction (written at :meth:`commit`). Give ``id`` when the event must be
         the same on a retry (derive it from the causing event's id), so a replayed cause cannot
         publish two different ids."""
         env = Envelope.wrap(event, id=id, time=time, subject=subject, extensions=extensions, source=self.source)
-        await add_to_outbox(self.session, self.db.tables, env)
-        self.emitted.append(env)
+        self.pending.append(env)
         return env
 
     async def commit(self) -> None:
+        # The outbox rows go in with one multi-row INSERT, in the same transaction as the state.
+        await add_to_outbox(self.session, self.db.tables, self.pending)
         await self.session.commit()
         self._committed = True
-        if self.emitted and self.relay is not None:
+        written, self.pending = self.pending, []
+        self.emitted.extend(written)
+        if written and self.relay is not None:
             self.relay.wake()
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self.emitted = []
+        self.pending = []

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import logging
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,19 @@ def outcome_id(cause_id: str) -> str:
     return str(uuid.uuid5(_OUTCOME_NS, f"{cause_id}/outcome"))
 
 
+class SealMetrics:
+    """Business metrics of sealing (one set per service instance)."""
+
+    def __init__(self, service: "Service") -> None:
+        m = service.metrics
+        self.sealed = m.counter("documents_sealed", "Documents sealed.", ("unit", "document_type"))
+        self.refused = m.counter("requests_refused", "Stamp requests refused.", ("reason",))
+        self.seconds = m.histogram("sealing_seconds", "Time to render (if asked) and sign one document.")
+
+
 def register(service: "Service", office: SealOffice) -> None:
+    office.metrics = SealMetrics(service)
+
     @service.handler(SealDocument, name="seal_documents")
     async def on_seal_document(cmd: SealDocument, ctx: HandlerContext) -> None:
         await office.ensure_open(service.db)
@@ -91,6 +104,8 @@ async def handle_seal_document(
             document_type=cmd.document_type, reason_code=code, reason=REFUSAL_TEXT[code], refused_at=now,
         )
         await emit(event, id=eid)
+        if office.metrics is not None:
+            office.metrics.refused.labels(code.value).inc()
         log.info("stamp request %s refused: %s", cmd.request_id, code.value)
         return event
 
@@ -106,6 +121,7 @@ async def handle_seal_document(
     document_no = domain.document_number(cmd.unit_code, year, seq)
 
     # the document: given, or rendered from content
+    started = time.perf_counter()
     box: SealBox | None = None
     if cmd.pdf_base64:
         try:
@@ -174,6 +190,9 @@ async def handle_seal_document(
         seal_id=row.seal_id, seal_serial=row.cert_serial, signed_at=now,
     )
     await emit(event, id=eid)
+    if office.metrics is not None:
+        office.metrics.sealed.labels(cmd.unit_code, cmd.document_type.value).inc()
+        office.metrics.seconds.observe(time.perf_counter() - started)
     log.info("sealed %s for request %s", document_no, cmd.request_id)
     return event
 

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from cryptography import x509
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +71,7 @@ class SealOffice:
         self.authority: SealAuthority | None = None
         self.hours = WorkingHours(opens=settings.seal_hours_open, closes=settings.seal_hours_close)
         self._lock = asyncio.Lock()
+        self.metrics: Any = None  # handlers.SealMetrics, set when the handlers are registered
 
     # -- start ------------------------------------------------------------------------------
     async def ensure_open(self, db: Database) -> "SealOffice":

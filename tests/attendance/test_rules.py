@@ -147,6 +147,7 @@ def test_clock_suspect():
     assert clock_suspect(at("2000-01-01", "00:00"), now)
     assert clock_suspect(at("2025-06-04", "09:00"), now)
     assert not clock_suspect(at("2025-06-03", "08:59"), now)
+    assert not clock_suspect(at("2023-01-03", "08:59"), now)  # history uploaded again
 
 
 def test_friday_trainings_skip_holidays(calendar):

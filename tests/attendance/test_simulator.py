@@ -55,7 +55,7 @@ async def test_terminal_wire_format_and_retries():
         resp = await t.flush()
         assert resp.text == "OK" and t.pending == []
         upload = server.requests[-1]
-        assert upload.url.params["table"] == "ATTLOG" and upload.url.params["Stamp"] == "4"
+        assert upload.url.params["table"] == "ATTLOG" and upload.url.params["Stamp"] == "2"
         assert upload.content.decode() == ("1001\t2025-06-03 08:25:11\t0\t1\t0\t0\t0\n"
                                            "1002\t2025-06-03 08:27:03\t0\t15\t0\t0\t0\n")
         await t.resend()

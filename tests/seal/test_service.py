@@ -54,6 +54,8 @@ async def test_issue_then_seal_a_rendered_notice(tmp_path: Path) -> None:
             status = (await c.get(f"/seal/documents/{sealed.document_no}/status")).json()
             assert status["verification"]["ok"] and status["unit_name"] == "某某县市场监督管理局"
             assert (await c.get("/seal/files/not-a-token.pdf")).status_code == 404
+            metrics = (await c.get("/metrics")).text
+            assert f'onewindow_seal_documents_sealed_total{{document_type="acceptance",unit="{UNIT_CODE}"}} 1.0' in metrics
 
 
 async def test_rendered_notice_carries_document_number_and_verify_link(tmp_path: Path) -> None:

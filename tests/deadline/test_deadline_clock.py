@@ -22,7 +22,7 @@ from contracts.deadline import (
 from services.deadline.calendar import CalendarBook, WorkCalendar
 from services.deadline.domain import OVERDUE, Clock, DeadlineError, start_of_day, warn_key
 
-from .helpers import local
+from .helpers import hypothetical_2027_schedule, local
 
 
 def start(cal: WorkCalendar, accepted=None, promised: int = 10, statutory: int = 20, kind=CaseKind.PROMISED) -> Clock:
@@ -309,8 +309,6 @@ def test_county_holiday_recomputes_open_clocks(book: CalendarBook) -> None:
 
 
 def test_provisional_clock_becomes_official_when_the_schedule_is_loaded() -> None:
-    from .test_calendar import _hypothetical_2027_schedule
-
     book = CalendarBook()
     clock = start(book.calendar(), accepted=local(2027, 2, 1), promised=10, statutory=10)
     assert clock.provisional and clock.due_date == date(2027, 2, 19)
@@ -318,7 +316,7 @@ def test_provisional_clock_becomes_official_when_the_schedule_is_loaded() -> Non
     other = start(book.calendar(), accepted=local(2026, 3, 2), promised=10, statutory=10)
     assert not other.provisional
 
-    off, worked = _hypothetical_2027_schedule()
+    off, worked = hypothetical_2027_schedule()
     book.load_schedule(2027, holidays=off, working_days=worked, by="admin", at=local(2026, 11, 20), reason="test")
     official = book.calendar()
     (moved,) = clock.recompute(official)

@@ -11,7 +11,7 @@ import pytest
 from contracts.deadline import CalendarAction
 from services.deadline.calendar import CalendarBook, CalendarError, WorkCalendar
 
-from .helpers import local
+from .helpers import hypothetical_2027_schedule, local
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,15 +163,6 @@ def test_override_can_remove_a_national_holiday(book: CalendarBook) -> None:
     assert not book.calendar().is_working_day(date(2025, 10, 8))
 
 
-def _hypothetical_2027_schedule() -> tuple[set[date], set[date]]:
-    """NOT the real 2027 notice (unpublished when this was written): the library's rule-based
-    2027 days off, plus Thursday 11 February off and Saturday 20 February worked, enough to
-    exercise the mechanics of loading a schedule."""
-    rule = holidays.country_holidays("CN", years=2027)
-    off = {d for d in rule if d.year == 2027} | {date(2027, 2, 11)}
-    return off, {date(2027, 2, 20)}
-
-
 def test_loading_a_schedule_makes_the_year_official_and_moves_due_dates(book: CalendarBook) -> None:
     rule = book.calendar()
     # Rule-based 2027: Spring Festival is Saturday 6 February; the eve (Fri 5) and the first
@@ -180,7 +171,7 @@ def test_loading_a_schedule_makes_the_year_official_and_moves_due_dates(book: Ca
     #   Tue 2 -> 1, Wed 3 -> 2, Thu 4 -> 3, 5-10 Feb off, Thu 11 -> 4, Fri 12 -> 5,
     #   Mon 15 - Fri 19 -> 10
     assert rule.add_working_days(date(2027, 2, 1), 10) == date(2027, 2, 19)
-    off, worked = _hypothetical_2027_schedule()
+    off, worked = hypothetical_2027_schedule()
     change = book.load_schedule(2027, holidays=off, working_days=worked, by="admin", at=local(2026, 11, 20), reason="国办发明电〔2026〕X号（测试）")
     assert change.action is CalendarAction.LOAD_SCHEDULE and change.year == 2027
     official = book.calendar()
@@ -210,7 +201,7 @@ def test_make_up_day_in_late_december_of_the_previous_year(book: CalendarBook) -
 def test_replay_rebuilds_the_same_calendar(book: CalendarBook) -> None:
     book.set_day(date(2025, 11, 5), working=False, by="a", at=local(2025, 11, 1), reason="r1")
     book.set_day(date(2025, 11, 8), working=True, by="b", at=local(2025, 11, 1), reason="r2")
-    off, worked = _hypothetical_2027_schedule()
+    off, worked = hypothetical_2027_schedule()
     book.load_schedule(2027, holidays=off, working_days=worked, by="c", at=local(2026, 11, 20), reason="r3")
     book.remove_override(date(2025, 11, 8), by="d", at=local(2025, 11, 2), reason="r4")
     again = CalendarBook.replay(book.history)

@@ -1,0 +1,5 @@
+"""``python -m services.attendance``: run the attendance service."""
+
+from .app import create_service
+
+create_service().run()

@@ -1,0 +1,138 @@
+"""What the handlers, the API and the workers share: the current calendar, the settings'
+thresholds, saving a clock with its events, and the service's business metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.base import Event
+from contracts.deadline import ClockEnded, ClockStarted, DeadlineMissed, DeadlineWarned
+from services.runtime.app import Service
+from services.runtime.uow import UnitOfWork
+
+from . import store
+from .calendar import CalendarBook, WorkCalendar
+from .domain import Clock, local_date
+
+#: Namespace of the ids derived for events that must be the same on a repeat.
+_NS = uuid.UUID("8b0f6a9e-3c1d-4e5f-9a7b-2d4c6e8f0a1b")
+
+
+def derived_id(*parts: object) -> str:
+    """A deterministic CloudEvents id: the same fact always gets the same id, so a repeat
+    (a redelivered cause, two watchers) is absorbed by the outbox and the consumers' inboxes."""
+    return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
+
+
+class CalendarHolder:
+    """The calendar as the database has it. Each replica keeps a compiled copy and rebuilds it
+    when the stored history has a newer version (one indexed max() per use)."""
+
+    def __init__(self, library_official: frozenset[int] | None = None) -> None:
+        self.library_official = library_official
+        self.book = CalendarBook(library_official=library_official)
+
+    async def refresh(self, session: AsyncSession) -> CalendarBook:
+        version = await store.calendar_version(session)
+        if version != self.book.version:
+            history = await store.calendar_history(session)
+            self.book = CalendarBook.replay(history, library_official=self.library_official)
+        return self.book
+
+    async def current(self, session: AsyncSession) -> WorkCalendar:
+        return (await self.refresh(session)).calendar()
+
+
+class DeadlineMetrics:
+    def __init__(self, service: Service) -> None:
+        m = service.metrics
+        self.started = m.counter("clocks_started", "Clocks started (cases accepted).", ("unit",))
+        self.ended = m.counter("clocks_ended", "Clocks ended by a decision.", ("on_time",))
+        self.warnings = m.counter("warnings", "Yellow cards (DeadlineWarned) issued.", ("threshold",))
+        self.overdue = m.counter("overdue", "Red cards (DeadlineMissed) issued.")
+        self.moved = m.counter("due_dates_moved", "Due dates moved by a stop, an extension or the calendar.", ("reason",))
+        self.open = m.gauge("open_clocks", "Open clocks by state (running, stopped).", ("state",))
+        self.open_overdue = m.gauge("overdue_open_clocks", "Open clocks past their due date.")
+        self.next_alert = m.gauge("next_alert_timestamp_seconds", "When the watcher next has a card to issue (0: none).")
+        self.tick = m.histogram("watcher_tick_duration_seconds", "Time to issue the cards due at one wake-up.")
+        self.recompute_pending = m.gauge("recompute_jobs_pending", "Calendar recomputations not finished.")
+
+    def count(self, events: Sequence[Event]) -> None:
+        for e in events:
+            if isinstance(e, ClockStarted):
+                self.started.labels(e.unit_code).inc()
+            elif isinstance(e, ClockEnded):
+                self.ended.labels("true" if e.on_time else "false").inc()
+            elif isinstance(e, DeadlineWarned):
+                self.warnings.labels(str(e.threshold_days)).inc()
+            elif isinstance(e, DeadlineMissed):
+                self.overdue.inc()
+            elif type(e).__name__ == "DueDateChanged":
+                self.moved.labels(e.reason.value).inc()  # type: ignore[attr-defined]
+
+
+class Keeper:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        settings = service.settings
+        self.thresholds: tuple[int, ...] = tuple(sorted(set(settings.deadline_warning_days), reverse=True))  # type: ignore[attr-defined]
+        self.calendar = CalendarHolder()
+        self.metrics = DeadlineMetrics(service)
+        self._wake: asyncio.Event | None = None
+        self._recompute: asyncio.Event | None = None
+        self.planned_wake: datetime | None = None
+
+    @property
+    def wake(self) -> asyncio.Event:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        return self._wake
+
+    @property
+    def recompute(self) -> asyncio.Event:
+        """Set when a calendar change scheduled a recomputation."""
+        if self._recompute is None:
+            self._recompute = asyncio.Event()
+        return self._recompute
+
+    def nudge(self, *instants: datetime | None) -> None:
+        """Wake the watcher when a clock now has a card earlier than it planned to wake."""
+        times = [t for t in instants if t is not None]
+        if times and (self.planned_wake is None or min(times) < self.planned_wake):
+            self.wake.set()
+
+    async def save(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        cal: WorkCalendar,
+        events: Sequence[Event],
+        row: store.ClockRow | None = None,
+        *,
+        cause: str | None = None,
+        ids: Sequence[str] | None = None,
+        count: bool = True,
+    ) -> store.ClockRow:
+        """Write the clock and add its events to the outbox, in the caller's transaction. With
+        ``cause`` (the causing event's id), the events' ids derive from it; ``ids`` gives them
+        outright. ``count=False`` leaves the metrics to the caller (to count after commit)."""
+        row = store.clock_to_row(clock, cal, self.thresholds, row)
+        for e in events:
+            if isinstance(e, ClockEnded):
+                store.record_end(
+                    row, local_date(e.decided_at), e.on_time, e.working_days_used, e.working_days_stopped, e.late_working_days
+                )
+        uow.session.add(row)
+        await uow.session.flush()
+        for i, e in enumerate(events):
+            event_id = ids[i] if ids is not None else (derived_id(cause, i) if cause else None)
+            await uow.emit(e, id=event_id)
+        if count:
+            self.metrics.count(events)
+        self.nudge(row.due_at, row.next_warning_at)
+        return row

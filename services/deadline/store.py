@@ -1,0 +1,585 @@
+"""The deadline service's tables and queries.
+
+- ``deadline_clock``: one row per accepted case. ``due_at`` (the red-card instant, NULL when
+  nothing is pending) and ``next_warning_at`` (the next yellow-card instant) are indexed: the
+  watcher asks for the earliest of each and for the rows already due, never scans.
+- ``deadline_calendar_change``: the calendar's history (who changed what, when, why); the
+  calendar is rebuilt from it. ``deadline_recompute_job``: open clocks to recompute after a
+  change, done in chunks by a worker (resumable).
+- Supervision: notices, bulletins, inspection samples and results; unit names; counters for
+  document numbers.
+
+Every instant is stored in UTC (SQLite hands datetimes back naive: :func:`aware` restores UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, case, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Field, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.common import CaseKind
+from contracts.deadline import CalendarAction, NoticeSource, StopReason
+from services.runtime.db import service_registry
+
+from .calendar import CalendarChange, WorkCalendar
+from .domain import OVERDUE, Clock, Extension, Stop
+from .oversight import CaseSpan, InspectionSample, Period, SupervisionNotice, UnitStats
+
+Base, metadata = service_registry()
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """An instant to store: UTC (naive values are taken as UTC already)."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+# ---------------------------------------------------------------------------------------------
+# Clocks
+
+
+class ClockRow(Base, table=True):
+    __tablename__ = "deadline_clock"
+    __table_args__ = (
+        Index("ix_deadline_clock_unit_decided", "unit_code", "decided_on"),
+        Index("ix_deadline_clock_open_overdue", "overdue", "state"),
+    )
+
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(max_length=32)
+    item_code: str = Field(max_length=64)
+    item_version: int | None = None
+    case_kind: str = Field(max_length=16)
+    accepted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    accepted_on: date
+    promised_days: int
+    statutory_days: int
+    due_date: date
+    statutory_due_date: date
+    provisional: bool = False
+    calendar_version: int = 0
+    #: running | stopped | ended
+    state: str = Field(max_length=8)
+    overdue: bool = False
+    due_at: datetime | None = _ts(index=True)
+    next_warning_at: datetime | None = _ts(index=True)
+    stops: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    extensions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fired: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decided_at: datetime | None = _ts()
+    decided_on: date | None = Field(default=None, index=True)
+    outcome: str | None = Field(default=None, max_length=40)
+    on_time: bool | None = None
+    working_days_used: int | None = None
+    working_days_stopped: int | None = None
+    late_working_days: int | None = None
+    updated_at: datetime | None = _ts()
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else utc(dt).isoformat()  # type: ignore[union-attr]
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else aware(datetime.fromisoformat(text))
+
+
+def clock_from_row(row: ClockRow) -> Clock:
+    return Clock(
+        receipt_no=row.receipt_no,
+        unit_code=row.unit_code,
+        item_code=row.item_code,
+        case_kind=CaseKind(row.case_kind),
+        accepted_at=aware(row.accepted_at),  # type: ignore[arg-type]
+        promised_days=row.promised_days,
+        statutory_days=row.statutory_days,
+        item_version=row.item_version,
+        stops=[
+            Stop(s["stop_id"], StopReason(s["reason"]), _dt(s["started_at"]), _dt(s.get("ended_at")), s.get("note"))  # type: ignore[arg-type]
+            for s in row.stops
+        ],
+        extensions=[
+            Extension(e["extension_id"], int(e["days"]), e["approved_by"], e["reason"], _dt(e["granted_at"]))  # type: ignore[arg-type]
+            for e in row.extensions
+        ],
+        decided_at=aware(row.decided_at),
+        outcome=row.outcome,
+        fired=set(row.fired),
+        due_date=row.due_date,
+        statutory_due_date=row.statutory_due_date,
+        provisional=row.provisional,
+        calendar_version=row.calendar_version,
+    )
+
+
+def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row: ClockRow | None = None) -> ClockRow:
+    """Write the clock's state (and its indexed alert instants) into ``row`` (a new row when
+    None)."""
+    if row is None:
+        row = ClockRow(
+            receipt_no=clock.receipt_no,
+            unit_code=clock.unit_code,
+            item_code=clock.item_code,
+            case_kind=clock.case_kind.value,
+            accepted_at=utc(clock.accepted_at),
+            accepted_on=clock.accepted_on,
+            promised_days=clock.promised_days,
+            statutory_days=clock.statutory_days,
+            due_date=clock.due_date,
+            statutory_due_date=clock.statutory_due_date,
+            state="running",
+        )
+    row.item_version = clock.item_version
+    row.due_date = clock.due_date
+    row.statutory_due_date = clock.statutory_due_date
+    row.provisional = clock.provisional
+    row.calendar_version = clock.calendar_version
+    row.state = "ended" if clock.ended else ("stopped" if clock.stopped else "running")
+    row.overdue = OVERDUE in clock.fired
+    row.due_at = utc(clock.due_at())
+    row.next_warning_at = utc(clock.next_warning_at(cal, thresholds))
+    row.stops = [
+        {"stop_id": s.stop_id, "reason": s.reason.value, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at), "note": s.note}
+        for s in clock.stops
+    ]
+    row.extensions = [
+        {"extension_id": e.extension_id, "days": e.days, "approved_by": e.approved_by, "reason": e.reason, "granted_at": _iso(e.granted_at)}
+        for e in clock.extensions
+    ]
+    row.fired = sorted(clock.fired)
+    row.decided_at = utc(clock.decided_at)
+    row.outcome = clock.outcome
+    row.updated_at = datetime.now(UTC)
+    return row
+
+
+def record_end(row: ClockRow, decided_on: date, on_time: bool, used: int, stopped: int, late: int) -> None:
+    row.decided_on = decided_on
+    row.on_time = on_time
+    row.working_days_used = used
+    row.working_days_stopped = stopped
+    row.late_working_days = late
+
+
+async def get_clock(session: AsyncSession, receipt_no: str, *, for_update: bool = False) -> ClockRow | None:
+    stmt = select(ClockRow).where(ClockRow.receipt_no == receipt_no)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def due_receipts(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    """Clocks with a card due at ``now`` (both indexes, earliest first)."""
+    now = utc(now)  # type: ignore[assignment]
+    red = (
+        await session.exec(
+            select(ClockRow.receipt_no).where(ClockRow.due_at <= now).order_by(ClockRow.due_at).limit(limit)
+        )
+    ).all()
+    yellow = (
+        await session.exec(
+            select(ClockRow.receipt_no)
+            .where(ClockRow.next_warning_at <= now)
+            .order_by(ClockRow.next_warning_at)
+            .limit(limit)
+        )
+    ).all()
+    seen: dict[str, None] = dict.fromkeys(red)
+    seen.update(dict.fromkeys(yellow))
+    return list(seen)[:limit]
+
+
+async def clocks_for_update(session: AsyncSession, receipt_nos: Iterable[str]) -> list[ClockRow]:
+    stmt = select(ClockRow).where(ClockRow.receipt_no.in_(list(receipt_nos)))  # type: ignore[attr-defined]
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Several replicas may watch: each takes the rows no other holds.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.exec(stmt)).all())
+
+
+async def next_alert_at(session: AsyncSession) -> datetime | None:
+    """The earliest pending card instant (two index lookups)."""
+    red = (await session.exec(sa_select(func.min(ClockRow.due_at)))).scalar_one_or_none()  # type: ignore[call-overload]
+    yellow = (await session.exec(sa_select(func.min(ClockRow.next_warning_at)))).scalar_one_or_none()  # type: ignore[call-overload]
+    times = [aware(t) for t in (red, yellow) if t is not None]
+    return min(times) if times else None  # type: ignore[type-var]
+
+
+async def clock_counts(session: AsyncSession) -> dict[tuple[str, bool], int]:
+    """Clocks by state and overdue flag (for the gauges)."""
+    rows = (
+        await session.exec(
+            sa_select(ClockRow.state, ClockRow.overdue, func.count()).group_by(ClockRow.state, ClockRow.overdue)  # type: ignore[call-overload]
+        )
+    ).all()
+    return {(state, bool(overdue)): n for state, overdue, n in rows}
+
+
+async def list_clocks(
+    session: AsyncSession,
+    *,
+    unit_code: str | None,
+    state: str | None,
+    overdue: bool | None,
+    after: str | None,
+    limit: int,
+) -> list[ClockRow]:
+    stmt = select(ClockRow)
+    if unit_code:
+        stmt = stmt.where(ClockRow.unit_code == unit_code)
+    if state:
+        stmt = stmt.where(ClockRow.state == state)
+    if overdue is not None:
+        stmt = stmt.where(ClockRow.overdue == overdue)
+    if after:
+        stmt = stmt.where(ClockRow.receipt_no > after)
+    return list((await session.exec(stmt.order_by(ClockRow.receipt_no).limit(limit))).all())
+
+
+async def open_clocks_between(
+    session: AsyncSession, first: date, last: date, *, after: str | None, limit: int
+) -> list[ClockRow]:
+    """Open clocks that a calendar change of days in [first, last] may move: accepted before
+    ``last`` and not due (by the statutory date, the later one) before ``first``. Keyset
+    pagination by receipt number."""
+    stmt = select(ClockRow).where(
+        ClockRow.state != "ended",
+        ClockRow.accepted_on < last,
+        ClockRow.statutory_due_date >= first,
+    )
+    if after:
+        stmt = stmt.where(ClockRow.receipt_no > after)
+    return list((await session.exec(stmt.order_by(ClockRow.receipt_no).limit(limit))).all())
+
+
+async def unit_statistics(session: AsyncSession, first: date, last: date, unit_code: str | None = None) -> dict[str, UnitStats]:
+    """Figures per unit for cases decided in [first, last] (aggregated in SQL), with the
+    center's total under ``"*"``."""
+    immediate = func.sum(case((ClockRow.case_kind == CaseKind.IMMEDIATE.value, 1), else_=0))
+    on_time = func.sum(case((ClockRow.on_time == True, 1), else_=0))  # noqa: E712
+    stmt = (
+        sa_select(ClockRow.unit_code, func.count(), on_time, func.coalesce(func.sum(ClockRow.working_days_used), 0), immediate)  # type: ignore[call-overload]
+        .where(ClockRow.decided_on >= first, ClockRow.decided_on <= last)
+        .group_by(ClockRow.unit_code)
+    )
+    if unit_code:
+        stmt = stmt.where(ClockRow.unit_code == unit_code)
+    out: dict[str, UnitStats] = {}
+    total = [0, 0, 0, 0]
+    for unit, n, ok, used, imm in (await session.exec(stmt)).all():
+        out[unit] = UnitStats(unit, int(n), int(ok or 0), int(used or 0), int(imm or 0))
+        for i, v in enumerate((n, ok, used, imm)):
+            total[i] += int(v or 0)
+    out["*"] = UnitStats("*", *total)
+    return dict(sorted(out.items()))
+
+
+async def overdue_candidates(session: AsyncSession, first: date, last: date) -> list[CaseSpan]:
+    """Cases that may have been overdue in [first, last]: open ones with a red card, and the
+    ones decided late from ``first`` on (the bulletin filters them exactly)."""
+    stmt = select(ClockRow).where(
+        or_(
+            (ClockRow.state != "ended") & (ClockRow.overdue == True),  # noqa: E712
+            (ClockRow.decided_on >= first) & (ClockRow.on_time == False),  # noqa: E712
+        ),
+        ClockRow.due_date < last,
+    )
+    return [
+        CaseSpan(r.receipt_no, r.unit_code, r.item_code, r.due_date, r.decided_on)
+        for r in (await session.exec(stmt)).all()
+    ]
+
+
+async def decided_receipts(session: AsyncSession, unit_code: str, first: date, last: date) -> list[str]:
+    stmt = select(ClockRow.receipt_no).where(
+        ClockRow.unit_code == unit_code, ClockRow.decided_on >= first, ClockRow.decided_on <= last
+    )
+    return list((await session.exec(stmt)).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# The calendar
+
+
+class CalendarChangeRow(Base, table=True):
+    __tablename__ = "deadline_calendar_change"
+
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    action: str = Field(max_length=20)
+    year: int
+    day: date | None = None
+    working: bool | None = None
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    working_days: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    changed_by: str = Field(max_length=80)
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+def change_to_row(c: CalendarChange) -> CalendarChangeRow:
+    return CalendarChangeRow(
+        version=c.version,
+        action=c.action.value,
+        year=c.year,
+        day=c.day,
+        working=c.working,
+        holidays=[d.isoformat() for d in c.holidays],
+        working_days=[d.isoformat() for d in c.working_days],
+        changed_by=c.changed_by,
+        changed_at=utc(c.changed_at),
+        reason=c.reason,
+    )
+
+
+def change_from_row(r: CalendarChangeRow) -> CalendarChange:
+    return CalendarChange(
+        version=r.version,
+        action=CalendarAction(r.action),
+        year=r.year,
+        changed_by=r.changed_by,
+        changed_at=aware(r.changed_at),  # type: ignore[arg-type]
+        reason=r.reason,
+        day=r.day,
+        working=r.working,
+        holidays=tuple(date.fromisoformat(d) for d in r.holidays),
+        working_days=tuple(date.fromisoformat(d) for d in r.working_days),
+    )
+
+
+async def calendar_history(session: AsyncSession) -> list[CalendarChange]:
+    rows = (await session.exec(select(CalendarChangeRow).order_by(CalendarChangeRow.version))).all()
+    return [change_from_row(r) for r in rows]
+
+
+async def calendar_version(session: AsyncSession) -> int:
+    v = (await session.exec(sa_select(func.max(CalendarChangeRow.version)))).scalar_one_or_none()  # type: ignore[call-overload]
+    return int(v or 0)
+
+
+class RecomputeJob(Base, table=True):
+    """Open clocks to recompute after a calendar change (worked through in chunks)."""
+
+    __tablename__ = "deadline_recompute_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The calendar version that caused it (0: the national library changed).
+    calendar_version: int
+    first_day: date
+    last_day: date
+    cursor: str | None = Field(default=None, max_length=40)
+    moved: int = 0
+    done: bool = Field(default=False, index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = _ts()
+
+
+class KeyValue(Base, table=True):
+    """Small service state: the calendar fingerprint last applied to the clocks, counters."""
+
+    __tablename__ = "deadline_kv"
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+async def kv_get(session: AsyncSession, key: str) -> str | None:
+    row = await session.get(KeyValue, key)
+    return None if row is None else row.value
+
+
+async def kv_set(session: AsyncSession, key: str, value: str) -> None:
+    row = await session.get(KeyValue, key)
+    if row is None:
+        session.add(KeyValue(key=key, value=value))
+    else:
+        row.value = value
+        session.add(row)
+
+
+class Counter(Base, table=True):
+    """Document number sequences (notice numbers per year ...)."""
+
+    __tablename__ = "deadline_counter"
+
+    name: str = Field(primary_key=True, max_length=60)
+    value: int = 0
+
+
+async def next_number(session: AsyncSession, name: str) -> int:
+    """The next number of a sequence, in the caller's transaction (the UPDATE locks the row on
+    PostgreSQL, so concurrent requests queue)."""
+    result = await session.exec(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))  # type: ignore[call-overload]
+    if result.rowcount == 0:
+        session.add(Counter(name=name, value=1))
+        await session.flush()
+        return 1
+    row = await session.get(Counter, name, populate_existing=True)
+    assert row is not None
+    return row.value
+
+
+# ---------------------------------------------------------------------------------------------
+# Units
+
+
+class UnitRow(Base, table=True):
+    __tablename__ = "deadline_unit"
+
+    unit_code: str = Field(primary_key=True, max_length=32)
+    unit_name: str = Field(max_length=100)
+
+
+async def remember_unit(session: AsyncSession, unit_code: str, unit_name: str) -> None:
+    row = await session.get(UnitRow, unit_code)
+    if row is None:
+        session.add(UnitRow(unit_code=unit_code, unit_name=unit_name))
+    elif row.unit_name != unit_name:
+        row.unit_name = unit_name
+        session.add(row)
+
+
+async def unit_names(session: AsyncSession) -> dict[str, str]:
+    return {r.unit_code: r.unit_name for r in (await session.exec(select(UnitRow))).all()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Supervision notices
+
+
+class NoticeRow(Base, table=True):
+    __tablename__ = "deadline_notice"
+
+    notice_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(max_length=32, index=True)
+    receipt_no: str | None = Field(default=None, max_length=40, index=True)
+    raised_by: str = Field(max_length=80)
+    raised_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    reply_due: date
+    origin: str = Field(max_length=16)
+    replied_by: str | None = Field(default=None, max_length=80)
+    replied_at: datetime | None = _ts()
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+def notice_from_row(r: NoticeRow) -> SupervisionNotice:
+    return SupervisionNotice(
+        notice_no=r.notice_no,
+        unit_code=r.unit_code,
+        receipt_no=r.receipt_no,
+        raised_by=r.raised_by,
+        raised_at=aware(r.raised_at),  # type: ignore[arg-type]
+        reason=r.reason,
+        reply_due=r.reply_due,
+        origin=NoticeSource(r.origin),
+        replied_by=r.replied_by,
+        replied_at=aware(r.replied_at),
+        reply=r.reply,
+    )
+
+
+def notice_to_row(n: SupervisionNotice, row: NoticeRow | None = None) -> NoticeRow:
+    row = row or NoticeRow(
+        notice_no=n.notice_no,
+        unit_code=n.unit_code,
+        receipt_no=n.receipt_no,
+        raised_by=n.raised_by,
+        raised_at=utc(n.raised_at),
+        reason=n.reason,
+        reply_due=n.reply_due,
+        origin=n.origin.value,
+    )
+    row.replied_by = n.replied_by
+    row.replied_at = utc(n.replied_at)
+    row.reply = n.reply
+    return row
+
+
+async def notices_between(session: AsyncSession, start: datetime, end: datetime) -> list[NoticeRow]:
+    stmt = select(NoticeRow).where(NoticeRow.raised_at >= utc(start), NoticeRow.raised_at < utc(end))
+    return list((await session.exec(stmt.order_by(NoticeRow.raised_at))).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulletins
+
+
+class BulletinRow(Base, table=True):
+    __tablename__ = "deadline_bulletin"
+
+    period: str = Field(primary_key=True, max_length=7)
+    bulletin_no: str = Field(max_length=40, unique=True)
+    published_by: str = Field(max_length=80)
+    published_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# Inspections
+
+
+class SampleRow(Base, table=True):
+    __tablename__ = "deadline_inspection_sample"
+    __table_args__ = (UniqueConstraint("unit_code", "period", name="uq_deadline_sample_unit_period"),)
+
+    sample_id: str = Field(primary_key=True, max_length=60)
+    unit_code: str = Field(max_length=32)
+    period: str = Field(max_length=7)
+    seed: str = Field(max_length=64)
+    share: float
+    population: int
+    receipt_nos: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    sampled_by: str = Field(max_length=80)
+    sampled_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def sample_from_row(r: SampleRow) -> InspectionSample:
+    return InspectionSample(r.sample_id, r.unit_code, Period.parse(r.period), r.seed, r.share, r.population, tuple(r.receipt_nos))
+
+
+class InspectionRow(Base, table=True):
+    __tablename__ = "deadline_inspection_result"
+
+    sample_id: str = Field(primary_key=True, max_length=60)
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(max_length=32, index=True)
+    period: str = Field(max_length=7, index=True)
+    inspector: str = Field(max_length=80)
+    result: str = Field(max_length=16)
+    violation: bool
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    notice_no: str | None = Field(default=None, max_length=40)
+
+
+async def violations_between(session: AsyncSession, start: datetime, end: datetime) -> list[InspectionRow]:
+    stmt = select(InspectionRow).where(
+        InspectionRow.violation == True,  # noqa: E712
+        InspectionRow.recorded_at >= utc(start),
+        InspectionRow.recorded_at < utc(end),
+    )
+    return list((await session.exec(stmt.order_by(InspectionRow.recorded_at))).all())
+
+
+__all__ = [
+    "BulletinRow", "CalendarChangeRow", "ClockRow", "Counter", "InspectionRow", "KeyValue",
+    "NoticeRow", "RecomputeJob", "SampleRow", "UnitRow", "aware", "metadata", "utc",
+]

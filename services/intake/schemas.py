@@ -1,0 +1,299 @@
+"""Request and response bodies of intake's HTTP API (field descriptions are the API docs)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from contracts.common import ApplicantType, CaseKind, Channel
+from contracts.intake import (
+    ConsultationOutcome,
+    Fee,
+    JointAnswer,
+    MaterialSpec,
+    NotAcceptedReason,
+    Outcome,
+    RatingLevel,
+)
+
+from .catalog import Item, ItemContent, ItemVersion, Unit
+from .consultations import Consultation
+from .domain import Application, RequestedMaterial
+from .ratings import Rectification
+
+# --------------------------------------------------------------------------- catalog
+
+
+class UnitIn(BaseModel):
+    code: str = Field(description="单位代码，2至12位大写字母或数字，如 LYJ", max_length=12)
+    name: str = Field(description="单位名称，如 青山县林业局", max_length=100)
+    window_numbers: list[str] = Field(default_factory=list, description="窗口号")
+    entered: bool = Field(True, description="是否已进驻中心")
+    entered_since: date | None = Field(None, description="进驻日期")
+
+
+class ItemContentIn(BaseModel):
+    name: str = Field(description="事项名称", max_length=200)
+    case_kind: CaseKind = Field(description="事项类型：immediate 即办件、promised 承诺件、joint 联办件、reported_up 上报件")
+    joint_units: list[str] = Field(default_factory=list, description="联办单位代码（联办件）")
+    higher_authority: str | None = Field(None, description="上级审批机关（上报件）", max_length=100)
+    legal_basis: list[str] = Field(description="审批依据，每条一项")
+    procedure: list[str] = Field(description="办理程序，每步一项")
+    materials: list[MaterialSpec] = Field(description="申报材料")
+    statutory_days: int = Field(ge=0, description="法定时限（工作日）")
+    promised_days: int = Field(ge=0, description="承诺时限（工作日），即办件为0")
+    fee: Fee = Field(description="收费标准及依据")
+    flow: str = Field(description="办理流程", max_length=2000)
+
+    def content(self) -> ItemContent:
+        return ItemContent(
+            name=self.name.strip(), case_kind=self.case_kind, joint_units=tuple(self.joint_units),
+            higher_authority=(self.higher_authority or "").strip() or None, legal_basis=tuple(self.legal_basis),
+            procedure=tuple(self.procedure), materials=tuple(self.materials), statutory_days=self.statutory_days,
+            promised_days=self.promised_days, fee=self.fee, flow=self.flow,
+        )
+
+
+class ItemCreate(ItemContentIn):
+    code: str = Field(description="事项编码，如 LYJ-001", max_length=20)
+    unit_code: str = Field(description="所属单位代码", max_length=12)
+
+
+class RetireIn(BaseModel):
+    reason: str | None = Field(None, description="停用原因", max_length=500)
+
+
+class MaterialView(BaseModel):
+    code: str
+    name: str
+    form: str = Field(description="原件/复印件")
+    copies: int
+    mandatory: bool
+    condition: str | None
+
+
+class GuideItemSummary(BaseModel):
+    code: str
+    name: str
+    unit_code: str
+    unit_name: str
+    case_kind: CaseKind
+    case_kind_label: str
+    promised_days: int
+    free: bool
+
+
+class GuideItem(GuideItemSummary):
+    """An item's guide (办事指南): the current version."""
+
+    version: int
+    legal_basis: list[str]
+    procedure: list[str]
+    materials: list[MaterialView]
+    statutory_days: int
+    fee: Fee
+    flow: str
+    joint_units: list[str]
+    higher_authority: str | None
+
+
+def guide_summary(v: ItemVersion, unit_name: str) -> GuideItemSummary:
+    c = v.content
+    return GuideItemSummary(code=v.item_code, name=c.name, unit_code=v.unit_code, unit_name=unit_name,
+                            case_kind=c.case_kind, case_kind_label=c.case_kind.label,
+                            promised_days=c.promised_days, free=c.fee.free)
+
+
+def guide_item(v: ItemVersion, unit_name: str) -> GuideItem:
+    c = v.content
+    return GuideItem(
+        **guide_summary(v, unit_name).model_dump(), version=v.version, legal_basis=list(c.legal_basis),
+        procedure=list(c.procedure),
+        materials=[MaterialView(code=m.code, name=m.name, form=m.form.label, copies=m.copies, mandatory=m.mandatory,
+                                condition=m.condition) for m in c.materials],
+        statutory_days=c.statutory_days, fee=c.fee, flow=c.flow, joint_units=list(c.joint_units),
+        higher_authority=c.higher_authority,
+    )
+
+
+class GuideUnit(BaseModel):
+    code: str
+    name: str
+    window_numbers: list[str]
+    items: int = Field(description="可办事项数")
+
+
+class ItemAdminView(BaseModel):
+    code: str
+    unit_code: str
+    current: int | None = Field(description="现行版本号")
+    retired: bool
+    draft_version: int | None = Field(description="草稿将发布为的版本号")
+    draft: dict[str, Any] | None
+    versions: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, item: Item) -> "ItemAdminView":
+        return cls(code=item.code, unit_code=item.unit_code, current=item.current, retired=item.retired,
+                   draft_version=item.draft_version,
+                   draft=item.draft.model_dump(mode="json") if item.draft else None,
+                   versions=[v.model_dump(mode="json") for v in item.versions])
+
+
+def unit_view(u: Unit) -> dict[str, Any]:
+    return u.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- applications
+
+
+class ApplicantIn(BaseModel):
+    type: ApplicantType = Field(description="person 个人 / company 单位")
+    name: str = Field(description="个人姓名；单位申请时为经办人姓名", max_length=30)
+    mobile: str = Field(description="手机号码（接收短信）", max_length=20)
+    resident_id: str | None = Field(None, description="居民身份证号码（个人）", max_length=20)
+    company_name: str | None = Field(None, description="单位名称（单位）", max_length=200)
+    credit_code: str | None = Field(None, description="统一社会信用代码（单位）", max_length=20)
+
+
+class ApplicationIn(BaseModel):
+    item_code: str = Field(description="申请的事项编码", max_length=20)
+    applicant: ApplicantIn
+    materials: list[str] = Field(default_factory=list, description="已提交的材料编号，如 M01")
+    conditional_materials: list[str] = Field(
+        default_factory=list, description="本次适用的视情况提交材料编号（如委托办理时的授权委托书）")
+    channel: Channel = Field(Channel.WINDOW, description="受理渠道")
+    accept_if_complete: bool = Field(
+        True, description="材料齐全时立即受理、不齐全时立即一次性告知；false 则只收件，由窗口审查后再受理")
+
+
+class RequestedMaterialIn(BaseModel):
+    code: str | None = Field(None, description="材料编号（事项清单内的材料）", max_length=16)
+    name: str | None = Field(None, description="材料名称（清单外的材料）", max_length=200)
+    reason: str | None = Field(None, description="需补正的原因", max_length=500)
+
+    def requested(self) -> RequestedMaterial:
+        return RequestedMaterial(code=self.code, name=self.name, reason=self.reason)
+
+
+class SupplementRequestIn(BaseModel):
+    materials: list[RequestedMaterialIn] = Field(
+        default_factory=list, description="需补正的材料；受理前缺少的必交材料会自动列入")
+
+
+class OverrideIn(BaseModel):
+    materials: list[RequestedMaterialIn] = Field(min_length=1, description="批准再次补正的材料")
+    reason: str = Field(description="批准理由", max_length=500)
+
+
+class ProvidedIn(BaseModel):
+    materials: list[str] = Field(min_length=1, description="申请人带来的补正材料编号")
+
+
+class NotAcceptedIn(BaseModel):
+    reason_code: NotAcceptedReason = Field(description="不予受理原因类别")
+    reason: str = Field(description="不予受理理由（载入通知书）", max_length=1000)
+
+
+class ForwardIn(BaseModel):
+    authority: str | None = Field(None, description="上级机关；不填则为事项登记的上级机关", max_length=100)
+    note: str | None = Field(None, description="报送说明", max_length=1000)
+
+
+class HigherAnswerIn(BaseModel):
+    approved: bool = Field(description="上级机关是否同意")
+    answer: str = Field(description="答复内容", max_length=2000)
+    document_no: str | None = Field(None, description="文号", max_length=100)
+
+
+class JointAnswerIn(BaseModel):
+    answer: JointAnswer = Field(description="approve 同意 / refuse 不同意")
+    opinion: str = Field(description="联办意见", max_length=2000)
+
+
+class DecisionIn(BaseModel):
+    outcome: Outcome = Field(description="approved 准予 / denied 不予")
+    decision_text: str = Field(description="决定内容（载入决定书）", max_length=4000)
+
+
+def case_view(app: Application) -> dict[str, Any]:
+    """The staff view of a case: everything, with labels."""
+    data = app.model_dump(mode="json")
+    data.update(
+        unit_code=app.unit_code, status_label=app.status.label, case_kind=app.kind.value,
+        case_kind_label=app.kind.label, six_kind=app.six_kind.value, six_kind_label=app.six_kind.label,
+    )
+    return data
+
+
+class CaseSummary(BaseModel):
+    receipt_no: str
+    item_code: str
+    item_name: str
+    unit_code: str
+    applicant: str
+    status: str
+    status_label: str
+    six_kind: CaseKind
+    received_at: datetime
+    weekend: bool
+    due_on: date | None
+
+    @classmethod
+    def of(cls, app: Application) -> "CaseSummary":
+        return cls(receipt_no=app.receipt_no, item_code=app.item.item_code, item_name=app.item.name,
+                   unit_code=app.unit_code, applicant=app.applicant.company_name or app.applicant.name,
+                   status=app.status.value, status_label=app.status.label, six_kind=app.six_kind,
+                   received_at=app.received_at, weekend=app.weekend, due_on=app.due_on)
+
+
+# --------------------------------------------------------------------------- public
+
+
+class LookupIn(BaseModel):
+    receipt_no: str = Field(description="受理编号，如 2024-LYJ-00042", max_length=40)
+    mobile_last4: str = Field(description="申请时所留手机号码的后四位", max_length=8)
+
+
+class PublicRatingIn(LookupIn):
+    level: RatingLevel = Field(description="非常满意 very_satisfied … 非常不满意 very_dissatisfied")
+    comment: str | None = Field(None, description="评价内容（选填）", max_length=500)
+
+
+class RatingAck(BaseModel):
+    receipt_no: str
+    level: RatingLevel
+    level_label: str
+    rectification_opened: bool
+
+
+# --------------------------------------------------------------------------- consultations, rectifications
+
+
+class ConsultationIn(BaseModel):
+    channel: Channel = Field(description="window 窗口 / phone 电话 / website 网站")
+    question: str = Field(description="咨询内容摘要", max_length=1000)
+    outcome: ConsultationOutcome = Field(description="处理结果")
+    item_code: str | None = Field(None, description="咨询的事项编码", max_length=20)
+    answer: str | None = Field(None, description="答复内容", max_length=2000)
+    referred_to_unit: str | None = Field(None, description="转交单位代码（转交时）", max_length=12)
+
+
+def consultation_view(c: Consultation) -> dict[str, Any]:
+    return c.model_dump(mode="json")
+
+
+class CloseRectificationIn(BaseModel):
+    response: str = Field(description="整改情况说明", max_length=2000)
+
+
+def rectification_view(r: Rectification) -> dict[str, Any]:
+    data = r.model_dump(mode="json")
+    data["level_label"] = r.level.label
+    return data
+
+
+class MonthlyReportIn(BaseModel):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份，YYYY-MM")

@@ -1,0 +1,402 @@
+"""intake's tables and queries.
+
+Aggregates (a unit, an item with its versions, a case, a rectification) are stored whole as JSON
+documents next to the columns the queries need. A case row carries a revision number: saving
+checks it, so two clerks acting on one case at once cannot overwrite each other (the second gets
+a conflict and retries on fresh data).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.common import CaseKind
+from services.runtime.db import service_registry
+
+from .catalog import Item, Unit
+from .consultations import Consultation
+from .domain import Application, Status
+from .errors import InvalidState
+from .ratings import Rectification, RectificationStatus
+from .volume import CaseFacts
+from .workdays import local_date, period_of
+
+Base, metadata = service_registry()
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class UnitRow(Base, table=True):
+    __tablename__ = "intake_units"
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=100)
+    entered: bool = True
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ItemRow(Base, table=True):
+    __tablename__ = "intake_items"
+
+    code: str = Field(primary_key=True, max_length=20)
+    unit_code: str = Field(index=True, max_length=12)
+    name: str = Field(max_length=200)  # current version's name (or the draft's before publishing)
+    accepting: bool = Field(default=False, index=True)
+    case_kind: str | None = Field(default=None, max_length=16)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class CaseRow(Base, table=True):
+    __tablename__ = "intake_cases"
+
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=12)
+    item_code: str = Field(index=True, max_length=20)
+    item_kind: str = Field(max_length=16)
+    six_kind: str = Field(index=True, max_length=16)
+    status: str = Field(index=True, max_length=24)
+    received_at: datetime = Field(index=True)
+    period: str = Field(index=True, max_length=7)        # month received, YYYY-MM (Asia/Shanghai)
+    weekend: bool = Field(default=False, index=True)
+    weekend_of: date | None = Field(default=None, index=True)  # the Saturday of that weekend
+    accepted: bool = False
+    decided_at: datetime | None = None
+    rev: int = 0
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ReceiptSeqRow(Base, table=True):
+    __tablename__ = "intake_receipt_seq"
+
+    year: int = Field(primary_key=True)
+    unit_code: str = Field(primary_key=True, max_length=12)
+    last: int = 0
+
+
+class JointTaskRow(Base, table=True):
+    """Index of joint tasks by participating unit (the case document holds the answers)."""
+
+    __tablename__ = "intake_joint_tasks"
+
+    task_id: str = Field(primary_key=True, max_length=60)
+    receipt_no: str = Field(index=True, max_length=40)
+    participant_unit: str = Field(index=True, max_length=12)
+    answered: bool = Field(default=False, index=True)
+    opened_at: datetime
+
+
+class ConsultationRow(Base, table=True):
+    __tablename__ = "intake_consultations"
+
+    consultation_id: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=12)
+    staff_id: str = Field(index=True, max_length=64)
+    channel: str = Field(max_length=16)
+    item_code: str | None = Field(default=None, max_length=20)
+    outcome: str = Field(max_length=24)
+    referred_to_unit: str | None = Field(default=None, max_length=12)
+    recorded_at: datetime
+    period: str = Field(index=True, max_length=7)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RectificationRow(Base, table=True):
+    __tablename__ = "intake_rectifications"
+
+    rectification_id: str = Field(primary_key=True, max_length=40)
+    receipt_no: str = Field(index=True, unique=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=12)
+    status: str = Field(index=True, max_length=12)
+    due_on: date
+    rev: int = 0
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class UnitReportRow(Base, table=True):
+    """Which monthly reports (volume, inactivity) were made, so each is made once."""
+
+    __tablename__ = "intake_unit_reports"
+
+    unit_code: str = Field(primary_key=True, max_length=12)
+    period: str = Field(primary_key=True, max_length=7)
+    kind: str = Field(primary_key=True, max_length=16)
+    made_at: datetime
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def weekend_saturday(dt: datetime) -> date | None:
+    d = local_date(dt)
+    if d.weekday() == 5:
+        return d
+    if d.weekday() == 6:
+        return d - timedelta(days=1)
+    return None
+
+
+class Store:
+    """Queries over one session (the unit of work's)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ---------------------------------------------------------------- units
+
+    async def unit(self, code: str) -> Unit | None:
+        row = await self.session.get(UnitRow, code)
+        return Unit.model_validate(row.data) if row else None
+
+    async def units(self) -> list[Unit]:
+        rows = (await self.session.exec(select(UnitRow).order_by(UnitRow.code))).all()
+        return [Unit.model_validate(r.data) for r in rows]
+
+    async def unit_names(self) -> dict[str, str]:
+        rows = (await self.session.exec(select(UnitRow.code, UnitRow.name))).all()
+        return {code: name for code, name in rows}
+
+    async def save_unit(self, unit: Unit) -> None:
+        row = await self.session.get(UnitRow, unit.code)
+        data = unit.model_dump(mode="json")
+        if row is None:
+            self.session.add(UnitRow(code=unit.code, name=unit.name, entered=unit.entered, data=data))
+        else:
+            row.name, row.entered, row.data = unit.name, unit.entered, data
+            self.session.add(row)
+
+    # ---------------------------------------------------------------- items
+
+    async def item(self, code: str) -> Item | None:
+        row = await self.session.get(ItemRow, code)
+        return Item.model_validate(row.data) if row else None
+
+    async def save_item(self, item: Item) -> None:
+        row = await self.session.get(ItemRow, item.code)
+        current = item.version(item.current).content if item.current is not None else None
+        name = current.name if current else (item.draft.name if item.draft else item.code)
+        kind = (current or item.draft).case_kind.value if (current or item.draft) else None
+        data = item.model_dump(mode="json")
+        if row is None:
+            self.session.add(ItemRow(code=item.code, unit_code=item.unit_code, name=name, accepting=item.accepting,
+                                     case_kind=kind, data=data))
+        else:
+            row.name, row.accepting, row.case_kind, row.data = name, item.accepting, kind, data
+            self.session.add(row)
+
+    async def current_items(self, unit_code: str | None = None, query: str | None = None,
+                            kind: str | None = None) -> list[Item]:
+        stmt = select(ItemRow).where(ItemRow.accepting == True).order_by(ItemRow.code)  # noqa: E712
+        if unit_code:
+            stmt = stmt.where(ItemRow.unit_code == unit_code)
+        if kind:
+            stmt = stmt.where(ItemRow.case_kind == kind)
+        for word in (query or "").split():
+            stmt = stmt.where(ItemRow.name.contains(word, autoescape=True))
+        rows = (await self.session.exec(stmt)).all()
+        return [Item.model_validate(r.data) for r in rows]
+
+    async def item_counts(self) -> dict[str, int]:
+        stmt = select(ItemRow.unit_code, func.count()).where(ItemRow.accepting == True).group_by(ItemRow.unit_code)  # noqa: E712
+        return {u: n for u, n in (await self.session.exec(stmt)).all()}
+
+    async def item_codes(self) -> set[str]:
+        return set((await self.session.exec(select(ItemRow.code))).all())
+
+    # ---------------------------------------------------------------- receipt numbers
+
+    async def next_seq(self, year: int, unit_code: str) -> int:
+        """The next sequence number of the unit's receipts this year (atomic upsert)."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        ins = pg_insert(ReceiptSeqRow) if dialect == "postgresql" else sqlite_insert(ReceiptSeqRow)
+        table = ReceiptSeqRow.__table__
+        stmt = (
+            ins.values(year=year, unit_code=unit_code, last=1)
+            .on_conflict_do_update(index_elements=["year", "unit_code"], set_={"last": table.c.last + 1})
+            .returning(table.c.last)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    # ---------------------------------------------------------------- cases
+
+    async def case(self, receipt_no: str) -> tuple[Application, int] | None:
+        row = await self.session.get(CaseRow, receipt_no)
+        if row is None:
+            return None
+        return Application.model_validate(row.data), row.rev
+
+    def _columns(self, app: Application) -> dict[str, Any]:
+        return dict(
+            unit_code=app.unit_code, item_code=app.item.item_code, item_kind=app.kind.value,
+            six_kind=app.six_kind.value, status=app.status.value, received_at=_utc(app.received_at),
+            period=period_of(app.received_at), weekend=app.weekend, weekend_of=weekend_saturday(app.received_at),
+            accepted=app.accepted_at is not None, decided_at=_utc(app.decided_at) if app.decided_at else None,
+            data=app.model_dump(mode="json"),
+        )
+
+    async def add_case(self, app: Application) -> None:
+        self.session.add(CaseRow(receipt_no=app.receipt_no, rev=1, **self._columns(app)))
+        await self._index_tasks(app)
+
+    async def save_case(self, app: Application, rev: int) -> int:
+        """Write the case if nobody changed it since it was read at `rev`."""
+        result = await self.session.execute(
+            update(CaseRow).where(CaseRow.receipt_no == app.receipt_no, CaseRow.rev == rev)
+            .values(rev=rev + 1, **self._columns(app))
+        )
+        if result.rowcount != 1:
+            raise InvalidState(None, "该案件刚被其他人更新，请刷新后重试")
+        await self._index_tasks(app)
+        return rev + 1
+
+    async def _index_tasks(self, app: Application) -> None:
+        for t in app.joint_tasks:
+            row = await self.session.get(JointTaskRow, t.task_id)
+            if row is None:
+                self.session.add(JointTaskRow(task_id=t.task_id, receipt_no=app.receipt_no,
+                                              participant_unit=t.unit_code, answered=t.answer is not None,
+                                              opened_at=_utc(t.opened_at)))
+            elif row.answered != (t.answer is not None):
+                row.answered = t.answer is not None
+                self.session.add(row)
+
+    async def cases(self, *, unit_code: str | None = None, status: str | None = None, item_code: str | None = None,
+                    period: str | None = None, limit: int = 50, offset: int = 0) -> list[Application]:
+        stmt = select(CaseRow).order_by(CaseRow.received_at.desc(), CaseRow.receipt_no.desc())
+        if unit_code:
+            stmt = stmt.where(CaseRow.unit_code == unit_code)
+        if status:
+            stmt = stmt.where(CaseRow.status == status)
+        if item_code:
+            stmt = stmt.where(CaseRow.item_code == item_code)
+        if period:
+            stmt = stmt.where(CaseRow.period == period)
+        rows = (await self.session.exec(stmt.limit(limit).offset(offset))).all()
+        return [Application.model_validate(r.data) for r in rows]
+
+    async def joint_tasks_for(self, unit_code: str, open_only: bool = True) -> list[Application]:
+        stmt = select(JointTaskRow.receipt_no).where(JointTaskRow.participant_unit == unit_code)
+        if open_only:
+            stmt = stmt.where(JointTaskRow.answered == False)  # noqa: E712
+        numbers = list((await self.session.exec(stmt.order_by(JointTaskRow.opened_at))).all())
+        out = []
+        for no in numbers:
+            found = await self.case(no)
+            if found:
+                out.append(found[0])
+        return out
+
+    async def case_facts(self, period: str) -> list[CaseFacts]:
+        stmt = select(CaseRow.unit_code, CaseRow.six_kind, CaseRow.accepted, CaseRow.status, CaseRow.weekend).where(
+            CaseRow.period == period)
+        return [
+            CaseFacts(unit_code=u, kind=CaseKind(k), accepted=bool(acc), not_accepted=s == Status.NOT_ACCEPTED.value,
+                      decided=s == Status.DECIDED.value, weekend=bool(w))
+            for u, k, acc, s, w in (await self.session.exec(stmt)).all()
+        ]
+
+    async def last_business(self) -> dict[str, date]:
+        stmt = select(CaseRow.unit_code, func.max(CaseRow.received_at)).group_by(CaseRow.unit_code)
+        return {u: local_date(aware(t)) for u, t in (await self.session.exec(stmt)).all() if t is not None}
+
+    async def counts_by_kind_and_status(self) -> list[tuple[str, str, int]]:
+        stmt = select(CaseRow.six_kind, CaseRow.status, func.count()).group_by(CaseRow.six_kind, CaseRow.status)
+        return [(k, s, n) for k, s, n in (await self.session.exec(stmt)).all()]
+
+    async def weekend_counts(self, since: date | None = None, until: date | None = None) -> list[tuple[date, int]]:
+        stmt = select(CaseRow.weekend_of, func.count()).where(CaseRow.weekend == True)  # noqa: E712
+        if since:
+            stmt = stmt.where(CaseRow.weekend_of >= since)
+        if until:
+            stmt = stmt.where(CaseRow.weekend_of <= until)
+        stmt = stmt.group_by(CaseRow.weekend_of).order_by(CaseRow.weekend_of)
+        return [(d, n) for d, n in (await self.session.exec(stmt)).all()]
+
+    # ---------------------------------------------------------------- consultations
+
+    async def add_consultation(self, c: Consultation) -> None:
+        self.session.add(ConsultationRow(
+            consultation_id=c.consultation_id, unit_code=c.unit_code, staff_id=c.staff_id, channel=c.channel.value,
+            item_code=c.item_code, outcome=c.outcome.value, referred_to_unit=c.referred_to_unit,
+            recorded_at=_utc(c.recorded_at), period=period_of(c.recorded_at), question=c.question, answer=c.answer,
+        ))
+
+    async def consultations(self, *, unit_code: str | None, period: str | None, limit: int = 50,
+                            offset: int = 0) -> list[Consultation]:
+        stmt = select(ConsultationRow).order_by(ConsultationRow.recorded_at.desc())
+        if unit_code:
+            stmt = stmt.where(ConsultationRow.unit_code == unit_code)
+        if period:
+            stmt = stmt.where(ConsultationRow.period == period)
+        rows = (await self.session.exec(stmt.limit(limit).offset(offset))).all()
+        return [Consultation(consultation_id=r.consultation_id, unit_code=r.unit_code, staff_id=r.staff_id,
+                             channel=r.channel, item_code=r.item_code, question=r.question, outcome=r.outcome,
+                             answer=r.answer, referred_to_unit=r.referred_to_unit, recorded_at=aware(r.recorded_at))
+                for r in rows]
+
+    async def consultation_counts(self, period: str) -> dict[str, dict[str, int]]:
+        stmt = (select(ConsultationRow.unit_code, ConsultationRow.channel, func.count())
+                .where(ConsultationRow.period == period)
+                .group_by(ConsultationRow.unit_code, ConsultationRow.channel))
+        out: dict[str, dict[str, int]] = {}
+        for unit, channel, n in (await self.session.exec(stmt)).all():
+            out.setdefault(unit, {})[channel] = n
+        return out
+
+    # ---------------------------------------------------------------- rectifications
+
+    async def rectification(self, rid: str) -> tuple[Rectification, int] | None:
+        row = await self.session.get(RectificationRow, rid)
+        return (Rectification.model_validate(row.data), row.rev) if row else None
+
+    async def add_rectification(self, r: Rectification) -> None:
+        self.session.add(RectificationRow(rectification_id=r.rectification_id, receipt_no=r.receipt_no,
+                                          unit_code=r.unit_code, status=r.status.value, due_on=r.due_on, rev=1,
+                                          data=r.model_dump(mode="json")))
+
+    async def save_rectification(self, r: Rectification, rev: int) -> None:
+        result = await self.session.execute(
+            update(RectificationRow)
+            .where(RectificationRow.rectification_id == r.rectification_id, RectificationRow.rev == rev)
+            .values(status=r.status.value, rev=rev + 1, data=r.model_dump(mode="json"))
+        )
+        if result.rowcount != 1:
+            raise InvalidState(None, "该整改任务刚被其他人更新，请刷新后重试")
+
+    async def rectifications(self, *, unit_code: str | None, status: RectificationStatus | None,
+                             limit: int = 50, offset: int = 0) -> list[Rectification]:
+        stmt = select(RectificationRow).order_by(RectificationRow.due_on)
+        if unit_code:
+            stmt = stmt.where(RectificationRow.unit_code == unit_code)
+        if status:
+            stmt = stmt.where(RectificationRow.status == status.value)
+        rows = (await self.session.exec(stmt.limit(limit).offset(offset))).all()
+        return [Rectification.model_validate(r.data) for r in rows]
+
+    # ---------------------------------------------------------------- monthly reports
+
+    async def report_made(self, unit_code: str, period: str, kind: str) -> bool:
+        return await self.session.get(UnitReportRow, (unit_code, period, kind)) is not None
+
+    async def mark_report(self, unit_code: str, period: str, kind: str, at: datetime) -> None:
+        self.session.add(UnitReportRow(unit_code=unit_code, period=period, kind=kind, made_at=_utc(at)))
+

@@ -1,0 +1,129 @@
+"""The delivery worker: picks due messages (quiet hours and retry backoffs respected by their
+``not_before``), claims each in its own committed transaction before the provider sees it,
+submits through the provider's rate limiter, and records the outcome with its event.
+
+Crash safety: a message is marked 'sending' (committed) before the request leaves. If notify dies
+before the outcome is stored, the message is still 'sending' at the next start and becomes
+'unknown' — it may have reached the handset, so it is not sent again on its own (staff settle it;
+a late delivery receipt settles it too when the part ids were stored). Run one delivery worker
+per deployment (the claim is a compare-and-set, so a second one cannot double-send a due
+message, but the restart rule above assumes no other worker is mid-send).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from services.runtime.app import Service
+
+from . import messaging, store
+from .domain import OPT_OUT_REPLIES, InvalidMobile, Receipt, normalize_mobile
+from .messaging import SmsMetrics
+from .providers.base import InboundSms, OutgoingSms, RateLimiter, SmsProvider
+from .store import MessageRow, OptOutRow
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryWorker:
+    def __init__(self, service: Service, provider: SmsProvider, limiter: RateLimiter, metrics: SmsMetrics) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.provider = provider
+        self.limiter = limiter
+        self.metrics = metrics
+        self.wakeup = asyncio.Event()
+        provider.on_receipt(self.on_receipt)
+        provider.on_inbound(self.on_inbound)
+
+    async def recover(self) -> int:
+        """Messages left 'sending' by a crash: outcome unknown."""
+        async with self.service.uow() as uow:
+            rows = await store.stuck_sending(uow.session)
+            for row in rows:
+                await messaging.mark_unknown(uow, row, "notify stopped while sending; not resent automatically",
+                                             _now(), self.metrics)
+            await uow.commit()
+        return len(rows)
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Send what is due now; returns how many messages were attempted."""
+        now = now or _now()
+        async with self.service.uow() as uow:
+            ids = await store.due_message_ids(uow.session, now, self.settings.notify_worker_concurrency * 4)
+        if not ids:
+            return 0
+        sem = asyncio.Semaphore(self.settings.notify_worker_concurrency)
+
+        async def one(message_id: str) -> int:
+            async with sem:
+                return await self.process(message_id, now)
+
+        return sum(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def process(self, message_id: str, now: datetime) -> int:
+        async with self.service.uow() as uow:
+            if not await store.claim(uow.session, message_id, now):
+                return 0  # another worker took it, or staff changed it
+            await uow.commit()
+        async with self.service.uow() as uow:
+            row = await uow.session.get(MessageRow, message_id)
+            assert row is not None
+            sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
+                              {int(k): v for k, v in row.accepted_parts.items()})
+        await self.limiter.acquire(max(1, row.parts - len(sms.already_accepted)))
+        try:
+            result = await self.provider.send(sms)
+        except Exception as exc:  # noqa: BLE001 - a provider bug must not lose the message's state
+            log.exception("provider %s raised for message %s", self.provider.name, message_id)
+            async with self.service.uow() as uow:
+                row = await uow.session.get(MessageRow, message_id)
+                await messaging.mark_unknown(uow, row, f"provider error: {type(exc).__name__}", _now(), self.metrics)
+                await uow.commit()
+            return 1
+        async with self.service.uow() as uow:
+            row = await uow.session.get(MessageRow, message_id)
+            await messaging.record_attempt(uow, self.settings, row, result, _now(), self.metrics)
+            await uow.commit()
+        return 1
+
+    async def run(self, _service: Service | None = None) -> None:
+        await self.provider.start()
+        try:
+            await self.recover()
+            while True:
+                n = await self.run_once()
+                if n == 0:
+                    self.wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self.wakeup.wait(), self.settings.notify_worker_poll_seconds)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            await self.provider.stop()
+
+    # ------------------------------------------------------------------ provider callbacks
+
+    async def on_receipt(self, receipt: Receipt) -> None:
+        async with self.service.uow() as uow:
+            await messaging.apply_receipt(uow, receipt, _now(), self.metrics)
+            await uow.commit()
+
+    async def on_inbound(self, sms: InboundSms) -> None:
+        """A reply 'TD' (or 退订) stops survey invitations to that number; legal notices go on."""
+        if sms.text.strip().upper() not in OPT_OUT_REPLIES:
+            log.info("inbound SMS ignored (%d characters)", len(sms.text))
+            return
+        try:
+            mobile = normalize_mobile(sms.mobile)
+        except InvalidMobile:
+            return
+        async with self.service.uow() as uow:
+            await store.upsert(uow.session, OptOutRow, {"mobile": mobile}, {"source": "sms"})
+            await uow.commit()
