@@ -130,7 +130,7 @@ class SmsFailed(_SmsEvent, source="notify", topic=SMS.name, version=1, key_field
     permanent: bool = Field(description="True: the provider said it can never succeed as is.")
 
 
-class SmsOutcomeUnknown(_SmsEvent, source="notify", topic=SMS.name, version=1, key_field="message_id"):
+class SmsUnconfirmed(_SmsEvent, source="notify", topic=SMS.name, version=1, key_field="message_id"):
     """The request left but no answer came (timeout, dropped connection). Not retried: a delivery
     receipt or an operator settles it, so that the recipient never gets it twice."""
 
@@ -140,6 +140,6 @@ class SmsOutcomeUnknown(_SmsEvent, source="notify", topic=SMS.name, version=1, k
 
 __all__ = [
     "NOTICES", "SMS", "NoticeFailed", "NoticeFailureReason", "NoticeReleased", "NoticeRequested",
-    "Recipient", "SmsDeferred", "SmsDelivered", "SmsFailed", "SmsFailureStage", "SmsOutcomeUnknown",
+    "Recipient", "SmsDeferred", "SmsDelivered", "SmsFailed", "SmsFailureStage", "SmsUnconfirmed",
     "SmsSent",
 ]

@@ -19,7 +19,7 @@ from contracts.attendance import StaffRegistered, StaffRole, StaffUpdated
 from services.runtime import CenterAdmin, CurrentStaff, Problem, ServiceDep, Supervisor, UnitHead, UoW
 from services.runtime.app import Service
 
-from . import domain, iclock, jobs, reporting, reports, store
+from . import domain, duty, iclock, jobs, reporting, reports, store
 from .config import AttendanceSettings
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
@@ -453,7 +453,7 @@ def _training_in(r: store.TrainingRow) -> TrainingIn:
 
 
 @router.get("/trainings", summary="Training sessions of a month")
-async def list_trainings(staff: CurrentStaff, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]) -> list[TrainingIn]:
+async def list_trainings(staff: CurrentStaff, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> list[TrainingIn]:
     first = date.fromisoformat(f"{month}-01")
     _, last = store.month_range(first)
     return [_training_in(r) for r in await store.trainings_between(uow.session, first, last)]
@@ -532,7 +532,7 @@ async def add_leave(body: LeaveIn, staff: UnitHead, uow: UoW, service: ServiceDe
 
 
 @router.get("/leaves", summary="Leave of a month")
-async def list_leaves(staff: UnitHead, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]) -> list[LeaveOut]:
+async def list_leaves(staff: UnitHead, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> list[LeaveOut]:
     first = date.fromisoformat(f"{month}-01")
     _, last = store.month_range(first)
     rows = await store.leaves_between(uow.session, datetime.combine(first, time()),
@@ -580,8 +580,8 @@ async def duty_status(day: date, staff: Supervisor, uow: UoW, service: ServiceDe
     punches = store.local_punches(await store.punches_between(s, start, start + timedelta(days=1)), rules.zone)
     alerted = await store.alert_keys(s, day)
     out = []
-    for slot in domain.duty_slots(day, posts, roster, rules, reporting.calendar()):
-        c = domain.coverage(slot, punches, rules)
+    for slot in duty.duty_slots(day, posts, roster, rules, reporting.calendar()):
+        c = duty.coverage(slot, punches, rules)
         out.append(SlotOut(window_no=slot.window_no, unit_name=slot.unit_name, day=day, opening=slot.opening,
                            closing=slot.closing, expected=list(slot.expected), covered_in_grace=c.in_grace,
                            first_arrival=c.first_arrival[0] if c.first_arrival else None,

@@ -51,6 +51,8 @@ def create_service(settings: AttendanceSettings | None = None) -> Service:
     service.include_router(api.router)
     handlers.register(service)
     s: AttendanceSettings = service.settings  # type: ignore[assignment]
+    if not s.attendance_background_jobs:
+        return service
 
     @service.worker(name="attendance-duty-watcher")
     async def duty_watcher(svc: Service) -> None:

@@ -40,6 +40,10 @@ class AttendanceSettings(ServiceSettings):
     attendance_push_staff_to_devices: bool = Field(
         True, description="Queue a user update on every terminal when a staff member's PIN or name changes."
     )
+    attendance_background_jobs: bool = Field(
+        True, description="Run the duty watcher and the month-end publication in this instance (with several "
+        "replicas, one is enough; both are idempotent either way).",
+    )
     attendance_duty_check_seconds: float = Field(60.0, gt=0, description="How often weekend coverage is checked.")
     attendance_publish_check_seconds: float = Field(3600.0, gt=0, description="How often month-end publication is checked.")
     attendance_publish_on_day: int = Field(

@@ -6,7 +6,7 @@ weights of the parts that have data) - penalty x supervision notices, floored at
 
 - on-time rate: cases whose clock ended within the promised limit / cases ended (x 100);
 - satisfaction index: (mean rating - 1) / 4 x 100, ratings 非常满意 5 ... 非常不满意 1;
-- attendance score: see :attr:`domain.PersonMonth.attendance_score`;
+- attendance score: see :attr:`monthly.PersonMonth.attendance_score`;
 - supervision notices (业务督办通知书) issued in the period.
 
 A part without data (no case ended, no rating) is left out and the other weights renormalised,
@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field
 
 from contracts import attendance as c
 
-from .domain import PersonMonth, StaffMember, WindowMonth, WindowPosts
+from .domain import StaffMember, WindowPosts
+from .monthly import PersonMonth, WindowMonth
 
 #: The national five-level satisfaction scale (政务服务“好差评”).
 SATISFACTION_LEVELS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满意": 2, "非常不满意": 1}
@@ -308,7 +309,7 @@ def ranking_event(ev: Evaluation) -> c.RankingPublished:
 
 
 def monthly_event(report) -> c.MonthlyAttendanceReported:
-    """The public summary of a :class:`domain.MonthlyReport` (no mobile numbers, no details)."""
+    """The public summary of a :class:`monthly.MonthlyReport` (no mobile numbers, no details)."""
     return c.MonthlyAttendanceReported(
         period=report.period,
         working_days=report.working_days,

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from contracts.attendance import DutyGapDetected, DutyGapResolved
 from contracts.base import Event
 from services.runtime.app import Service
 
-from . import domain, store
+from . import domain, duty, store
 from .config import AttendanceSettings
 from .evaluation import monthly_event, ranking_event
 from .reporting import calendar, evaluation
@@ -34,17 +33,17 @@ async def check_duty(service: Service, now: datetime) -> list[Event]:
         s = uow.session
         posts = [p.domain() for p in await store.all_posts(s)]
         roster = [r.domain() for r in await store.roster_between(s, day, day)]
-        slots = domain.duty_slots(day, posts, roster, rules, calendar())
+        slots = duty.duty_slots(day, posts, roster, rules, calendar())
         if not slots:
             return []
         staff = {m.staff_id: m.domain() for m in await store.all_staff(s)}
         start = datetime.combine(day, datetime.min.time(), tzinfo=rules.zone)
         punches = store.local_punches(await store.punches_between(s, start, start + timedelta(days=1)), rules.zone)
         known = await store.alert_keys(s, day)
-        for c in domain.due_gaps(slots, punches, rules, now_local):
+        for c in duty.due_gaps(slots, punches, rules, now_local):
             if c.slot.key in known:
                 continue
-            event = domain.gap_event(c, staff, rules, now)
+            event = duty.gap_event(c, staff, rules, now)
             await uow.emit(event, id=store.stable_id("duty-gap", c.slot.key))
             emitted.append(event)
             s.add(store.DutyAlertRow(slot_key=c.slot.key, window_no=c.slot.window_no, day=day,
@@ -59,10 +58,10 @@ async def check_duty(service: Service, now: datetime) -> list[Event]:
             slot = by_key.get(alert.slot_key)
             if slot is None:
                 continue
-            c = domain.coverage(slot, punches, rules)
+            c = duty.coverage(slot, punches, rules)
             if c.first_arrival is None:
                 continue
-            resolved = domain.resolved_event(c, staff, rules)
+            resolved = duty.resolved_event(c, staff, rules)
             await uow.emit(resolved, id=store.stable_id("duty-resolved", alert.slot_key))
             emitted.append(resolved)
             alert.resolved_at, alert.resolved_by = store.utc(now), c.first_arrival[0]

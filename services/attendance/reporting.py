@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from . import domain, store
+from . import domain, monthly, store
 from .config import AttendanceSettings
 from .evaluation import Evaluation, evaluate
 
@@ -21,7 +21,7 @@ def calendar() -> domain.WorkCalendar:
 
 @dataclass
 class PeriodData:
-    report: domain.MonthlyReport
+    report: monthly.MonthlyReport
     staff: list[domain.StaffMember]
     posts: list[domain.WindowPosts]
 
@@ -46,7 +46,7 @@ async def month_report(session: AsyncSession, period: str, settings: AttendanceS
     leaves = [lv.domain() for lv in await store.leaves_between(session, start.replace(tzinfo=None),
                                                                 end.replace(tzinfo=None))]
     punches = store.local_punches(await store.punches_between(session, start, end), zone)
-    report = domain.monthly_report(period, staff, punches, rules, calendar(), posts=posts, roster=roster,
+    report = monthly.monthly_report(period, staff, punches, rules, calendar(), posts=posts, roster=roster,
                                    trainings=trainings, leaves=leaves, as_of=as_of)
     return PeriodData(report, staff, posts)
 
@@ -63,8 +63,8 @@ async def period_report(session: AsyncSession, period: str, settings: Attendance
     if not months:
         staff = [s.domain() for s in await store.all_staff(session)]
         posts = [p.domain() for p in await store.all_posts(session)]
-        return PeriodData(domain.MonthlyReport(period, 0, [], []), staff, posts)
-    combined = domain.combine_reports(period, [m.report for m in months])
+        return PeriodData(monthly.MonthlyReport(period, 0, [], []), staff, posts)
+    combined = monthly.combine_reports(period, [m.report for m in months])
     return PeriodData(combined, months[-1].staff, months[-1].posts)
 
 
@@ -80,15 +80,15 @@ async def evaluation(session: AsyncSession, period: str, settings: AttendanceSet
     return data, ev
 
 
-def restrict_to_unit(report: domain.MonthlyReport, unit_code: str) -> domain.MonthlyReport:
+def restrict_to_unit(report: monthly.MonthlyReport, unit_code: str) -> monthly.MonthlyReport:
     """A unit head sees their own unit's people and windows only."""
-    return domain.MonthlyReport(
-        report.period, report.working_days,
-        [p for p in report.people if p.unit_code == unit_code],
-        [w for w in report.windows if w.unit_code == unit_code],
-        [d for d in report.details if any(p.staff_id == d.staff_id and p.unit_code == unit_code
-                                           for p in report.people)],
-        [g for g in report.duty_gaps if any(w.window_no == g.window_no and w.unit_code == unit_code
-                                            for w in report.windows)],
+    people = [p for p in report.people if p.unit_code == unit_code]
+    windows = [w for w in report.windows if w.unit_code == unit_code]
+    staff_ids = {p.staff_id for p in people}
+    window_nos = {w.window_no for w in windows}
+    return monthly.MonthlyReport(
+        report.period, report.working_days, people, windows,
+        [d for d in report.details if d.staff_id in staff_ids],
+        [g for g in report.duty_gaps if g.window_no in window_nos],
         report.as_of,
     )

@@ -16,7 +16,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .domain import LEAVE_LABELS, LeaveKind, MonthlyReport, PersonMonth, WindowMonth
+from .domain import LEAVE_LABELS, LeaveKind
+from .monthly import MonthlyReport, PersonMonth, WindowMonth
 from .evaluation import Evaluation, Parts, PersonScore, WindowScore
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

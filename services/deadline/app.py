@@ -44,9 +44,10 @@ class DeadlineSettings(ServiceSettings):
         return sorted(set(v), reverse=True)
 
 
-def create_service(settings: DeadlineSettings | None = None) -> Service:
+def create_service(settings: DeadlineSettings | None = None, *, name: str = "deadline") -> Service:
+    """``name`` is "deadline" in production; tests give unique names (unique consumer groups)."""
     service = Service(
-        "deadline",
+        name,
         settings or DeadlineSettings(),
         metadata,
         MIGRATIONS,

@@ -117,10 +117,12 @@ class Keeper:
         cause: str | None = None,
         ids: Sequence[str] | None = None,
         count: bool = True,
+        flush: bool = True,
     ) -> store.ClockRow:
         """Write the clock and add its events to the outbox, in the caller's transaction. With
         ``cause`` (the causing event's id), the events' ids derive from it; ``ids`` gives them
-        outright. ``count=False`` leaves the metrics to the caller (to count after commit)."""
+        outright. ``count=False`` leaves the metrics to the caller (to count after commit);
+        ``flush=False`` lets the commit write many rows at once (the watcher's batches)."""
         row = store.clock_to_row(clock, cal, self.thresholds, row)
         for e in events:
             if isinstance(e, ClockEnded):
@@ -128,7 +130,8 @@ class Keeper:
                     row, local_date(e.decided_at), e.on_time, e.working_days_used, e.working_days_stopped, e.late_working_days
                 )
         uow.session.add(row)
-        await uow.session.flush()
+        if flush:
+            await uow.session.flush()
         for i, e in enumerate(events):
             event_id = ids[i] if ids is not None else (derived_id(cause, i) if cause else None)
             await uow.emit(e, id=event_id)

@@ -64,7 +64,7 @@ async def watch_once(service: Service, keeper: Keeper, now: datetime, *, batch_s
             for row in rows:
                 clock = store.clock_from_row(row)
                 events = clock.check_alerts(cal, now=now, thresholds=keeper.thresholds)
-                await keeper.save(uow, clock, cal, events, row, ids=[card_id(e) for e in events], count=False)
+                await keeper.save(uow, clock, cal, events, row, ids=[card_id(e) for e in events], count=False, flush=False)
                 issued.extend(events)
             handled.update(receipts)
             await uow.commit()
@@ -126,7 +126,9 @@ async def recompute_once(service: Service, keeper: Keeper, *, chunk: int | None 
             events = clock.recompute(cal)
             if events:
                 job.moved += 1
-            await keeper.save(uow, clock, cal, events, row, cause=derived_id("recompute", job.id, row.receipt_no, cal.version))
+            await keeper.save(
+                uow, clock, cal, events, row, cause=derived_id("recompute", job.id, row.receipt_no, cal.version), flush=False
+            )
         if rows:
             job.cursor = rows[-1].receipt_no
         if len(rows) < chunk:

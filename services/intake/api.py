@@ -208,13 +208,14 @@ async def register_unit(body: UnitIn, staff: CurrentStaff, uow: UoW, ctx: Ctx) -
 @router.put("/catalog/units/{unit_code}", tags=["catalog"], summary="修改窗口单位（中心管理员）")
 async def update_unit(unit_code: str, body: UnitIn, staff: CurrentStaff, uow: UoW, ctx: Ctx) -> dict[str, Any]:
     store = Store(uow.session)
-    if await store.unit(unit_code) is None:
+    existing = await store.unit(unit_code)
+    if existing is None:
         raise Problem(404, f"没有代码为 {unit_code} 的单位", field="unit_code")
     if body.code.strip().upper() != unit_code:
         raise InvalidInput("code", "单位代码不能修改")
     unit, events = catalog.register_unit(actor_of(staff), ctx.now(), code=body.code, name=body.name,
                                          window_numbers=body.window_numbers, entered=body.entered,
-                                         entered_since=body.entered_since)
+                                         entered_since=body.entered_since, registered_on=existing.registered_on)
     await store.save_unit(unit)
     await _emit(uow, events)
     await uow.commit()

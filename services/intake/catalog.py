@@ -19,6 +19,7 @@ from contracts.intake import Fee, ItemPublished, ItemRetired, MaterialSpec, Unit
 
 from .access import Actor, require_center_admin
 from .errors import InvalidInput, InvalidState, NotFound
+from .workdays import local_date
 
 #: Unit codes are upper-case letters and digits because they are part of receipt numbers.
 UNIT_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
@@ -50,6 +51,8 @@ class Unit(BaseModel):
     window_numbers: list[str] = Field(default_factory=list)
     entered: bool = True
     entered_since: date | None = None
+    #: The day the unit was first recorded in this system: no business can be known before it.
+    registered_on: date | None = None
 
     def registered(self, at: datetime, staff_id: str | None) -> UnitRegistered:
         return UnitRegistered(
@@ -59,7 +62,9 @@ class Unit(BaseModel):
 
 
 def register_unit(actor: Actor, at: datetime, *, code: str, name: str, window_numbers: Iterable[str] = (),
-                  entered: bool = True, entered_since: date | None = None) -> tuple[Unit, list[Event]]:
+                  entered: bool = True, entered_since: date | None = None,
+                  registered_on: date | None = None) -> tuple[Unit, list[Event]]:
+    """Record a unit (or a change to it: pass the `registered_on` it already has)."""
     require_center_admin(actor)
     code = (code or "").strip().upper()
     if not UNIT_CODE.fullmatch(code):
@@ -73,7 +78,8 @@ def register_unit(actor: Actor, at: datetime, *, code: str, name: str, window_nu
     if entered and entered_since is None:
         raise InvalidInput("entered_since", "已进驻的单位请填写进驻日期")
     unit = Unit(code=code, name=name, window_numbers=windows, entered=entered,
-                entered_since=entered_since if entered else None)
+                entered_since=entered_since if entered else None,
+                registered_on=registered_on or local_date(at))
     return unit, [unit.registered(at, actor.staff_id)]
 
 

@@ -56,13 +56,16 @@ def monthly_volume(unit: Unit, period: str, cases: Iterable[CaseFacts], consulta
 def months_without_business(unit: Unit, last_business_on: date | None, period: str) -> int:
     """Whole months up to and including `period` with no case received.
 
-    A unit with no case at all counts from the month it entered the center."""
+    A unit with no case at all counts from the month it entered the center, or from the month it
+    was recorded in this system if that is later (no business can be known before)."""
     p = parse_period(period)
     if last_business_on is not None:
         return max(0, months_between((last_business_on.year, last_business_on.month), p))
-    if unit.entered_since is None:
+    starts = [d for d in (unit.entered_since, unit.registered_on) if d is not None]
+    if unit.entered_since is None or not starts:
         return 0
-    return max(0, months_between((unit.entered_since.year, unit.entered_since.month), p) + 1)
+    start = max(starts)
+    return max(0, months_between((start.year, start.month), p) + 1)
 
 
 def inactive_units(units: Iterable[Unit], last_business: dict[str, date | None], period: str, threshold: int,

@@ -27,7 +27,7 @@ class NotifySettings(ServiceSettings):
     notify_public_url: str | None = Field(
         None, description="Base URL the public reaches notify at (short links /s/{code}). Default: http://host:port.")
     notify_rating_url_template: str = Field(
-        "http://127.0.0.1:8101/ratings/{receipt_no}",
+        "http://127.0.0.1:8101/intake/public/ratings/{receipt_no}",
         description="The satisfaction survey link intake serves, with {receipt_no} filled in.")
     notify_pickup_place: str = Field("中心综合出件窗口", description="Where approved licences are collected (approval SMS and notice).")
     notify_supplement_days: int = Field(5, ge=1, le=60, description="Working days given to bring missing materials.")

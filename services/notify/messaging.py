@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.common import mask_mobile
 from contracts.notify import (
-    Recipient, SmsDeferred, SmsDelivered, SmsFailed, SmsFailureStage, SmsOutcomeUnknown, SmsSent,
+    Recipient, SmsDeferred, SmsDelivered, SmsFailed, SmsFailureStage, SmsUnconfirmed, SmsSent,
 )
 
 from . import domain, rendering, sms_text, store
@@ -164,7 +164,7 @@ async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow
                                  reason=decision.reason, permanent=row.permanent), id=f"{row.id}-failed-{row.attempts}")
         metrics.sms_event(result.provider, "failed", result.code)
     elif decision.state is MessageState.UNKNOWN:
-        await uow.emit(SmsOutcomeUnknown(**base, provider=result.provider, detail=result.reason),
+        await uow.emit(SmsUnconfirmed(**base, provider=result.provider, detail=result.reason),
                        id=f"{row.id}-unknown-{row.attempts}")
         metrics.sms_event(result.provider, "unknown", result.code)
 
@@ -172,7 +172,7 @@ async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow
 async def mark_unknown(uow: Emitter, row: MessageRow, detail: str, now: datetime, metrics: SmsMetrics) -> None:
     row.state = domain.check_transition(MessageState(row.state), MessageState.UNKNOWN).value
     row.reason, row.code, row.updated_at = detail, "interrupted", now
-    await uow.emit(SmsOutcomeUnknown(**_base_fields(row), provider=row.provider or "unknown", detail=detail),
+    await uow.emit(SmsUnconfirmed(**_base_fields(row), provider=row.provider or "unknown", detail=detail),
                    id=f"{row.id}-unknown-{row.attempts}")
     metrics.sms_event(row.provider, "unknown", "interrupted")
 

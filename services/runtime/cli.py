@@ -33,6 +33,12 @@ try:
     app.add_typer(contracts_app, name="contracts", help="Event schemas, AsyncAPI, compatibility.")
 except ImportError:  # pragma: no cover
     pass
+try:
+    from .deploy_gen import deploy_app
+
+    app.add_typer(deploy_app, name="deploy", help="Deployment manifests generated from the code; topics on a broker.")
+except ImportError:  # pragma: no cover
+    pass
 
 
 def _check_service(name: str) -> str:

@@ -7,7 +7,7 @@
   :func:`services.runtime.kafka_local.topic_specs`, replication 3, ``min.insync.replicas`` 2);
 - ``kafka/users.yaml``: a Strimzi ``KafkaUser`` per service, for the operators' dead-letter
   replays, and for each subscribing bureau, with ACLs: a service writes only its own topics
-  (plus ``seal.commands``, written by notify and intake), reads what it consumes, and writes the
+  (``seal.commands`` is written by notify and intake, read by seal), reads what it consumes, writes the
   ``.dlq`` twins of what it consumes; a bureau reads only the public topics;
 - ``services.yaml``: per service a ServiceAccount, Deployment, Service, PodDisruptionBudget,
   a HorizontalPodAutoscaler for the stateless HTTP-facing ones and a PersistentVolumeClaim for
@@ -46,8 +46,9 @@ REPLICAS = 3
 MIN_INSYNC = 2
 UID = 10001
 
-#: Who writes a topic besides its owner: commands go to the service that executes them.
-EXTRA_WRITERS: Mapping[str, tuple[str, ...]] = {"seal.commands": ("intake", "notify")}
+#: Topics written by services other than their owner: a command topic belongs to the service
+#: that executes (reads) the commands, and only the requesters write it.
+WRITERS: Mapping[str, tuple[str, ...]] = {"seal.commands": ("intake", "notify")}
 
 #: The topics each service's handlers subscribe to (docs/architecture.md). tests/deploy checks
 #: every service that exists against its real handlers: a subscription missing here would be
@@ -147,8 +148,8 @@ def _typed(value: str) -> Any:
 def writes(service: str) -> list[str]:
     """Topics ``service`` publishes to: its own, the commands it sends, and the dead-letter
     twins of the topics it consumes (the runtime dead-letters bad records there)."""
-    own = [t.name for t in _catalog() if t.owner == service]
-    extra = [name for name, writers in EXTRA_WRITERS.items() if service in writers]
+    own = [t.name for t in _catalog() if t.owner == service and t.name not in WRITERS]
+    extra = [name for name, writers in WRITERS.items() if service in writers]
     dlq = [f"{name}.dlq" for name in CONSUMES.get(service, ())]
     return sorted(set(own) | set(extra) | set(dlq))
 
@@ -356,7 +357,8 @@ def prometheus_rule(rules_file: Path = RULES_FILE) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:  # no &id001 anchors: plain, greppable YAML
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -381,7 +383,7 @@ def generated_files() -> dict[Path, str]:
     """Every generated file and its content."""
     return {
         K8S_BASE / "kafka" / "topics.yaml": dump(kafka_topics(), "the contracts' topic catalog (contracts/*.py)"),
-        K8S_BASE / "kafka" / "users.yaml": dump(kafka_users(), "services/runtime/deploy_gen.py (writers, CONSUMES, BUREAUS)"),
+        K8S_BASE / "kafka" / "users.yaml": dump(kafka_users(), "services/runtime/deploy_gen.py (WRITERS, CONSUMES, BUREAUS)"),
         K8S_BASE / "services.yaml": dump(service_manifests(), "services/runtime/deploy_gen.py (PLANS)"),
         K8S_BASE / "monitoring" / "prometheusrule.yaml": dump(
             [prometheus_rule()], "deploy/prometheus/rules/onewindow.rules.yml"),
@@ -404,7 +406,7 @@ def drift() -> dict[Path, str]:
     for path, text in generated_files().items():
         current = path.read_text() if path.exists() else ""
         if current != text:
-            rel = path.relative_to(REPO_ROOT)
+            rel = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
             out[path] = "".join(difflib.unified_diff(
                 current.splitlines(keepends=True), text.splitlines(keepends=True),
                 f"{rel} (committed)", f"{rel} (generated)"))

@@ -12,8 +12,9 @@ from services.runtime.settings import ServiceSettings
 
 class SealSettings(ServiceSettings):
     # Sealing costs ~30 ms of CPU per document and a batch is one transaction whose outcomes are
-    # published together: small batches keep the first answer quick and the write lock short.
-    consumer_batch_size: int = Field(10, ge=1, description="Stamp requests handled per batch (one transaction).")
+    # published together; the usage-log append locks until commit. One request per transaction
+    # keeps answers quick and the lock short (signing happens before any write).
+    consumer_batch_size: int = Field(1, ge=1, description="Stamp requests handled per batch (one transaction).")
 
     seal_key_passphrase: SecretStr | None = Field(
         None,

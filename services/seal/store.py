@@ -155,9 +155,17 @@ class UsageLogRow(Base, table=True):
 # -- queries -----------------------------------------------------------------------------------
 
 async def authority_row(session: AsyncSession, *, lock: bool = False) -> AuthorityRow | None:
-    """``lock``: hold the row until commit (PostgreSQL), so that two revocations at once cannot
-    each publish a CRL that misses the other."""
-    return await session.get(AuthorityRow, 1, with_for_update=lock or None)
+    if lock:
+        await lock_authority(session)
+    return await session.get(AuthorityRow, 1)
+
+
+async def lock_authority(session: AsyncSession) -> None:
+    """Hold the authority row until commit (PostgreSQL row lock; SQLite serialises writers
+    anyway): taken before appending to the usage log or reissuing the CRL, so that two writers
+    cannot both read the same log head, nor two revocations each publish a CRL missing the
+    other's. An explicit statement, never the identity map, so the lock is really taken."""
+    await session.exec(select(AuthorityRow.id).where(AuthorityRow.id == 1).with_for_update())
 
 
 async def seals_of(session: AsyncSession, unit_code: str) -> list[SealRow]:
@@ -191,7 +199,8 @@ async def next_document_seq(session: AsyncSession, unit_code: str, year: int) ->
 
 
 async def log_head(session: AsyncSession) -> LogEntry | None:
-    row = (await session.exec(select(UsageLogRow).order_by(UsageLogRow.seq.desc()).limit(1))).first()
+    q = select(UsageLogRow).order_by(UsageLogRow.seq.desc()).limit(1).execution_options(populate_existing=True)
+    row = (await session.exec(q)).first()
     return row.entry() if row else None
 
 
@@ -220,6 +229,7 @@ async def append_log(session: AsyncSession, *, at: datetime, action: str, unit_c
     """Add the next usage-log entry in the caller's transaction."""
     from .usagelog import append
 
+    await lock_authority(session)
     entry = append(await log_head(session), at=at, action=action, unit_code=unit_code, **kw)
     session.add(UsageLogRow.of(entry))
     await session.flush()

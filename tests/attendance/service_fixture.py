@@ -47,9 +47,9 @@ async def setup_center(service: Service, *, sn: str = SN) -> None:
 async def attendance_service(tmp_path: Path, **overrides) -> AsyncIterator[Service]:  # type: ignore[no-untyped-def]
     from services.runtime.testing import in_memory
 
-    settings = AttendanceSettings(data_dir=tmp_path, auth_secret="k" * 40, attendance_iclock_date_header=True,
-                                  attendance_duty_check_seconds=3600, attendance_publish_check_seconds=3600,
-                                  **overrides)
+    values = {"data_dir": tmp_path, "auth_secret": "k" * 40, "attendance_iclock_date_header": True,
+              "attendance_background_jobs": False, **overrides}
+    settings = AttendanceSettings(**values)
     svc = create_service(settings)
     async with in_memory(svc):
         yield svc

@@ -6,7 +6,8 @@ import pytest
 
 from contracts.attendance import RankingPublished
 from contracts.envelope import Envelope, parse
-from services.attendance.domain import PersonMonth, WindowMonth, WindowPosts
+from services.attendance.domain import WindowPosts
+from services.attendance.monthly import PersonMonth, WindowMonth
 from services.attendance.evaluation import (
     CaseOutcome,
     EvaluationSettings,

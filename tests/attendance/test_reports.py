@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 
-from services.attendance.domain import combine_reports, monthly_report
+from services.attendance.monthly import combine_reports, monthly_report
 from services.attendance.evaluation import CaseOutcome, EvaluationSettings, RatingFact, evaluate, monthly_event
 from services.attendance.reports import evaluation_json, report_json, to_bytes, workbook
 

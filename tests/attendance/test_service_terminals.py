@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 

@@ -14,7 +14,10 @@ class TestUnits:
     def test_register_emits_unit_registered(self):
         unit, events = register_unit(ADMIN, MONDAY, code="lyj", name="青山县林业局", window_numbers=["12", "13"],
                                      entered=True, entered_since=date(2012, 3, 1))
-        assert unit.code == "LYJ"
+        assert unit.code == "LYJ" and unit.registered_on == date(2024, 6, 3)
+        again, _ = register_unit(ADMIN, MONDAY, code="LYJ", name="青山县林业局", entered_since=date(2012, 3, 1),
+                                 registered_on=date(2020, 1, 1))
+        assert again.registered_on == date(2020, 1, 1)  # a change keeps the first recording day
         assert isinstance(events[0], UnitRegistered)
         assert events[0].window_numbers == ["12", "13"] and events[0].staff_id == ADMIN.staff_id
 

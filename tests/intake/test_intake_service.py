@@ -203,7 +203,7 @@ async def test_due_date_follows_the_deadline_service(tmp_path: Path) -> None:
 
 
 async def test_consultations_reports_and_metrics(tmp_path: Path) -> None:
-    async with intake_service(tmp_path, now=SATURDAY) as svc:
+    async with intake_service(tmp_path, now=SATURDAY, intake_inactivity_months=1) as svc:
         await seed_catalog(svc)
         async with clerk(svc) as c:
             r = await c.post("/intake/consultations", json={"channel": "phone", "question": "采伐许可需要哪些材料",
@@ -228,7 +228,7 @@ async def test_consultations_reports_and_metrics(tmp_path: Path) -> None:
             r = await sup.post("/intake/reports/monthly", json={"period": "2024-06"})
             made = r.json()
             assert made["events"].count("UnitVolumeReported") == 4
-            assert sorted(made["flagged"]) == ["RFB", "SCJ", "ZRJ"]  # no business since January
+            assert sorted(made["flagged"]) == ["RFB", "SCJ", "ZRJ"]  # no business since recorded in June
             again = (await sup.post("/intake/reports/monthly", json={"period": "2024-06"})).json()
             assert again["events"] == []
         from services.intake.reports import refresh_gauges
@@ -255,3 +255,43 @@ async def test_demo_catalog_loads_once_and_serves_the_guide(tmp_path: Path) -> N
             assert len(immediate) == 139
             forestry = (await pub.get("/intake/guide/items", params={"q": "林木采伐"})).json()
             assert forestry[0]["unit_name"] == "青山县林业局"
+
+
+async def test_the_startup_option_loads_the_demo_catalog(tmp_path: Path) -> None:
+    import asyncio
+
+    async with intake_service(tmp_path, intake_demo_catalog=True) as svc:
+        async with client(svc, role=None) as pub:
+            for _ in range(100):
+                items = (await pub.get("/intake/guide/items")).json()
+                if len(items) == 246:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(items) == 246
+
+
+async def test_two_clerks_on_one_case_cannot_overwrite_each_other(tmp_path: Path) -> None:
+    import pytest
+
+    from contracts.intake import Outcome
+    from services.intake.errors import InvalidState
+    from services.intake.store import Store
+
+    from .helpers import CLERK
+
+    async with intake_service(tmp_path) as svc:
+        await seed_catalog(svc)
+        async with clerk(svc) as c:
+            no = (await file(c)).json()["receipt_no"]
+        async with svc.uow() as first, svc.uow() as second:
+            a, rev_a = await Store(first.session).case(no)
+            b, rev_b = await Store(second.session).case(no)
+            a.decide(CLERK, MONDAY, Outcome.APPROVED, "准予")
+            await Store(first.session).save_case(a, rev_a)
+            await first.commit()
+            b.decide(CLERK, MONDAY, Outcome.DENIED, "不予")
+            with pytest.raises(InvalidState) as exc:
+                await Store(second.session).save_case(b, rev_b)
+            assert "刷新" in exc.value.reason
+        async with clerk(svc) as c:
+            assert (await c.get(f"/intake/applications/{no}")).json()["outcome"] == "approved"

@@ -34,6 +34,12 @@ def test_months_without_business(last, period, months):
     assert months_without_business(UNIT, last, period) == months
 
 
+def test_months_count_from_when_the_unit_was_recorded_here():
+    recorded = UNIT.model_copy(update={"registered_on": date(2024, 5, 20)})
+    assert months_without_business(recorded, None, "2024-06") == 2
+    assert months_without_business(recorded, date(2024, 5, 25), "2024-06") == 1
+
+
 def test_units_idle_for_the_threshold_are_flagged():
     idle = Unit(code="MZZ", name="青山县民族宗教事务局", entered=True, entered_since=date(2024, 1, 1))
     not_in = Unit(code="YCJ", name="青山县烟草专卖局", entered=False)

@@ -129,8 +129,17 @@ async def test_application_walkthrough_sends_each_notice_and_sms_once_across_a_k
     log = tmp_path / "notify.log"
     proc = _start_notify(env, log)
 
-    def submits(text_part: str) -> list[dict]:
-        return [r for r in peer.records("submit") if r["dest"] == mobile and text_part in r["text"]]
+    def submits(text_part: str) -> list[str]:
+        """Whole messages (parts reassembled by their UDH reference) to our number."""
+        whole: dict[object, list[tuple[int, str]]] = {}
+        for r in peer.records("submit"):
+            if r["dest"] != mobile or r.get("outcome") != "accepted":
+                continue
+            ie = bytes.fromhex(r["udh"][0]) if r["udh"] else None
+            key = (r["session"], r["seq"]) if ie is None else ("ref", ie[2])
+            whole.setdefault(key, []).append((ie[4] if ie else 1, r["text"]))
+        texts = ["".join(t for _, t in sorted(parts)) for parts in whole.values()]
+        return [t for t in texts if text_part in t]
 
     async def ready() -> bool:
         with suppress(httpx.HTTPError):
@@ -184,10 +193,12 @@ async def test_application_walkthrough_sends_each_notice_and_sms_once_across_a_k
             await stand_in
         peer.stop()
 
+    raw = [(tuple(r["udh"]), r["text"]) for r in peer.records("submit") if r["dest"] == mobile]
+    assert len(raw) == len(set(raw)), "a part reached the SMSC twice"
     assert len(submits("已受理")) == 1
     assert len(submits("已准予行政许可")) == 1
     [survey] = submits("诚邀您评价")
-    assert f"https://zw.example.gov.cn/r/{rn}" in survey["text"]
+    assert f"https://zw.example.gov.cn/r/{rn}" in survey
     assert len(answered) == 2  # one seal request per notice: acceptance and approval
     db = sqlite3.connect(tmp_path / "notify.db")
     notices = db.execute("select document_type, state from notify_notices where receipt_no = ? order by created_at", (rn,)).fetchall()

@@ -16,7 +16,7 @@ from contracts.intake import ApplicationDecided, ApplicationNotAccepted, Missing
 from contracts.intake import Outcome as Decision
 from contracts.intake import SupplementRequested, SupplementStage
 from contracts.notify import (
-    NoticeFailed, NoticeReleased, NoticeRequested, SmsDelivered, SmsFailed, SmsOutcomeUnknown, SmsSent,
+    NoticeFailed, NoticeReleased, NoticeRequested, SmsDelivered, SmsFailed, SmsUnconfirmed, SmsSent,
 )
 from contracts.common import ApplicantType
 from contracts.seal import DocumentSealed, RefusalCode, SealDocument, SealingRefused
@@ -273,7 +273,7 @@ async def test_restart_mid_send_leaves_the_message_unknown_not_resent(notify_set
         assert await h2.state.worker.recover() == 1
         assert await h2.deliver() == 0
         assert provider2.sent == []
-        [unknown] = await h2.events(SmsOutcomeUnknown)
+        [unknown] = await h2.events(SmsUnconfirmed)
         assert unknown.message_id == msg.id
         # The same event delivered again after the restart: the inbox remembers it.
         await h2.publish(DutyGapDetected(window_no="12", unit_code=UNIT, unit_name="示范县市场监督管理局",

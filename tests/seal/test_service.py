@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+
+import pytest
 
 from contracts.common import DocumentType, Role
 from contracts.seal import DocumentSealed, RefusalCode, SealingRefused, SealIssued, SealKind, SealRevoked
 from services.runtime.testing import publish
+from services.seal.app import create_service
+from services.seal.authority import KeyProtectionError
 from services.seal import store
 from services.seal.render import render_notice
 
 from .conftest import pdfsig, sample_notice
-from .service_helpers import UNIT_CODE, client, command, issue_no2, outbox, seal_service
+from .service_helpers import UNIT_CODE, client, command, issue_no2, outbox, seal_service, settings
 
 PAST = "2024-08-01"
 
@@ -90,8 +93,8 @@ async def test_a_given_pdf_is_sealed_and_pdfsig_accepts_it(tmp_path: Path, nss_d
         assert "Certificate Validation: Certificate is Trusted." in out
 
 
-async def test_same_request_id_is_answered_again_without_a_second_document(tmp_path: Path) -> None:
-    async with seal_service(tmp_path) as svc:
+async def test_same_request_id_is_answered_again_without_a_second_document(tmp_path: Path, database_url: str) -> None:
+    async with seal_service(tmp_path, database_url=database_url) as svc:
         await issue_no2(svc, PAST)
         first = await publish(svc, command("req-1"))
         await publish(svc, command("req-1"), id=first.id)        # redelivery: the inbox drops it
@@ -143,10 +146,10 @@ async def test_scope_and_missing_document_refusals(tmp_path: Path) -> None:
             RefusalCode.OUT_OF_SCOPE, RefusalCode.NO_DOCUMENT, RefusalCode.BAD_DOCUMENT, RefusalCode.BAD_DOCUMENT]
 
 
-async def test_revoked_seal_is_refused_and_crl_reissued(tmp_path: Path) -> None:
+async def test_revoked_seal_is_refused_and_crl_reissued(tmp_path: Path, database_url: str) -> None:
     from cryptography import x509
 
-    async with seal_service(tmp_path) as svc:
+    async with seal_service(tmp_path, database_url=database_url) as svc:
         seal = await issue_no2(svc, PAST)
         await publish(svc, command("before"))
         async with client(svc, role=None) as pub:
@@ -186,8 +189,8 @@ async def test_revoked_seal_is_refused_and_crl_reissued(tmp_path: Path) -> None:
         assert isinstance(last, DocumentSealed) and last.seal_id == new["seal_id"]
 
 
-async def test_old_seal_is_refused_for_approvals_after_cutover(tmp_path: Path) -> None:
-    async with seal_service(tmp_path) as svc:
+async def test_old_seal_is_refused_for_approvals_after_cutover(tmp_path: Path, database_url: str) -> None:
+    async with seal_service(tmp_path, database_url=database_url) as svc:
         async with client(svc) as admin:
             r = await admin.post("/seal/old-seals", json={"unit_code": UNIT_CODE, "unit_name": "某某县市场监督管理局"})
             assert r.status_code == 422 and r.json()["errors"][0]["field"] == "approvals_until"
@@ -223,8 +226,8 @@ async def test_only_center_admin_issues_and_one_live_seal_per_unit(tmp_path: Pat
             assert svg.status_code == 200 and "<svg" in svg.text
 
 
-async def test_usage_log_chain_and_supervision_queries(tmp_path: Path) -> None:
-    async with seal_service(tmp_path) as svc:
+async def test_usage_log_chain_and_supervision_queries(tmp_path: Path, database_url: str) -> None:
+    async with seal_service(tmp_path, database_url=database_url) as svc:
         await issue_no2(svc, PAST)
         for i in range(3):
             await publish(svc, command(f"req-{i}"))
@@ -301,3 +304,33 @@ async def test_public_endpoints_and_upload_form(tmp_path: Path) -> None:
             assert (await c.get("/seal/root.pem")).text.startswith("-----BEGIN CERTIFICATE-----")
             assert (await c.get("/seal/crl.pem")).text.startswith("-----BEGIN X509 CRL-----")
             assert (await c.get("/seal/seals")).status_code == 401
+
+
+async def test_keys_in_the_database_are_encrypted_and_never_served(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    async with seal_service(tmp_path) as svc:
+        seal = await issue_no2(svc, PAST)
+        async with svc.uow() as uow:
+            row = await uow.session.get(store.SealRow, seal["seal_id"])
+            root = await store.authority_row(uow.session)
+        for pem in (row.key_pem, root.root_key_pem):
+            assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+            try:
+                serialization.load_pem_private_key(pem.encode(), password=None)
+                raise AssertionError("an encrypted key loaded without its passphrase")
+            except TypeError:
+                pass
+        async with client(svc) as c:
+            listed = (await c.get(f"/seal/seals/{seal['seal_id']}")).text
+            cert = (await c.get(f"/seal/seals/{seal['seal_id']}/cert.pem")).text
+        assert "PRIVATE KEY" not in listed and "PRIVATE KEY" not in cert
+    # a restart without the passphrase (a new local one is generated) cannot open the root
+    svc2 = create_service(settings(tmp_path).model_copy(update={"seal_key_passphrase": None,
+                                                                  "seal_key_passphrase_file": None}))
+    await svc2.db.migrate()
+    try:
+        with pytest.raises(KeyProtectionError):
+            await svc2.office.open(svc2.db)   # falls back to a freshly generated local passphrase
+    finally:
+        await svc2.db.dispose()

@@ -14,6 +14,7 @@ from contracts.common import Role
 from ..access import Actor
 from ..catalog import CatalogRules, Item
 from ..store import Store
+from ..workdays import local_date
 from . import load
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ async def load_into(store: Store, uow, at: datetime, rules: CatalogRules) -> tup
     for unit in units:
         if unit.code in existing_units:
             continue
+        unit = unit.model_copy(update={"registered_on": local_date(at)})
         await store.save_unit(unit)
         await uow.emit(unit.registered(at, LOADER.staff_id))
         new_units += 1
