@@ -17,7 +17,7 @@ Dates (``due_date`` ...) are local calendar dates in the county (Asia/Shanghai);
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field

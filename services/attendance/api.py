@@ -244,6 +244,14 @@ class StaffIn(BaseModel):
     pin: PinStr | None = Field(None, description="User number on the terminals.")
     mobile: str | None = Field(None, description="Mainland mobile, for staff alerts.")
     active: bool = True
+    active_from: date | None = Field(None, description="First day at the center (default: today when created).")
+    active_until: date | None = Field(None, description="Last day (default: today when set inactive).")
+
+    @model_validator(mode="after")
+    def _range(self) -> "StaffIn":
+        if self.active_from and self.active_until and self.active_until < self.active_from:
+            raise ValueError("离岗日期不能早于到岗日期")
+        return self
 
     @field_validator("mobile")
     @classmethod
@@ -266,6 +274,7 @@ class StaffOut(StaffIn):
 def _staff_out(r: store.StaffRow) -> StaffOut:
     return StaffOut(staff_id=r.staff_id, name=r.name, unit_code=r.unit_code, unit_name=r.unit_name,
                     window_no=r.window_no, role=StaffRole(r.role), pin=r.pin, mobile=r.mobile, active=r.active,
+                    active_from=r.active_from, active_until=r.active_until,
                     updated_at=store.aware(r.updated_at))  # type: ignore[arg-type]
 
 
@@ -291,6 +300,12 @@ async def put_staff(staff_id: StaffIdStr, body: StaffIn, staff: CenterAdmin, uow
     for k in ("name", "unit_code", "unit_name", "window_no", "pin", "mobile", "active"):
         setattr(row, k, getattr(body, k))
     row.role, row.updated_at = body.role.value, _now()
+    today = domain.to_local(_now(), _settings(service).attendance_rules.zone).date()
+    # Nobody owes attendance for the days before they joined or after they left.
+    row.active_from = body.active_from or row.active_from or today
+    row.active_until = body.active_until or (row.active_until if not body.active else None)
+    if not body.active and row.active_until is None:
+        row.active_until = today
     s.add(row)
     if row.pin:
         await store.attach_pin(s, staff_id, row.pin)

@@ -13,9 +13,8 @@ a sign-in only. Approved leave that overlaps a session excuses the whole session
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -182,6 +181,13 @@ class StaffMember:
     pin: str | None = None
     mobile: str | None = None
     active: bool = True
+    active_from: date | None = None   # first day at the center (None: always)
+    active_until: date | None = None  # last day (None: still here)
+
+    def serves_on(self, day: date) -> bool:
+        """Whether the person owes attendance that day: nobody is absent before joining."""
+        return (self.active_from is None or day >= self.active_from) and (
+            self.active_until is None or day <= self.active_until)
 
 
 @dataclass(frozen=True)

@@ -75,15 +75,19 @@ def previous_month(day: date) -> str:
     return f"{first.year}-{first.month:02d}"
 
 
-async def publish_period(service: Service, period: str, now: datetime, *, force: bool = False) -> list[Event]:
+async def publish_period(service: Service, period: str, now: datetime, *, force: bool = False,
+                         skip_empty: bool = False) -> list[Event]:
     """Publish the monthly attendance summary (months) and the rankings (months and years),
-    once per period unless ``force``."""
+    once per period unless ``force``. ``skip_empty``: a period in which nobody was at the
+    center yet (a fresh installation) is left alone, to be published if staff get back-dated."""
     settings: AttendanceSettings = service.settings  # type: ignore[assignment]
     out: list[Event] = []
     async with service.uow() as uow:
         s = uow.session
         year, month = domain.parse_period(period)
         data, ev = await evaluation(s, period, settings, now)
+        if skip_empty and not data.report.people:
+            return []
         kinds = (["monthly"] if month is not None else []) + ["ranking"]
         for kind in kinds:
             existing = await s.get(store.PublicationRow, (period, kind))
@@ -117,7 +121,7 @@ async def publish_due(service: Service, now: datetime) -> list[Event]:
         periods.append(str(today.year - 1))
     out: list[Event] = []
     for period in periods:
-        out += await publish_period(service, period, now)
+        out += await publish_period(service, period, now, skip_empty=True)
     return out
 
 

@@ -197,12 +197,16 @@ def monthly_report(
 
     people: list[PersonMonth] = []
     details: list[DetailRow] = []
-    # People who have left owe nothing; their past months stay in the past months' reports.
-    for s in sorted((m for m in staff if m.active), key=lambda m: ((m.window_no or "~"), m.staff_id)):
+    # Each person owes the days between joining and leaving the center, and is listed in the
+    # months that overlap them.
+    for s in sorted(staff, key=lambda m: ((m.window_no or "~"), m.staff_id)):
+        own_days = [d for d in days if s.serves_on(d)]
+        if not own_days and not any(s.serves_on(d) for d in month_days(year, month)):
+            continue
         pm = PersonMonth(s.staff_id, s.name, s.unit_code, s.unit_name, s.window_no,
                          irregular_weight=rules.irregular_session_weight)
         own = by_day.get(s.staff_id, {})
-        for d in days:
+        for d in own_days:
             for r in judge_day(s.staff_id, d, own.get(d, ()), rules, calendar, trainings=trainings,
                                roster=roster, leaves=leaves, as_of=as_of):
                 pm.add(r)

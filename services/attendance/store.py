@@ -143,11 +143,14 @@ class StaffRow(Base, table=True):
     pin: str | None = Field(default=None, max_length=24, unique=True)
     mobile: str | None = Field(default=None, max_length=11)
     active: bool = True
+    active_from: date | None = None
+    active_until: date | None = None
     updated_at: datetime
 
     def domain(self) -> domain.StaffMember:
         return domain.StaffMember(self.staff_id, self.name, self.unit_code, self.unit_name, self.window_no,
-                                  StaffRole(self.role), self.pin, self.mobile, self.active)
+                                  StaffRole(self.role), self.pin, self.mobile, self.active, self.active_from,
+                                  self.active_until)
 
 
 class PostRow(Base, table=True):

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from contracts.common import CaseKind, ReceiptNo, Role, UnitCode
+from contracts.common import CaseKind, ReceiptNo, UnitCode
 from contracts.deadline import InspectionResult, NoticeSource, StopReason
 from services.runtime.app import Service
 from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff, Staff, Supervisor, UnitHead
@@ -32,7 +32,7 @@ from services.runtime.uow import UnitOfWork
 
 from . import store
 from .calendar import CalendarBook, CalendarError
-from .domain import LOCAL_TZ, DeadlineError, local_date, start_of_day
+from .domain import DeadlineError, local_date, start_of_day
 from .keeper import Keeper
 from .oversight import (
     Bulletin,
@@ -814,5 +814,3 @@ async def record(sample_id: str, body: InspectionIn, staff: Supervisor, uow: UoW
         raise Problem(409, f"案件 {body.receipt_no} 的检查结果已经登记", field="receipt_no") from None
     return _inspection_out(row)
 
-
-__all__ = ["router", "LOCAL_TZ", "Role"]

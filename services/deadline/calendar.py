@@ -31,7 +31,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 
 import holidays as holidays_lib
@@ -450,10 +450,3 @@ class CalendarBook:
             "override_reason": ov.reason if ov else None,
         }
 
-
-def days_between(first: date, last: date) -> Iterable[date]:
-    """Every date from ``first`` to ``last`` inclusive (for small ranges only)."""
-    d = first
-    while d <= last:
-        yield d
-        d += timedelta(days=1)

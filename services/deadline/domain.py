@@ -507,3 +507,13 @@ class Clock:
                 )
             )
         return events
+
+
+def recompute_all(clocks: Iterable[Clock], cal: WorkCalendar) -> list[DueDateChanged]:
+    """Recompute open clocks on a new calendar (a schedule loaded, a county day changed): the
+    ``DueDateChanged`` of every clock whose due dates moved, in the order given. The clocks are
+    updated (due dates, provisional flag, calendar version)."""
+    moved: list[DueDateChanged] = []
+    for clock in clocks:
+        moved.extend(e for e in clock.recompute(cal) if isinstance(e, DueDateChanged))
+    return moved

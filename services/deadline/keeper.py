@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.base import Event
-from contracts.deadline import ClockEnded, ClockStarted, DeadlineMissed, DeadlineWarned
+from contracts.deadline import ClockEnded, ClockStarted, DeadlineMissed, DeadlineWarned, DueDateChanged
 from services.runtime.app import Service
 from services.runtime.uow import UnitOfWork
 
@@ -72,8 +72,8 @@ class DeadlineMetrics:
                 self.warnings.labels(str(e.threshold_days)).inc()
             elif isinstance(e, DeadlineMissed):
                 self.overdue.inc()
-            elif type(e).__name__ == "DueDateChanged":
-                self.moved.labels(e.reason.value).inc()  # type: ignore[attr-defined]
+            elif isinstance(e, DueDateChanged):
+                self.moved.labels(e.reason.value).inc()
 
 
 class Keeper:

@@ -34,7 +34,8 @@ async def setup_center(service: Service, *, sn: str = SN) -> None:
         for s in STAFF:
             r = await c.put(f"/attendance/staff/{s.staff_id}", json={
                 "name": s.name, "unit_code": s.unit_code, "unit_name": s.unit_name, "window_no": s.window_no,
-                "pin": s.pin, "mobile": s.mobile, "role": "duty_manager" if s.staff_id == "S09" else "window_clerk"})
+                "pin": s.pin, "mobile": s.mobile, "role": "duty_manager" if s.staff_id == "S09" else "window_clerk",
+                "active_from": "2025-01-01"})
             assert r.status_code == 200, r.text
         for p in POSTS:
             r = await c.put(f"/attendance/posts/{p.window_no}", json={

@@ -99,3 +99,21 @@ def test_year_combines_months(report):
     assert {w.window_no: w.duty_gaps for w in year.windows}["02"] == 4
     ev = evaluate("2025", [], STAFF, year.people, year.windows, [], [], [], EvaluationSettings())
     assert evaluation_json(ev)["period"] == "2025"
+
+
+def test_nobody_owes_days_before_joining_or_after_leaving(rules, calendar):
+    from dataclasses import replace
+    from datetime import date
+
+    from services.attendance.monthly import monthly_report as report_of
+
+    from .conftest import STAFF as everyone
+
+    joiner = replace(everyone[0], active_from=date(2025, 6, 16))
+    leaver = replace(everyone[1], active=False, active_until=date(2025, 6, 13))
+    gone = replace(everyone[2], active=False, active_until=date(2025, 5, 30))
+    rep = report_of("2025-06", [joiner, leaver, gone], {}, rules, calendar)
+    p = {x.staff_id: x for x in rep.people}
+    assert set(p) == {"S01", "S02"}  # S03 left before June
+    # 16-30 June: 11 working days; 3-13 June (the 2nd is a holiday): 9 working days.
+    assert p["S01"].absent_sessions == 22 and p["S02"].absent_sessions == 18

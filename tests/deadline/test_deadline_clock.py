@@ -20,15 +20,18 @@ from contracts.deadline import (
     StopReason,
 )
 from services.deadline.calendar import CalendarBook, WorkCalendar
-from services.deadline.domain import OVERDUE, Clock, DeadlineError, start_of_day, warn_key
+from services.deadline.domain import OVERDUE, Clock, DeadlineError, recompute_all, start_of_day, warn_key
 
 from .helpers import hypothetical_2027_schedule, local
 
 
-def start(cal: WorkCalendar, accepted=None, promised: int = 10, statutory: int = 20, kind=CaseKind.PROMISED) -> Clock:
+def start(
+    cal: WorkCalendar, accepted=None, promised: int = 10, statutory: int = 20, kind=CaseKind.PROMISED,
+    receipt_no: str = "SP2025092600001",
+) -> Clock:
     clock, events = Clock.start(
         cal,
-        receipt_no="SP2025092600001",
+        receipt_no=receipt_no,
         unit_code="MARKET",
         item_code="MKT.001",
         case_kind=kind,
@@ -313,16 +316,18 @@ def test_provisional_clock_becomes_official_when_the_schedule_is_loaded() -> Non
     clock = start(book.calendar(), accepted=local(2027, 2, 1), promised=10, statutory=10)
     assert clock.provisional and clock.due_date == date(2027, 2, 19)
     # An unrelated clock, wholly in 2026, does not move.
-    other = start(book.calendar(), accepted=local(2026, 3, 2), promised=10, statutory=10)
+    other = start(book.calendar(), accepted=local(2026, 3, 2), promised=10, statutory=10, receipt_no="SP2026030200001")
     assert not other.provisional
 
     off, worked = hypothetical_2027_schedule()
     book.load_schedule(2027, holidays=off, working_days=worked, by="admin", at=local(2026, 11, 20), reason="test")
     official = book.calendar()
-    (moved,) = clock.recompute(official)
+    # The list of clocks whose due date moved: only the 2027 one.
+    (moved,) = recompute_all([other, clock], official)
+    assert moved.receipt_no == clock.receipt_no
     assert moved.new_due_date == date(2027, 2, 20) and moved.provisional is False
-    assert not clock.provisional
-    assert other.recompute(official) == []
+    assert not clock.provisional and clock.calendar_version == 1
+    assert recompute_all([other, clock], official) == []
 
 
 def test_ended_clocks_are_not_recomputed(book: CalendarBook) -> None:

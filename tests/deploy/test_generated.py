@@ -123,7 +123,6 @@ def test_acls_grant_every_subscription_of_the_real_service(name: str, tmp_path: 
     monkeypatch.setenv("ONEWINDOW_AUTH_SECRET", "k" * 48)
     service = importlib.import_module(f"services.{name}.app").create_service()
     subscribed = {topic for spec in service.handlers for topic in spec.topics}
-    assert subscribed, f"{name} has an app but no handlers"
     assert subscribed <= set(deploy_gen.CONSUMES[name]), (
         f"add {sorted(subscribed - set(deploy_gen.CONSUMES[name]))} to CONSUMES[{name!r}] in "
         "services/runtime/deploy_gen.py and run `onewindow deploy generate`")

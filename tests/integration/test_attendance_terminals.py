@@ -135,7 +135,7 @@ async def _setup(svc, base: str, sn: str) -> None:  # type: ignore[no-untyped-de
         for s in STAFF:
             r = await c.put(f"/attendance/staff/{s.staff_id}", json={
                 "name": s.name, "unit_code": s.unit_code, "unit_name": s.unit_name, "window_no": s.window_no,
-                "pin": s.pin, "mobile": s.mobile})
+                "pin": s.pin, "mobile": s.mobile, "active_from": "2025-01-01"})
             assert r.status_code == 200, r.text
         for p in POSTS:
             r = await c.put(f"/attendance/posts/{p.window_no}", json={
