@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import limits
@@ -15,7 +15,7 @@ import limits.storage
 import limits.strategies
 from pydantic import Field
 
-from services.runtime import Service, ServiceSettings
+from services.runtime import Service, ServiceSettings, clock
 
 from . import api, handlers
 from .catalog import CatalogRules
@@ -78,7 +78,8 @@ class IntakeContext:
     metrics: IntakeMetrics
     limiter: limits.strategies.MovingWindowRateLimiter
     rate: limits.RateLimitItem
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The runtime's clock: the system's, or a simulation's (ONEWINDOW_CLOCK).
+    now: Callable[[], datetime] = field(default=clock.now)
 
     @property
     def rules(self) -> CatalogRules:

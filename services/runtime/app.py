@@ -62,6 +62,7 @@ class Service:
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
             client_id=f"onewindow-{name}",
+            security=self.settings.kafka_security(),
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
@@ -224,6 +225,8 @@ class Service:
                 except Exception:  # noqa: BLE001 - best effort gauge
                     log.debug("lag probe failed", exc_info=True)
             await self.relay.refresh_backlog_metrics()
+            # Keep the readiness gauge true without waiting for a prober to call /readyz.
+            self.metrics.ready.set(1 if (await self.readiness())["ready"] else 0)
 
     def run(self) -> None:
         """Run the service in the foreground (``python -m services.<name>``)."""

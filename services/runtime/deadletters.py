@@ -48,13 +48,20 @@ class DeadLetter:
         return [(k, v.encode()) for k, v in self.headers.items() if k not in DLQ_HEADERS]
 
 
+def _options(bootstrap: str | None) -> dict[str, Any]:
+    opts = ServiceSettings().aiokafka_options()
+    if bootstrap:
+        opts["bootstrap_servers"] = bootstrap
+    return opts
+
+
 async def read(topic: str, *, limit: int | None = None, bootstrap: str | None = None) -> list[DeadLetter]:
     """Every dead letter of ``topic`` currently in ``topic.dlq`` (oldest first)."""
-    bootstrap = bootstrap or ServiceSettings().kafka_bootstrap_servers
-    parts = await _partitions(bootstrap, f"{topic}.dlq")
+    opts = _options(bootstrap)
+    parts = await _partitions(opts, f"{topic}.dlq")
     if not parts:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, **opts)
     await consumer.start()
     out: list[DeadLetter] = []
     try:
@@ -78,8 +85,8 @@ async def read(topic: str, *, limit: int | None = None, bootstrap: str | None = 
     return out[:limit] if limit else out
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _partitions(opts: dict[str, Any], topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(**opts)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -93,11 +100,10 @@ async def _partitions(bootstrap: str, topic: str) -> list[int]:
 
 async def replay(topic: str, event_ids: set[str] | None = None, *, bootstrap: str | None = None) -> int:
     """Publish the chosen dead letters (all when ``event_ids`` is empty) back to ``topic``."""
-    bootstrap = bootstrap or ServiceSettings().kafka_bootstrap_servers
     letters = [d for d in await read(topic, bootstrap=bootstrap) if not event_ids or d.event_id in event_ids]
     if not letters:
         return 0
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **_options(bootstrap))
     await producer.start()
     try:
         futures = [

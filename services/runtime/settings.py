@@ -11,7 +11,9 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,15 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "ONEWINDOW_KAFKA_BOOTSTRAP_SERVERS"),
         description="Kafka bootstrap servers, comma separated.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients talk to Kafka (the county cluster: SASL_SSL with SCRAM-SHA-512)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user (the service's KafkaUser).")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
     database_url: str | None = Field(
         None,
         validation_alias=AliasChoices("DATABASE_URL", "ONEWINDOW_DATABASE_URL"),
@@ -92,6 +103,43 @@ class ServiceSettings(BaseSettings):
             except FileExistsError:
                 tmp.unlink(missing_ok=True)
         return path.read_text().strip()
+
+    def _ssl_context(self) -> Any:
+        import ssl
+
+        if "SSL" not in self.kafka_security_protocol:
+            return None
+        return ssl.create_default_context(cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+
+    def kafka_security(self) -> Any:
+        """FastStream's security object for the configured protocol (None for PLAINTEXT)."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+        proto, ctx = self.kafka_security_protocol, self._ssl_context()
+        if proto == "PLAINTEXT":
+            return None
+        if proto == "SSL":
+            return BaseSecurity(ssl_context=ctx, use_ssl=True)
+        user = self.kafka_sasl_username or ""
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        cls = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[
+            self.kafka_sasl_mechanism
+        ]
+        return cls(user, password, ssl_context=ctx, use_ssl=proto == "SASL_SSL")
+
+    def aiokafka_options(self) -> dict[str, Any]:
+        """The same connection settings for plain aiokafka clients (dead-letter tools)."""
+        opts: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap_servers}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            opts["security_protocol"] = self.kafka_security_protocol
+            opts["ssl_context"] = self._ssl_context()
+        if self.kafka_security_protocol.startswith("SASL"):
+            opts["sasl_mechanism"] = self.kafka_sasl_mechanism
+            opts["sasl_plain_username"] = self.kafka_sasl_username
+            opts["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return opts
 
     @property
     def public_base_url(self) -> str:

@@ -278,3 +278,25 @@ async def test_roster_training_and_leave_endpoints(svc):
         assert (await head.delete(f"/attendance/leaves/{leave['id']}")).status_code == 403
     async with client(svc, role=Role.UNIT_HEAD, unit="ZJJ") as head:
         assert (await head.delete(f"/attendance/leaves/{leave['id']}")).status_code == 204
+
+
+async def test_staff_active_range_defaults_and_empty_periods_are_not_auto_published(tmp_path):
+    async with attendance_service(tmp_path) as svc:
+        async with client(svc) as admin:
+            r = await admin.put("/attendance/staff/S01", json={"name": "张伟", "unit_code": "FGJ",
+                                                               "unit_name": "发展和改革局", "pin": "1001"})
+            today = domain.to_local(datetime.now(UTC), SH).date().isoformat()
+            assert r.json()["active_from"] == today and r.json()["active_until"] is None
+            r = await admin.put("/attendance/staff/S01", json={"name": "张伟", "unit_code": "FGJ",
+                                                               "unit_name": "发展和改革局", "pin": "1001",
+                                                               "active": False})
+            assert (r.json()["active_from"], r.json()["active_until"]) == (today, today)
+            cmds = (await admin.get(f"/attendance/devices/{SN}/commands")).status_code
+            assert cmds == 200
+            bad = await admin.put("/attendance/staff/S02", json={"name": "王芳", "unit_code": "FGJ",
+                                                                 "unit_name": "发展和改革局",
+                                                                 "active_from": "2025-06-10", "active_until": "2025-06-01"})
+            assert bad.status_code == 422 and "离岗日期" in bad.text
+        # Nobody was at the center in May 2025: the month-end job leaves it alone.
+        assert await jobs.publish_due(svc, datetime(2025, 6, 3, 9, tzinfo=SH)) == []
+        assert await outbox(svc, "attendance.evaluation") == []

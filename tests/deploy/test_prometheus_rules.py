@@ -130,8 +130,8 @@ def test_dashboard_has_the_center_and_the_engineers_views() -> None:
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     text = " ".join(_dashboard_exprs())
-    for metric in ("onewindow_intake_applications_received_total", "onewindow_deadline_cases_closed_total",
-                   "onewindow_deadline_overdue_cases", "onewindow_notify_sms_events_total",
+    for metric in ("onewindow_intake_applications_received_total", "onewindow_deadline_clocks_ended_total",
+                   "onewindow_deadline_overdue_open_clocks", "onewindow_notify_sms_events_total",
                    "onewindow_http_request_duration_seconds_bucket", "onewindow_consumer_lag_records",
                    "onewindow_outbox_backlog_events", "onewindow_dead_letters_total", "onewindow_messages_failed_total"):
         assert metric in text, metric
@@ -158,3 +158,21 @@ def test_business_metrics_the_rules_expect_are_listed_in_the_readme() -> None:
     business = used - _runtime_metric_names()
     assert business, "the rules use business metrics"
     assert business <= listed, business - listed
+
+
+def test_business_metrics_are_declared_by_the_services(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The names the rules and the dashboard use are those the services' registries expose."""
+    import importlib
+
+    from services.runtime.settings import SERVICES
+
+    monkeypatch.setenv("ONEWINDOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONEWINDOW_AUTH_SECRET", "k" * 48)
+    declared: set[str] = set()
+    for name in SERVICES:
+        service = importlib.import_module(f"services.{name}.app").create_service()
+        for metric in service.metrics.registry.collect():
+            declared |= {metric.name, f"{metric.name}_total", f"{metric.name}_bucket"}
+    used = set(re.findall(r"\bonewindow_[a-z_]+", RULES.read_text() + " ".join(_dashboard_exprs())))
+    business = used - _runtime_metric_names()
+    assert business <= declared, business - declared
