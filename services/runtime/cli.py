@@ -124,6 +124,40 @@ def settings() -> None:
         console.print(f"[bold]{' | '.join(map(str, names))}[/bold] = {field.default!r}\n    {field.description}")
 
 
+@app.command()
+def report(
+    start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (local date, Asia/Shanghai)."),
+    end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (included)."),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers [default: the settings']."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of the zh-CN table."),
+    timeout: float = typer.Option(300, help="Seconds allowed for reading the topics."),
+) -> None:
+    """The year-end figures, computed from the public topics alone (read from the beginning)."""
+    from datetime import date
+
+    from services.reporting import compute
+    from services.reporting.render import render_zh
+    from services.reporting.source import read_topics
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    if last < first:
+        raise typer.BadParameter("--to is before --from")
+    options = ServiceSettings().aiokafka_options()
+    if bootstrap:
+        options["bootstrap_servers"] = bootstrap
+    result = asyncio.run(read_topics(timeout_s=timeout, **options))
+    for name in result.missing_topics:
+        console.print(f"[yellow]topic {name} does not exist on the broker[/yellow]", style=None)
+    figures = compute(result.envelopes, first, last)
+    if as_json:
+        typer.echo(figures.model_dump_json(indent=2))
+    else:
+        typer.echo(render_zh(figures))
+
+
 dlq_app = typer.Typer(help="Dead letters: inspect and replay.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from contracts.envelope import Envelope
 from services.runtime import deadletters, kafka_local
 from services.runtime.testing import running
-from tests.runtime.example import FIXED, IN, OUT, Counter, Tally, WidgetArrived, WidgetCounted, make
+from tests.runtime.example import FIXED, IN, OUT, SLOW, Counter, Tally, WidgetArrived, WidgetCounted, make
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +165,26 @@ async def _all_once(svc, run: str, n: int) -> bool:  # type: ignore[no-untyped-d
     counts = {r.widget: r.count for r in rows}
     assert all(c == 1 for c in counts.values()), {k: v for k, v in counts.items() if v != 1}
     return len(counts) == n
+
+
+async def test_graceful_shutdown_finishes_the_handler_in_flight(
+    tmp_path: Path, database_url: str, kafka_bootstrap: str
+) -> None:
+    name = f"rt{uuid.uuid4().hex[:8]}"
+    slow = Envelope.wrap(WidgetArrived(widget=f"slow-{uuid.uuid4().hex[:8]}"))
+    SLOW["started"] = asyncio.Event()
+    svc = _svc(tmp_path, database_url, kafka_bootstrap, name)
+    await svc.start()
+    try:
+        await _produce(kafka_bootstrap, [slow])
+        await asyncio.wait_for(SLOW["started"].wait(), timeout=60)
+    finally:
+        await svc.stop()  # SIGTERM path: stop consuming, let the in-flight batch finish, flush
+    # the handler's work committed, and so did the offset: a restart does not see it again
+    again = _svc(tmp_path, database_url, kafka_bootstrap, name)
+    marker = Envelope.wrap(WidgetArrived(widget=f"m-{uuid.uuid4().hex[:8]}"))
+    async with running(again):
+        assert (await _get(again, Counter, slow.data.widget)).count == 1
+        await _produce(kafka_bootstrap, [marker])
+        await eventually(lambda: _counted(again, marker.data.widget, 1))
+        assert again.metrics.messages_duplicate.labels("count_widget")._value.get() == 0

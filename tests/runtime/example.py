@@ -4,6 +4,7 @@ outside the catalog and the schemas."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from pydantic import Field
@@ -47,6 +48,9 @@ class Tally(Base, table=True):
     seen: int = 0
 
 
+#: Lets a test see that a slow handler is in flight.
+SLOW: dict[str, asyncio.Event] = {}
+
 #: Flipped by tests to "fix" the cause of a poison message before a replay.
 FIXED = {"poison": False}
 
@@ -60,6 +64,9 @@ def create_service(settings: ServiceSettings, name: str = "exampletest") -> Serv
             raise RuntimeError(f"cannot count poisoned widget {event.widget}")
         if event.widget == "reject-me":
             raise Reject("widget name not allowed")
+        if event.widget.startswith("slow-"):
+            SLOW["started"].set()
+            await asyncio.sleep(1.0)  # in flight when shutdown begins
         row = (await ctx.session.exec(select(Counter).where(Counter.widget == event.widget))).first()
         if row is None:
             row = Counter(widget=event.widget, count=0)

@@ -1,0 +1,1 @@
+"""Developer tools that drive the suite from outside (the year simulator)."""
