@@ -17,7 +17,7 @@ from pydantic import Field
 
 from services.runtime import Service, ServiceSettings, clock
 
-from . import api, handlers
+from . import api, handlers, pages
 from .catalog import CatalogRules
 from .store import metadata
 
@@ -101,6 +101,7 @@ def create_service(settings: IntakeSettings | None = None) -> Service:
     )
     service.api.state.intake = ctx
     service.include_router(api.router)
+    service.include_router(pages.router)
     api.install_errors(service.api)
     handlers.register(service)
 
