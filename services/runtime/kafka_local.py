@@ -539,7 +539,8 @@ def _format_storage(libs: Path, data_dir: Path) -> None:
     if (data_dir / DATA_SUBDIR / "meta.properties").exists():
         return
     cmd = java_command(libs, data_dir, "kafka.tools.StorageTool", "format",
-                       "--cluster-id", new_cluster_id(),
+                       # "=" form: an id may start with "-", which argparse would take for an option
+                       f"--cluster-id={new_cluster_id()}",
                        "--config", str(data_dir / PROPERTIES_FILE), "--ignore-formatted")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=data_dir)
     if proc.returncode != 0:

@@ -242,3 +242,16 @@ def test_the_cluster_id_comes_from_the_formatted_storage(tmp_path: Path) -> None
     (tmp_path / "data" / "meta.properties").write_text(
         "#\nnode.id=1\ndirectory.id=oQbHUpCmvm0xIEqD5YDbwQ\nversion=1\ncluster.id=DQNrjn2hTnGZURDTYWhJgA\n")
     assert kl.cluster_id(tmp_path) == "DQNrjn2hTnGZURDTYWhJgA"
+
+
+def test_format_accepts_a_cluster_id_starting_with_a_dash(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """One random id in 64 starts with "-"; Kafka's own StorageTool must still take it as the
+    value (run for real: the jars are fetched by the set-up)."""
+    from services.runtime import kafka_local
+
+    monkeypatch.setattr(kafka_local, "new_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStU")
+    libs = kafka_local.ensure_jars()
+    (tmp_path / kafka_local.PROPERTIES_FILE).write_text(kafka_local.render_properties(tmp_path, 39992, 39993))
+    kafka_local._format_storage(libs, tmp_path)
+    meta = (tmp_path / kafka_local.DATA_SUBDIR / "meta.properties").read_text()
+    assert "cluster.id=-AbCdEfGhIjKlMnOpQrStU" in meta
