@@ -113,7 +113,9 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
         env["ONEWINDOW_DATA_DIR"] = str(data_dir())
         env["ONEWINDOW_HTTP_PORT"] = str(proc.port)
         if demo:
+            # the demo county: intake loads its catalog, seal issues each unit its No. 2 seal
             env.setdefault("ONEWINDOW_INTAKE_DEMO_CATALOG", "1")
+            env.setdefault("ONEWINDOW_SEAL_AUTO_ISSUE", "1")
         log = open(_logfile(proc.name), "ab")
         p = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.cli", "serve", proc.name],

@@ -23,7 +23,7 @@ from contracts.seal import (
 from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff, Supervisor
 from services.runtime.problems import Problem
 
-from . import domain, store
+from . import domain, issuing, store
 from .authority import SealSubject, fingerprint, serial_hex
 from .office import SealOffice
 from .usagelog import verify_chain
@@ -363,46 +363,15 @@ async def _issue(
     kind: SealKind, start_date: date, scope: frozenset[DocumentType], approvals_until: date | None,
 ) -> tuple[store.SealRow, Any]:
     office = _office(request)
-    service = _service(request)
-    now = datetime.now(UTC)
-    async with service.uow() as uow:
-        existing = await store.seals_of(uow.session, unit_code)
+    async with _service(request).uow() as uow:
         try:
-            domain.check_issue([r.rule_view() for r in existing], unit_code, kind, start_date, now)
+            row, now = await issuing.issue(
+                office, uow.session, uow.emit, staff_sub, unit_code=unit_code, unit_name=unit_name,
+                seal_name=seal_name, seal_no=seal_no, kind=kind, start_date=start_date, scope=scope,
+                approvals_until=approvals_until,
+            )
         except domain.RuleViolation as exc:
             raise Problem(409, exc.reason, field=exc.field) from None
-        subject = SealSubject(unit_code, unit_name, seal_name, seal_no)
-        # the certificate starts at the start date (or now, if that is past) so that it cannot
-        # sign anything before the seal exists
-        not_before = max(now, domain.local_midnight(start_date)) if kind == SealKind.APPROVAL else now
-        issued = await asyncio.to_thread(
-            office.ca.issue, subject, office.keys, not_before=not_before,
-            years=office.settings.seal_validity_years,
-        )
-        cert = issued.cert
-        seal_id = f"{unit_code}-{kind.value}-{serial_hex(cert.serial_number)[:10]}"
-        row = store.SealRow(
-            seal_id=seal_id, unit_code=unit_code, unit_name=unit_name, seal_name=seal_name, seal_no=seal_no,
-            kind=kind.value, start_date=start_date, scope=sorted(s.value for s in scope),
-            cert_pem=issued.cert_pem.decode(), cert_serial=serial_hex(cert.serial_number),
-            cert_sha256=fingerprint(cert), key_pem=issued.encrypted_key_pem.decode(),
-            valid_from=cert.not_valid_before_utc, valid_until=cert.not_valid_after_utc,
-            approvals_until=approvals_until, issued_at=now, issued_by=staff_sub,
-        )
-        uow.session.add(row)
-        await store.append_log(uow.session, at=now, action="issued" if kind == SealKind.APPROVAL else "old_registered",
-                               unit_code=unit_code, seal_id=seal_id,
-                               detail={"cert_serial": row.cert_serial, "by": staff_sub, "start_date": start_date.isoformat()})
-        if kind == SealKind.APPROVAL:
-            event = SealIssued(
-                seal_id=seal_id, unit_code=unit_code, unit_name=unit_name, seal_name=seal_name, seal_no=seal_no,
-                seal_kind=kind, cert_serial=row.cert_serial, cert_sha256=row.cert_sha256, start_date=start_date,
-                valid_until=row.valid_until, scope=sorted(scope),
-            )
-        else:
-            event = OldSealRegistered(seal_id=seal_id, unit_code=unit_code, seal_name=seal_name,
-                                      approvals_until=approvals_until, cert_serial=row.cert_serial)
-        await uow.emit(event)
         await uow.commit()
     return row, now
 

@@ -16,6 +16,12 @@ class SealSettings(ServiceSettings):
     # keeps answers quick and the lock short (signing happens before any write).
     consumer_batch_size: int = Field(1, ge=1, description="Stamp requests handled per batch (one transaction).")
 
+    seal_auto_issue: bool = Field(
+        False,
+        description="Issue a No. 2 seal, starting today, for every unit intake registers that has none "
+        "(the demo run; in production the center admin issues seals).",
+    )
+
     seal_key_passphrase: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("ONEWINDOW_SEAL_KEY_PASSPHRASE", "SEAL_KEY_PASSPHRASE"),

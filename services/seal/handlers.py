@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.base import Event
+from contracts.intake import UnitRegistered
 from contracts.seal import (
-    REFUSAL_TEXT, DocumentSealed, RefusalCode, SealDocument, SealingRefused,
+    REFUSAL_TEXT, DocumentSealed, RefusalCode, SealDocument, SealingRefused, SealKind,
 )
 from services.runtime.consumer import HandlerContext
 
-from . import domain, store
+from . import domain, issuing, store
 from .office import SealOffice
 from .render import Notice, render_notice
 from .signing import SealBox, SealingError, seal_pdf
@@ -60,6 +61,23 @@ class SealMetrics:
 
 def register(service: "Service", office: SealOffice) -> None:
     office.metrics = SealMetrics(service)
+
+    if service.settings.seal_auto_issue:  # type: ignore[attr-defined]
+
+        @service.handler(UnitRegistered, name="seal_auto_issue")
+        async def on_unit_registered(event: UnitRegistered, ctx: HandlerContext) -> None:
+            await office.ensure_open(service.db)
+            existing = await store.seals_of(ctx.session, event.unit_code)
+            if any(r.kind == SealKind.APPROVAL.value and r.revoked_at is None for r in existing):
+                return
+            try:
+                await issuing.issue(
+                    office, ctx.session, ctx.emit, "auto-issue", unit_code=event.unit_code,
+                    unit_name=event.unit_name, seal_name="行政审批专用章", seal_no="2", kind=SealKind.APPROVAL,
+                    start_date=datetime.now(domain.CENTER_TZ).date(), scope=domain.DEFAULT_SCOPE, approvals_until=None,
+                )
+            except domain.RuleViolation as exc:
+                log.info("no seal auto-issued for %s: %s", event.unit_code, exc.reason)
 
     @service.handler(SealDocument, name="seal_documents")
     async def on_seal_document(cmd: SealDocument, ctx: HandlerContext) -> None:
