@@ -19,6 +19,15 @@ from .settings import DEFAULT_PORTS, SERVICES, REPO_ROOT, ServiceSettings
 
 console = Console(stderr=True)
 
+#: The demo county the demo catalog describes (青山县), named consistently on notices and SMS.
+DEMO_COUNTY = {
+    "ONEWINDOW_NOTIFY_CENTER_NAME": "青山县行政审批服务中心",
+    "ONEWINDOW_NOTIFY_CENTER_ADDRESS": "青山县人民路1号政务服务大厦",
+    "ONEWINDOW_NOTIFY_COUNTY_GOVERNMENT": "青山县人民政府",
+    "ONEWINDOW_NOTIFY_COUNTY_COURT": "青山县人民法院",
+    "ONEWINDOW_SEAL_COUNTY_NAME": "青山县",
+}
+
 
 @dataclass
 class Proc:
@@ -116,6 +125,8 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
             # the demo county: intake loads its catalog, seal issues each unit its No. 2 seal
             env.setdefault("ONEWINDOW_INTAKE_DEMO_CATALOG", "1")
             env.setdefault("ONEWINDOW_SEAL_AUTO_ISSUE", "1")
+            for key, value in DEMO_COUNTY.items():
+                env.setdefault(key, value)
         log = open(_logfile(proc.name), "ab")
         p = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.cli", "serve", proc.name],
