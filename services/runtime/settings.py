@@ -72,6 +72,11 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff: float = Field(0.2, ge=0, description="First retry delay in seconds (doubles each retry).")
     consumer_batch_size: int = Field(100, ge=1, description="Kafka records handled per batch (one transaction).")
     shutdown_grace_seconds: float = Field(10.0, description="Time in-flight work gets on shutdown.")
+    clock: str | None = Field(
+        None,
+        description="'real' (default), 'file:<path>' (a simulation's clock file) or a fixed ISO 8601 instant; "
+        "read by services.runtime.clock.",
+    )
 
     def for_service(self, name: str) -> "ServiceSettings":
         updates: dict[str, object] = {"service_name": name}
