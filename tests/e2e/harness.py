@@ -34,7 +34,7 @@ from services.runtime.settings import SERVICES, ServiceSettings
 T = TypeVar("T")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")  # Debian: faketime
+SHIFTED_CLOCK = Path(__file__).parent / "shifted_clock"  # sitecustomize.py: time-machine in the services
 
 #: Settings every suite of the tests runs with (besides ports, data folder and broker):
 #: no quiet hours (an evening run would otherwise defer applicants' SMS to the morning; quiet
@@ -161,7 +161,7 @@ class Suite:
     env: dict[str, str] = field(default_factory=dict)
     #: Extra environment of one service's process (e.g. its own DATABASE_URL).
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: Seconds the services' clock is shifted by (libfaketime); tokens are issued on that clock.
+    #: Seconds the services' wall clock is shifted by; tokens are issued on that clock.
     clock_offset: float = 0.0
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
@@ -182,7 +182,7 @@ class Suite:
         """A staff token as `onewindow token` issues it (same claims and key), dated on the
         services' clock so that a shifted clock does not see it issued in the future."""
         settings = ServiceSettings(auth_secret=self.secret, data_dir=self.data_dir)
-        now = int(time.time() + self.clock_offset)
+        now = int(time.time() + self.clock_offset) - 60  # issued a minute ago: never "in the future" for a service
         claims = {"sub": sub, "name": name, "role": Role(role).value, "unit": unit, "iss": settings.auth_issuer,
                   "aud": settings.auth_audience, "iat": now, "exp": now + ttl}
         return jwt.encode(claims, self.secret, algorithm="HS256")
@@ -334,7 +334,8 @@ def running_suite(
     wait: float = 180,
 ) -> Iterator[Suite]:
     """The five services on ``bootstrap`` in ``data_dir``; stopped afterwards. ``clock``: run
-    them on a shifted clock starting at that moment (libfaketime; the clock keeps running)."""
+    them on a shifted wall clock starting at that moment and running on (time-machine, loaded by
+    tests/e2e/shifted_clock/sitecustomize.py; monotonic time stays real)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in SERVICES}
     secret = "e2e-" + os.urandom(24).hex()
@@ -350,14 +351,10 @@ def running_suite(
     }
     offset = 0.0
     if clock is not None:
-        if not FAKETIME_LIB.exists():
-            raise RuntimeError(f"{FAKETIME_LIB} is missing: apt-get install faketime (deploy/apt-packages.txt)")
         offset = (clock - datetime.now(UTC)).total_seconds()
-        base.update({
-            "LD_PRELOAD": str(FAKETIME_LIB),
-            "FAKETIME": f"{offset:+.0f}",            # relative: every service shares one shifted clock
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",    # timeouts and the event loop keep the real pace
-        })
+        path = os.pathsep.join(p for p in (str(SHIFTED_CLOCK), os.environ.get("PYTHONPATH", "")) if p)
+        # One offset for all five: their clocks agree with each other (not with Kafka's).
+        base.update({"PYTHONPATH": path, "ONEWINDOW_E2E_CLOCK_OFFSET": f"{offset:.3f}"})
     suite = Suite(data_dir, ports, secret, bootstrap, env=base,
                   service_env={k: dict(v) for k, v in (service_env or {}).items()}, clock_offset=offset)
     try:
