@@ -12,8 +12,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from contracts.cli import contracts_app
 from contracts.common import Role
 
+from .deploy_gen import deploy_app
+from .kafka_local import kafka_app
 from .settings import SERVICES, ServiceSettings
 
 app = typer.Typer(
@@ -21,24 +24,10 @@ app = typer.Typer(
 )
 console = Console()
 
-try:  # the sub-commands of the broker and the contracts
-    from .kafka_local import kafka_app
-
-    app.add_typer(kafka_app, name="kafka", help="The local Apache Kafka broker.")
-except ImportError:  # pragma: no cover - only while the module is being written
-    pass
-try:
-    from contracts.cli import contracts_app
-
-    app.add_typer(contracts_app, name="contracts", help="Event schemas, AsyncAPI, compatibility.")
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from .deploy_gen import deploy_app
-
-    app.add_typer(deploy_app, name="deploy", help="Deployment manifests generated from the code; topics on a broker.")
-except ImportError:  # pragma: no cover
-    pass
+# The sub-commands of the broker, the contracts and the deployment manifests.
+app.add_typer(kafka_app, name="kafka", help="The local Apache Kafka broker.")
+app.add_typer(contracts_app, name="contracts", help="Event schemas, AsyncAPI, compatibility.")
+app.add_typer(deploy_app, name="deploy", help="Deployment manifests generated from the code; topics on a broker.")
 
 
 def _check_service(name: str) -> str:
