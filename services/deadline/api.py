@@ -13,7 +13,7 @@ Who may do what:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from contracts.common import CaseKind, ReceiptNo, UnitCode
 from contracts.deadline import InspectionResult, NoticeSource, StopReason
+from services.runtime import clock
 from services.runtime.app import Service
 from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff, Staff, Supervisor, UnitHead
 from services.runtime.deps import UoW
@@ -63,7 +64,7 @@ def _problem(exc: DeadlineError | CalendarError) -> Problem:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()  # the suite's clock: a simulation's compressed time, else the system's
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from contracts.base import Event
 from contracts.deadline import CalendarChanged, DeadlineMissed, DeadlineWarned
+from services.runtime import clock
 from services.runtime.app import Service
 
 from . import store
@@ -88,7 +89,7 @@ async def watch_forever(service: Service, keeper: Keeper) -> None:
     while True:
         keeper.wake.clear()
         started = time.perf_counter()
-        now = datetime.now(UTC)
+        now = clock.now()  # a simulation's compressed time cards clocks by its own days
         result = await watch_once(service, keeper, now)
         if result.clocks:
             keeper.metrics.tick.observe(time.perf_counter() - started)
@@ -98,7 +99,7 @@ async def watch_forever(service: Service, keeper: Keeper) -> None:
         nxt = await next_wake(service, now)
         keeper.planned_wake = nxt
         keeper.metrics.next_alert.set(nxt.timestamp() if nxt else 0)
-        delay = max_sleep if nxt is None else min(max_sleep, max(0.0, (nxt - datetime.now(UTC)).total_seconds()))
+        delay = max_sleep if nxt is None else min(max_sleep, max(0.0, (nxt - clock.now()).total_seconds()))
         try:
             await asyncio.wait_for(keeper.wake.wait(), timeout=delay)
         except asyncio.TimeoutError:

@@ -34,7 +34,7 @@ from .auth import Authenticator
 from .consumer import Consumer, HandlerFn, HandlerSpec
 from .db import Database
 from .metrics import RuntimeMetrics
-from .outbox import BrokerSender, OutboxRelay
+from .outbox import OutboxRelay, ProducerSender
 from .settings import ServiceSettings
 from .uow import UnitOfWork
 
@@ -71,7 +71,7 @@ class Service:
         )
         self.relay = OutboxRelay(
             self.db,
-            BrokerSender(self.broker),
+            ProducerSender(self.settings.aiokafka_options, f"onewindow-{name}-relay", self.metrics),
             self.metrics,
             batch_size=self.settings.relay_batch_size,
             idle_seconds=self.settings.relay_idle_seconds,
@@ -257,7 +257,13 @@ class Service:
         except Exception:  # noqa: BLE001
             ok = False
         checks["kafka"] = "ok" if ok else "disconnected"
-        checks["ready"] = all(checks[k] == "ok" for k in ("database", "migrations", "kafka"))
+        # Connected yet unable to publish (e.g. a producer that keeps failing): events pile up.
+        failing = self.relay.failing_for()
+        checks["outbox"] = (
+            "ok" if failing < self.settings.relay_unready_after_seconds
+            else f"failing for {failing:.0f}s: {(self.relay.last_error or '')[:200]}"
+        )
+        checks["ready"] = all(checks[k] == "ok" for k in ("database", "migrations", "kafka", "outbox"))
         return checks
 
     def _install_health(self) -> None:
@@ -267,7 +273,7 @@ class Service:
         async def healthz() -> dict[str, str]:
             return {"status": "alive", "service": self.name}
 
-        @self.api.get("/readyz", tags=["health"], summary="Ready: database, migrations, Kafka", **PUBLIC)
+        @self.api.get("/readyz", tags=["health"], summary="Ready: database, migrations, Kafka, outbox relay", **PUBLIC)
         async def readyz() -> JSONResponse:
             checks = await self.readiness()
             self.metrics.ready.set(1 if checks["ready"] else 0)

@@ -35,11 +35,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from contracts.base import Event
 from contracts.envelope import Envelope, EnvelopeError, decode_headers, parse
 
+from .db import database_unavailable
 from .logs import log_context
 from .uow import UnitOfWork
 
@@ -104,11 +104,7 @@ class Record:
 
 
 def _is_infrastructure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError))
+    return database_unavailable(exc) or isinstance(exc, (OSError, asyncio.TimeoutError))
 
 
 class Consumer:
@@ -207,7 +203,7 @@ class Consumer:
         )
 
     async def _pause_for_infrastructure(self, exc: BaseException) -> None:
-        log.error("handler %s paused: infrastructure unavailable: %r", self.spec.name, exc)
+        log.error("handler %s paused: infrastructure unavailable: %r", self.spec.name, exc, extra={"throttle": True})
         await asyncio.sleep(1.0)
 
     # -- dead letters -------------------------------------------------------------------------
@@ -226,7 +222,10 @@ class Consumer:
         )
         with log_context(env.id if env else headers.get("ce_id"), _receipt_no(env) if env else headers.get("ce_subject")):
             log.error("dead-lettered a record of %s for %s: %s: %s", rec.topic, self.spec.name, reason, error[:500])
-        await self.service.broker.publish(rec.value or b"", topic=f"{rec.topic}.dlq", key=rec.key, headers=headers)
+        # Through the relay's producer: the one that is replaced when it fails for good.
+        await self.service.relay.sender.send_batch(
+            [(f"{rec.topic}.dlq", rec.key, rec.value or b"", [(k, str(v).encode()) for k, v in headers.items()])]
+        )
         self.metrics.dead_letters.labels(self.spec.name, rec.topic, reason).inc()
 
 

@@ -24,10 +24,43 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _Throttle(logging.Filter):
+    """Lets one line of a kind through per ``window`` seconds and counts the rest.
+
+    While the broker or the database is away, aiokafka retries every connection (and our
+    consumers pause) several times a second per client: tens of thousands of identical lines in a
+    few minutes, burying everything else. A kind is the logger and the message's template; the
+    next line let through says how many were held back. Records of other loggers pass unless they
+    ask for it (``extra={"throttle": True}``)."""
+
+    def __init__(self, window: float = 30.0, loggers: tuple[str, ...] = ("aiokafka", "faststream")) -> None:
+        super().__init__()
+        self.window = window
+        self.loggers = loggers
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        if not (getattr(record, "throttle", False) or record.name.startswith(self.loggers)):
+            return True
+        key = (record.name, str(record.msg))
+        now = record.created
+        first, held = self._seen.get(key, (float("-inf"), 0))
+        if now - first < self.window:
+            self._seen[key] = (first, held + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} [{held} more like this in the last {self.window:.0f}s not logged]"
+        return True
+
+
 def configure(service: str, level: str = "INFO", json: bool = True) -> None:
     service_var.set(service)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())
+    handler.addFilter(_Throttle())
     if json:
         handler.setFormatter(
             JsonFormatter(

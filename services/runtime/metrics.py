@@ -45,6 +45,9 @@ class RuntimeMetrics:
         self.outbox_oldest_age = Gauge(
             f"{ns}_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", registry=r
         )
+        self.producer_restarts = Counter(
+            f"{ns}_kafka_producer_restarts", "Relay producers replaced after a fatal producer error.", registry=r
+        )
         self.outbox_published = Counter(f"{ns}_outbox_published_events", "Outbox rows published to Kafka.", registry=r)
         self.outbox_publish_seconds = Histogram(
             f"{ns}_outbox_publish_duration_seconds", "Time to publish one outbox batch.", buckets=LATENCY_BUCKETS, registry=r

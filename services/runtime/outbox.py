@@ -13,8 +13,11 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aiokafka import AIOKafkaProducer
+from aiokafka import errors as aiokafka_errors
 from sqlalchemy import func, insert, select, update
 
 from contracts.base import Event
@@ -84,6 +87,87 @@ class BrokerSender:
             await asyncio.gather(*pending)
 
 
+#: Errors after which an idempotent producer cannot go on: its sequence numbers no longer match
+#: the broker's (e.g. the broker lost the producer's state in a restart) or another producer took
+#: its id. Only a new producer (a new producer id) can publish again.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    aiokafka_errors.OutOfOrderSequenceNumber,
+    aiokafka_errors.ProducerFenced,
+    aiokafka_errors.UnknownProducerId,
+    aiokafka_errors.InvalidProducerEpoch,
+)
+
+
+class ProducerSender:
+    """Publishes through an aiokafka producer of the relay's own (acks=all, idempotent).
+
+    Owning it lets the relay replace it: after a fatal producer error (see
+    :data:`FATAL_PRODUCER_ERRORS`, or its sender task having died) the producer is closed and the
+    next batch starts a new one. The rows of the failed batch are still unsent in the outbox, so
+    they go out again; anything the broker had already taken is a duplicate with the same
+    ``ce_id``, which consumers absorb through their inbox.
+    """
+
+    def __init__(self, options: Callable[[], dict[str, Any]], client_id: str,
+                 metrics: "RuntimeMetrics | None" = None, linger_ms: int = 5) -> None:
+        self._options = options
+        self.client_id = client_id
+        self.metrics = metrics
+        self.linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self.restarts = 0
+
+    async def _ensure(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    client_id=self.client_id, acks="all", enable_idempotence=True, linger_ms=self.linger_ms,
+                    **self._options(),
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    def _dead(self, producer: AIOKafkaProducer, exc: BaseException) -> bool:
+        task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        return isinstance(exc, FATAL_PRODUCER_ERRORS) or (task is not None and task.done())
+
+    async def send_batch(self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+        producer = await self._ensure()
+        try:
+            futures = [
+                await producer.send(topic, value=payload, key=key, headers=headers)
+                for topic, key, payload, headers in records
+            ]
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            if self._dead(producer, exc):
+                log.warning("kafka producer failed for good (%r); replacing it", exc)
+                await self._discard(producer)
+                self.restarts += 1
+                if self.metrics is not None:
+                    self.metrics.producer_restarts.inc()
+            raise
+
+    async def _discard(self, producer: AIOKafkaProducer) -> None:
+        async with self._lock:
+            if self._producer is producer:
+                self._producer = None
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=10)
+        except Exception:  # noqa: BLE001 - a broken producer may fail to close; it is dropped anyway
+            log.debug("closing the failed producer failed", exc_info=True)
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._discard(self._producer)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -102,6 +186,12 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
+        #: When the relay began failing without a success since (monotonic), for readiness.
+        self.failing_since: float | None = None
+
+    def failing_for(self) -> float:
+        """Seconds the relay has been failing without a single success (0 when healthy)."""
+        return 0.0 if self.failing_since is None else time.monotonic() - self.failing_since
 
     def wake(self) -> None:
         """Called after a commit that added outbox rows: publish now rather than at the next poll."""
@@ -124,6 +214,9 @@ class OutboxRelay:
                     pass
             except Exception:  # noqa: BLE001 - a flush failure leaves rows for the next start
                 log.warning("outbox flush on shutdown failed; rows stay unsent", exc_info=True)
+        close = getattr(self.sender, "close", None)
+        if close is not None:
+            await close()
 
     async def _run(self) -> None:
         backoff = 0.5
@@ -131,10 +224,13 @@ class OutboxRelay:
             try:
                 sent = await self.publish_once()
                 self.last_error = None
+                self.failing_since = None
                 backoff = 0.5
             except Exception as exc:  # noqa: BLE001 - the relay must survive broker/db outages
                 self.last_error = repr(exc)
-                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc, extra={"throttle": True})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
                 continue
@@ -191,4 +287,4 @@ class OutboxRelay:
             self.metrics.outbox_oldest_age.set(0)
 
 
-__all__ = ["BrokerSender", "Event", "OutboxRelay", "add_to_outbox"]
+__all__ = ["BrokerSender", "Event", "OutboxRelay", "ProducerSender", "add_to_outbox"]

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,21 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405 and detail == "Method Not Allowed":
             detail = "该地址不支持此操作"
         return problem_response(Problem(exc.status_code, detail, headers=getattr(exc, "headers", None)), request)
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(ConnectionError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        from .db import database_unavailable
+
+        if database_unavailable(exc):
+            # An outage, not a bug: one line in the log (no trace), and the client is told when to
+            # come back; the transaction was rolled back, so nothing is half-written.
+            log.error("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            return problem_response(
+                Problem(503, "系统暂时无法访问数据库，本次操作未保存，请稍后再试", headers={"Retry-After": "5"}), request
+            )
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(Problem(500, "系统内部错误，已记录，请稍后再试"), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -68,6 +68,9 @@ class ServiceSettings(BaseSettings):
 
     relay_batch_size: int = Field(500, ge=1, description="Outbox rows published per batch.")
     relay_idle_seconds: float = Field(0.5, gt=0, description="Longest wait between outbox polls when idle.")
+    relay_unready_after_seconds: float = Field(
+        30, gt=0, description="/readyz turns red when the outbox relay has failed this long without a success."
+    )
     consumer_max_retries: int = Field(3, ge=0, description="Retries of a failing handler before dead-lettering.")
     consumer_retry_backoff: float = Field(0.2, ge=0, description="First retry delay in seconds (doubles each retry).")
     consumer_batch_size: int = Field(100, ge=1, description="Kafka records handled per batch (one transaction).")

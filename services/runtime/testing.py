@@ -12,18 +12,24 @@ from contracts.base import Event
 from contracts.envelope import Envelope
 
 from .app import Service
+from .outbox import BrokerSender
 
 
 @asynccontextmanager
 async def in_memory(service: Service) -> AsyncIterator[Service]:
     """Start ``service`` with its broker patched by ``TestKafkaBroker``: publishing an event
     reaches the service's own subscribers synchronously."""
-    async with TestKafkaBroker(service.broker):
-        await service.start()
-        try:
-            yield service
-        finally:
-            await service.stop()
+    real_sender = service.relay.sender
+    service.relay.sender = BrokerSender(service.broker)  # the relay publishes into the test broker
+    try:
+        async with TestKafkaBroker(service.broker):
+            await service.start()
+            try:
+                yield service
+            finally:
+                await service.stop()
+    finally:
+        service.relay.sender = real_sender
 
 
 @asynccontextmanager

@@ -4,6 +4,7 @@ notices and inspections come out as events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
@@ -135,6 +136,31 @@ async def test_case_life_through_intake_events_and_the_api(svc: Service) -> None
         (unit,) = [u for u in stats["units"] if u["unit_code"] == UNIT]
         assert (unit["cases"], unit["on_time"], unit["average_working_days_used"]) == (1, 0, 17.0)
         assert unit["unit_name"] == "县市场监督管理局"
+
+
+async def test_the_watcher_keeps_the_suites_clock(svc: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a simulation's clock (ONEWINDOW_CLOCK) the watcher cards by simulated days: a case
+    accepted on 26 Sep 2025 is due 16 Oct; its yellow card comes on 14 Oct and its red one after
+    the 16th, when the suite's clock says so, whatever the machine's clock reads."""
+    monkeypatch.setenv("ONEWINDOW_CLOCK", local(2025, 10, 14, 9).isoformat())
+    await publish(svc, accepted(R1, local(2025, 9, 26, 10)))
+    task = asyncio.create_task(watcher.watch_forever(svc, svc.keeper))  # type: ignore[attr-defined]
+    try:
+        for _ in range(200):
+            if await outbox(svc, "DeadlineWarned"):
+                break
+            await asyncio.sleep(0.02)
+        assert len(await outbox(svc, "DeadlineWarned")) == 1
+        assert await outbox(svc, "DeadlineMissed") == []  # the machine's clock (2026) would say overdue
+        monkeypatch.setenv("ONEWINDOW_CLOCK", local(2025, 10, 17, 9).isoformat())
+        svc.keeper.wake.set()  # type: ignore[attr-defined]
+        for _ in range(200):
+            if await outbox(svc, "DeadlineMissed"):
+                break
+            await asyncio.sleep(0.02)
+        assert len(await outbox(svc, "DeadlineMissed")) == 1
+    finally:
+        task.cancel()
 
 
 async def test_cards_are_issued_once_under_the_same_ids(svc: Service) -> None:

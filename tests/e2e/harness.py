@@ -127,7 +127,11 @@ class Broker:
 def dedicated_broker(data_dir: Path) -> Iterator[Broker]:
     """A single-node broker of the project's own (services.runtime.kafka_local) on free ports,
     with the catalog's topics; stopped (its JVM gone) afterwards."""
-    broker = Broker(data_dir, free_port(), free_port())
+    port = free_port()
+    controller = free_port()
+    while controller == port:
+        controller = free_port()
+    broker = Broker(data_dir, port, controller)
     broker.start()
     try:
         yield broker

@@ -11,7 +11,7 @@ import time
 from services.runtime.settings import SERVICES
 from tests.e2e.harness import Suite, eventually
 
-from .conftest import KILL_ROUNDS, N, SEED
+from .sizes import KILL_ROUNDS, N, SEED
 from .load import Driver, check_outcome, dead_letter_counts, prepare
 
 

@@ -19,7 +19,7 @@ from contracts.base import event_types
 from services.runtime.deadletters import read as read_dead_letters
 from tests.e2e.harness import Suite, declared_subscriptions, eventually, subscriptions
 
-from .conftest import SEED
+from .sizes import SEED
 from .load import Driver, check_outcome, prepare
 
 AFTER = 24  # applications filed after the poison

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -108,8 +109,45 @@ async def test_readyz_turns_red_when_the_database_is_unreachable(tmp_path: Path)
             r = await c.get("/readyz")
             assert r.status_code == 503
             assert r.json()["database"].startswith("unreachable") and r.json()["ready"] is False
+            # The API says so too: 503 with when to come back, not a 500 with a trace.
+            r = await c.get("/widgets/w")
+            assert r.status_code == 503 and r.headers["content-type"] == PROBLEM_JSON
+            assert r.headers["retry-after"] == "5" and "数据库" in r.json()["detail"]
             (tmp_path / "away").rename(db_dir)
+            assert (await c.get("/widgets/w")).status_code == 200
             r = await c.get("/readyz")
+            assert r.status_code == 200, r.json()
+
+
+class _BrokenProducer:
+    """A sender whose producer has failed for good, as after OutOfOrderSequenceNumber."""
+
+    async def send_batch(self, records: list) -> None:
+        raise RuntimeError("OutOfOrderSequenceNumber: the broker lost this producer's sequence")
+
+
+async def test_readyz_turns_red_while_the_relay_cannot_publish(tmp_path: Path) -> None:
+    svc = make(tmp_path, relay_unready_after_seconds=0.3)
+    async with in_memory(svc):
+        transport = httpx.ASGITransport(app=svc.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            c.service = svc  # type: ignore[attr-defined]
+            working = svc.relay.sender
+            svc.relay.sender = _BrokenProducer()
+            assert (await c.post("/units/U01/widgets/w", headers=_auth(c, Role.CLERK, "U01"))).status_code == 200
+            for _ in range(100):  # the relay retries with back-off; readiness follows
+                r = await c.get("/readyz")
+                if r.status_code == 503:
+                    break
+                await asyncio.sleep(0.05)
+            assert r.status_code == 503 and r.json()["kafka"] == "ok", r.json()
+            assert r.json()["outbox"].startswith("failing for") and "OutOfOrderSequenceNumber" in r.json()["outbox"]
+            svc.relay.sender = working  # a working producer again: the backlog goes out, ready again
+            for _ in range(300):
+                r = await c.get("/readyz")
+                if r.status_code == 200:
+                    break
+                await asyncio.sleep(0.05)
             assert r.status_code == 200, r.json()
 
 
