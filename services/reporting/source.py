@@ -4,12 +4,16 @@ A fresh consumer without a group (partitions assigned by hand, nothing committed
 never disturbs the services' consumer groups and every run starts from the first record kept.
 Records that are not valid CloudEvents of a known type are counted and skipped: a report must
 not stop at one bad record (the services dead-letter those anyway).
+
+A reader that wants only what was appended after some moment (the simulator: what its own replay
+caused, on a broker other runs and tests share) takes :func:`end_offsets` at that moment and
+passes them to :func:`read_topics` as ``start_offsets``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +34,33 @@ class ReadResult:
     missing_topics: list[str] = field(default_factory=list)
 
 
+async def end_offsets(
+    topics: Iterable[str] = REPORT_TOPICS, *, bootstrap_servers: str, **client_options: Any,
+) -> dict[TopicPartition, int]:
+    """The end offset of every partition of ``topics`` now (topics that do not exist are left out)."""
+    partitions = [TopicPartition(name, p)
+                  for name, ids in (await _partitions(list(topics), bootstrap_servers, client_options)).items()
+                  for p in ids]
+    if not partitions:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
+                                **client_options)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
 async def read_topics(
     topics: Iterable[str] = REPORT_TOPICS, *, bootstrap_servers: str, timeout_s: float = 60.0,
-    **client_options: Any,
+    start_offsets: Mapping[TopicPartition, int] | None = None, **client_options: Any,
 ) -> ReadResult:
-    """Every record of ``topics`` from the beginning to the end offsets taken at the start."""
+    """Every record of ``topics`` from the beginning to the end offsets taken at the start.
+
+    With ``start_offsets`` (from :func:`end_offsets`), each partition named there is read from
+    that offset instead of its beginning; a partition not named (a topic created since) is read
+    from its beginning."""
     import asyncio
 
     consumer = AIOKafkaConsumer(
@@ -53,9 +79,15 @@ async def read_topics(
         if not partitions:
             return result
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        starts = {tp: off for tp, off in (start_offsets or {}).items() if off > 0}
+        from_beginning = [tp for tp in partitions if tp not in starts]
+        if from_beginning:
+            await consumer.seek_to_beginning(*from_beginning)
+        for tp in partitions:
+            if tp in starts:
+                consumer.seek(tp, starts[tp])
         ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if ends[tp] > 0}
+        pending = {tp for tp in partitions if ends[tp] > starts.get(tp, 0)}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while pending:

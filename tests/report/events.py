@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from aiokafka import AIOKafkaProducer
+
 from contracts.common import ApplicantType, CaseKind, Channel
 from contracts.deadline import ClockEnded
 from contracts.envelope import Envelope
@@ -31,6 +33,17 @@ from contracts.intake import (
 TZ = ZoneInfo("Asia/Shanghai")
 APPLICANT = ApplicantPublic(type=ApplicantType.PERSON, masked_name="张*", masked_resident_id="110***********002X",
                             masked_mobile="138****5678")
+
+
+async def publish(bootstrap: str, envs: list[Envelope]) -> None:
+    """Onto the real broker, as a service's relay would (acks=all, idempotent)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for e in envs:
+            await producer.send_and_wait(e.topic, e.body(), key=e.key, headers=e.kafka_headers())
+    finally:
+        await producer.stop()
 
 
 def at(d: date, hh: int = 10, mm: int = 0) -> datetime:

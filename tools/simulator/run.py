@@ -1,6 +1,13 @@
 """One simulated year, end to end: start the suite on the compressed clock, load the plan's
 catalog from intake's guide, replay the plan, wait until the services have caught up, and
-compute the year-end report from the public topics."""
+compute the year-end report from the public topics.
+
+The report is computed from the records appended to the public topics since the run began (the
+end offsets are taken before the services start), so it shows what this run caused and nothing
+else. A broker is often shared: the test session's broker holds other tests' events, some
+stamped in the simulated year (the attendance tests publish ClockEnded of June 2025, for
+instance), and a developer's broker holds earlier runs of the same plan, whose receipt numbers
+are the same ones (intake numbers each unit's cases from 1 in a fresh database)."""
 
 from __future__ import annotations
 
@@ -15,8 +22,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.reporting import YearEndReport, compute
-from services.reporting.source import read_topics
+from services.reporting import REPORT_TOPICS, YearEndReport, compute
+from services.reporting.source import end_offsets, read_topics
 from services.runtime.clock import write_clock_file
 
 from .catalog import guide_catalog
@@ -45,6 +52,9 @@ class Simulation:
     replay: ReplayResult
     report: YearEndReport
     settle_seconds: float
+    #: where the report began reading: the end offset of every report topic's partition when the
+    #: run began (records before them belong to other runs and tests)
+    since: dict[TopicPartition, int]
 
 
 def wait_for_catalog(suite: Suite, items: int | None = None, timeout: float = 120) -> int:
@@ -78,33 +88,35 @@ def issue_seals(suite: Suite, day: date | None = None) -> int:
     return issued
 
 
-async def _lag(bootstrap: str, group: str, topic: str) -> tuple[int, int]:
-    """(records of ``topic`` not yet committed by ``group``, end offset sum of ``topic``)."""
+async def _progress(bootstrap: str, group: str, topic: str) -> tuple[int, dict[TopicPartition, int]]:
+    """(records of ``topic`` not yet committed by ``group``, end offsets of the report topics)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:
-        (desc,) = await admin.describe_topics([topic])
-        tps = [TopicPartition(topic, p["partition"]) for p in desc["partitions"]]
+        described = await admin.describe_topics(list(dict.fromkeys([topic, *REPORT_TOPICS])))
+        tps = [TopicPartition(t["topic"], p["partition"]) for t in described if t["error_code"] == 0
+               for p in t["partitions"]]
         ends = await consumer.end_offsets(tps)
         committed = await admin.list_consumer_group_offsets(group)
-        lag = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
-        return lag, sum(ends.values())
+        lag = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps if tp.topic == topic)
+        return lag, {tp: end for tp, end in ends.items() if tp.topic in REPORT_TOPICS}
     finally:
         await consumer.stop()
         await admin.close()
 
 
 def wait_until_settled(bootstrap: str, timeout: float = 900, log: Callable[[str], None] = print) -> float:
-    """Until deadline has consumed every case event and its own output stopped growing."""
+    """Until deadline has consumed every case event and no report topic has grown for three
+    polls in a row: intake's relay and deadline's publish a committed row at once, so a topic
+    that stood still that long has what both outboxes held."""
     began = _time.monotonic()
     stable, last = 0, None
     while _time.monotonic() - began < timeout:
-        lag, _ = asyncio.run(_lag(bootstrap, "deadline.cases", "intake.applications"))
-        _, clocks = asyncio.run(_lag(bootstrap, "deadline.cases", "deadline.clocks"))
-        stable = stable + 1 if (lag == 0 and clocks == last) else 0
-        last = clocks
+        lag, ends = asyncio.run(_progress(bootstrap, "deadline.cases", "intake.applications"))
+        stable = stable + 1 if (lag == 0 and ends == last) else 0
+        last = ends
         if stable >= 3:
             return _time.monotonic() - began
         if lag:
@@ -118,6 +130,8 @@ def simulate(
     keep: bool = False, log: Callable[[str], None] = print,
 ) -> Simulation:
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything of this run is published: the report reads from here on.
+    since = asyncio.run(end_offsets(REPORT_TOPICS, bootstrap_servers=bootstrap))
     clock = data_dir / "clock"
     # The catalog is loaded when the services start: at the first instant of the simulated year.
     write_clock_file(clock, datetime.combine(params.start, time(0, 0), TZ))
@@ -146,9 +160,9 @@ def simulate(
             f"({result.requests / max(result.seconds, 1e-9):.0f}/s), {len(result.failures)} failed, "
             f"{result.retried} retried after a 409")
         settle = wait_until_settled(bootstrap, log=log)
-        read = asyncio.run(read_topics(bootstrap_servers=bootstrap, timeout_s=600))
+        read = asyncio.run(read_topics(bootstrap_servers=bootstrap, timeout_s=600, start_offsets=since))
         report = compute(read.envelopes, params.start, params.end)
-        return Simulation(plan, result, report, settle)
+        return Simulation(plan, result, report, settle, since)
     finally:
         if not keep:
             suite.down()
