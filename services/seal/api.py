@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,9 +14,9 @@ import jinja2
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from contracts.common import DocumentType, UnitCode
+from contracts.common import DocumentType
 from contracts.seal import (
     REVOCATION_TEXT, OldSealRegistered, RevocationReason, SealIssued, SealKind, SealRevoked,
 )
@@ -54,6 +54,22 @@ router = APIRouter(prefix="/seal", tags=["seal"], dependencies=[Depends(_opened)
 
 def _service(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.service
+
+
+def _plausible(key: str, max_len: int) -> bool:
+    """Whether ``key`` could name a stored row at all: a longer one, or one with control characters
+    (PostgreSQL refuses NUL in text), is known absent without asking the database."""
+    return 0 < len(key) <= max_len and key.isprintable()
+
+
+def _unit_filter(unit_code: str | None) -> str | None:
+    """A ``unit_code`` query filter, in intake's canonical form."""
+    if unit_code is None:
+        return None
+    try:
+        return domain.clean_unit_code(unit_code)
+    except domain.InvalidInput as exc:
+        raise Problem(422, exc.reason, field=exc.field) from None
 
 
 # -- public: trust anchors ---------------------------------------------------------------------
@@ -228,6 +244,8 @@ class DocumentStatus(BaseModel):
 
 async def _document_status(request: Request, document_no: str) -> DocumentStatus:
     office = _office(request)
+    if not _plausible(document_no, 64):
+        raise Problem(404, "没有这个编号的用印文书", field="document_no")
     async with _service(request).db.session() as session:
         doc = await session.get(store.DocumentRow, document_no)
         if doc is None:
@@ -262,8 +280,10 @@ async def document_page(request: Request, document_no: str) -> HTMLResponse:
 @router.get("/files/{token}.pdf", summary="Download a sealed document by its reference (capability URL)", **PUBLIC)
 async def download(request: Request, token: str) -> Response:
     office = _office(request)
-    async with _service(request).db.session() as session:
-        doc = await store.document_by_token(session, token)
+    doc = None
+    if _plausible(token, 64):
+        async with _service(request).db.session() as session:
+            doc = await store.document_by_token(session, token)
     if doc is None:
         raise Problem(404, "文书不存在或链接无效", field="token")
     pdf = await asyncio.to_thread((office.settings.documents_dir / doc.path).read_bytes)
@@ -308,12 +328,15 @@ def _seal_out(row: store.SealRow, now: datetime) -> SealOut:
 @router.get("/seals", response_model=list[SealOut], summary="Seals, optionally of one unit")
 async def list_seals(request: Request, staff: CurrentStaff, unit_code: str | None = None) -> list[SealOut]:
     now = datetime.now(UTC)
+    unit_code = _unit_filter(unit_code)
     async with _service(request).db.session() as session:
         rows = await (store.seals_of(session, unit_code) if unit_code else store.all_seals(session))
     return [_seal_out(r, now) for r in rows]
 
 
 async def _seal_row(request: Request, seal_id: str) -> store.SealRow:
+    if not _plausible(seal_id, 40):
+        raise Problem(404, "没有这个编号的印章", field="seal_id")
     async with _service(request).db.session() as session:
         row = await session.get(store.SealRow, seal_id)
     if row is None:
@@ -341,21 +364,68 @@ async def seal_cert(request: Request, seal_id: str) -> Response:
     return Response((await _seal_row(request, seal_id)).cert_pem, media_type="application/x-pem-file")
 
 
-class IssueSeal(BaseModel):
-    unit_code: UnitCode = Field(description="the unit")
-    unit_name: str = Field(min_length=2, max_length=40, description="the unit's full name, carved along the arc")
-    start_date: date = Field(description="启用日期 (local date)")
-    seal_name: str = Field("行政审批专用章", min_length=2, max_length=12, description="the seal's name")
+def _checked(fn: Any, *args: Any, **kw: Any) -> Any:
+    try:
+        return fn(*args, **kw)
+    except domain.InvalidInput as exc:
+        raise ValueError(exc.reason) from None  # the runtime words a ValueError as the field's reason
+
+
+#: The unit code as documented (intake's rule); lower case is accepted and upper-cased, as intake
+#: does. Codes and names are checked by the validators below (after trimming, with a specific
+#: reason), so their bounds are documented in the schema rather than enforced by pydantic first.
+_UNIT_CODE_SCHEMA = {"pattern": domain.UNIT_CODE.pattern, "minLength": 2, "maxLength": 12}
+
+
+def _length(lo: int, hi: int) -> dict[str, Any]:
+    return {"minLength": lo, "maxLength": hi}
+
+
+class _SealNames(BaseModel):
+    @field_validator("unit_code", check_fields=False)
+    @classmethod
+    def _unit_code(cls, v: str) -> str:
+        return _checked(domain.clean_unit_code, v)
+
+    @field_validator("unit_name", check_fields=False)
+    @classmethod
+    def _unit_name(cls, v: str) -> str:
+        return _checked(domain.clean_name, v, field="unit_name", label="单位名称", min_len=2,
+                        max_len=domain.UNIT_NAME_MAX)
+
+
+class IssueSeal(_SealNames):
+    unit_code: str = Field(json_schema_extra=_UNIT_CODE_SCHEMA,
+                           description="the unit, as intake registers it (e.g. LYJ)")
+    unit_name: str = Field(json_schema_extra=_length(2, domain.UNIT_NAME_MAX),
+                           description="the unit's full name, carved along the arc (no spaces or control characters)")
+    start_date: date = Field(description="启用日期 (local date): from 2004-07-01 to at most "
+                             "ONEWINDOW_SEAL_START_MAX_DAYS_AHEAD (365) days ahead, before the county root expires")
+    seal_name: str = Field("行政审批专用章", json_schema_extra=_length(2, domain.SEAL_NAME_MAX), description="the seal's name")
     seal_no: str = Field("2", pattern=r"^[0-9]{1,2}$", description="the number marked on the seal")
     scope: list[DocumentType] | None = Field(None, description="document types it may seal (default: all approval documents)")
 
+    @field_validator("seal_name")
+    @classmethod
+    def _seal_name(cls, v: str) -> str:
+        return _checked(domain.clean_name, v, field="seal_name", label="印章名称", min_len=2,
+                        max_len=domain.SEAL_NAME_MAX)
 
-class RegisterOldSeal(BaseModel):
-    unit_code: UnitCode = Field(description="the unit")
-    unit_name: str = Field(min_length=2, max_length=40, description="the unit's full name")
-    seal_name: str = Field("公章", min_length=1, max_length=12, description="the old seal's name")
+
+class RegisterOldSeal(_SealNames):
+    unit_code: str = Field(json_schema_extra=_UNIT_CODE_SCHEMA,
+                           description="the unit, as intake registers it (e.g. LYJ)")
+    unit_name: str = Field(json_schema_extra=_length(2, domain.UNIT_NAME_MAX), description="the unit's full name")
+    seal_name: str = Field("公章", json_schema_extra=_length(1, domain.SEAL_NAME_MAX), description="the old seal's name")
     approvals_until: date | None = Field(
-        None, description="last day it may seal approvals; default: the day before the unit's No. 2 seal starts")
+        None, description="last day it may seal approvals; default (and latest): the day before the unit's "
+        "No. 2 seal starts")
+
+    @field_validator("seal_name")
+    @classmethod
+    def _seal_name(cls, v: str) -> str:
+        return _checked(domain.clean_name, v, field="seal_name", label="印章名称", min_len=1,
+                        max_len=domain.SEAL_NAME_MAX)
 
 
 async def _issue(
@@ -370,6 +440,8 @@ async def _issue(
                 seal_name=seal_name, seal_no=seal_no, kind=kind, start_date=start_date, scope=scope,
                 approvals_until=approvals_until,
             )
+        except domain.InvalidInput as exc:
+            raise Problem(422, exc.reason, field=exc.field) from None
         except domain.RuleViolation as exc:
             raise Problem(409, exc.reason, field=exc.field) from None
         await uow.commit()
@@ -390,12 +462,17 @@ async def issue_seal(request: Request, body: IssueSeal, staff: CenterAdmin) -> S
              summary="Register a unit's old seal, barred from approvals after the cut-over (center admin)")
 async def register_old_seal(request: Request, body: RegisterOldSeal, staff: CenterAdmin) -> SealOut:
     until = body.approvals_until
+    async with _service(request).db.session() as session:
+        no2 = [r for r in await store.seals_of(session, body.unit_code) if r.kind == SealKind.APPROVAL.value]
+    no2_start = min((r.start_date for r in no2), default=None)
     if until is None:
-        async with _service(request).db.session() as session:
-            no2 = [r for r in await store.seals_of(session, body.unit_code) if r.kind == SealKind.APPROVAL.value]
-        if not no2:
+        if no2_start is None:
             raise Problem(422, "该单位尚无行政审批专用章，请填写原印章停止用于审批的日期", field="approvals_until")
-        until = domain.cutover_day(min(r.start_date for r in no2))
+        until = domain.cutover_day(no2_start)
+    try:
+        domain.check_approvals_until(until, no2_start)
+    except domain.InvalidInput as exc:
+        raise Problem(422, exc.reason, field=exc.field) from None
     today = domain.local_date(datetime.now(UTC))
     row, now = await _issue(
         request, staff.sub, unit_code=body.unit_code, unit_name=body.unit_name, seal_name=body.seal_name,
@@ -408,11 +485,18 @@ class RevokeSeal(BaseModel):
     reason: RevocationReason = Field(description="why: lost, unit_renamed, misuse, superseded, unit_dissolved")
     note: str | None = Field(None, max_length=500, description="details, zh-CN")
 
+    @field_validator("note")
+    @classmethod
+    def _note(cls, v: str | None) -> str | None:
+        return _checked(domain.clean_note, v, field="note", label="说明")
+
 
 @router.post("/seals/{seal_id}/revoke", response_model=SealOut, summary="Revoke a seal; the CRL is reissued (center admin)")
 async def revoke_seal(request: Request, seal_id: str, body: RevokeSeal, staff: CenterAdmin) -> SealOut:
     office = _office(request)
     now = datetime.now(UTC)
+    if not _plausible(seal_id, 40):
+        raise Problem(404, "没有这个编号的印章", field="seal_id")
     async with _service(request).uow() as uow:
         await store.authority_row(uow.session, lock=True)
         row = await uow.session.get(store.SealRow, seal_id, with_for_update=True)
@@ -481,20 +565,25 @@ def _entry_out(r: store.UsageLogRow) -> LogEntryOut:
 
 @router.get("/log", response_model=list[LogEntryOut], summary="Usage log entries in order (supervisor)")
 async def read_log(
-    request: Request, staff: Supervisor, after: Annotated[int, Query(ge=0)] = 0,
+    request: Request, staff: Supervisor,
+    after: Annotated[int, Query(ge=0, le=store.MAX_SEQ, description="entries after this number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[LogEntryOut]:
     async with _service(request).db.session() as session:
         return [_entry_out(r) for r in await store.log_entries(session, after=after, limit=limit)]
 
 
+#: A unit code as the usage log may hold it: whatever a stamp request carried (the contracts' rule).
+_LoggedUnit = Annotated[str | None, Query(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                                          description="only this unit's entries")]
+
+
 def _period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     today = domain.local_date(datetime.now(UTC))
-    start = start or today.replace(day=1)
-    end = end or today
-    if end < start:
-        raise Problem(422, "结束日期早于开始日期", field="to")
-    return domain.local_midnight(start), domain.local_midnight(end + timedelta(days=1))
+    try:
+        return domain.query_window(start or today.replace(day=1), end or today)
+    except domain.InvalidInput as exc:
+        raise Problem(422, exc.reason, field=exc.field) from None
 
 
 class MonthlyUse(BaseModel):
@@ -527,7 +616,7 @@ async def after_hours(
     request: Request, staff: Supervisor,
     start: Annotated[date | None, Query(alias="from", description="first day (local)")] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (local)")] = None,
-    unit_code: str | None = None,
+    unit_code: _LoggedUnit = None,
 ) -> list[LogEntryOut]:
     lo, hi = _period(start, end)
     hours = _office(request).hours
@@ -541,7 +630,7 @@ async def refusals(
     request: Request, staff: Supervisor,
     start: Annotated[date | None, Query(alias="from", description="first day (local)")] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (local)")] = None,
-    unit_code: str | None = None,
+    unit_code: _LoggedUnit = None,
 ) -> list[LogEntryOut]:
     lo, hi = _period(start, end)
     async with _service(request).db.session() as session:

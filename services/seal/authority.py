@@ -12,6 +12,7 @@ from the environment or a secret file (:class:`KeyProtector`). Nothing here logs
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,6 +87,19 @@ class KeyProtector:
         return key
 
 
+#: cryptography holds a CommonName to RFC 5280's upper bound of 64, counted in UTF-8 bytes: about 21
+#: Chinese characters.
+CN_MAX_BYTES = 64
+#: The characters of an X.509 PrintableString (serialNumber is one): a seal code outside it cannot
+#: be encoded.
+_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")
+
+
+def _clip(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 takes at most ``max_bytes``."""
+    return text.encode()[:max(max_bytes, 0)].decode("utf-8", "ignore")
+
+
 @dataclass(frozen=True)
 class SealSubject:
     """Who a seal belongs to and what it is called."""
@@ -95,9 +109,23 @@ class SealSubject:
     seal_name: str = "行政审批专用章"
     seal_no: str = "2"
 
+    def __post_init__(self) -> None:
+        if not _PRINTABLE.fullmatch(self.seal_code):
+            raise ValueError(f"seal code {self.seal_code!r} is not a PrintableString")
+        if not self.unit_name or not self.seal_name:
+            raise ValueError("a seal needs a unit name and a seal name")
+
     @property
     def common_name(self) -> str:
-        return f"{self.unit_name}{self.seal_name}" + (f"({self.seal_no})" if self.seal_no else "")
+        """``<unit name><seal name>(<no>)``; a unit name too long for the CN is shortened there
+        (with an ellipsis) and only there: O carries it whole."""
+        suffix = f"({self.seal_no})" if self.seal_no else ""
+        full = f"{self.unit_name}{self.seal_name}{suffix}"
+        if len(full.encode()) <= CN_MAX_BYTES:
+            return full
+        tail = f"…{self.seal_name}{suffix}"
+        head = _clip(self.unit_name, CN_MAX_BYTES - len(tail.encode()))
+        return f"{head}{tail}" if len(head) >= 2 else _clip(full, CN_MAX_BYTES)
 
     @property
     def seal_code(self) -> str:
@@ -283,8 +311,12 @@ class SealAuthority:
     ) -> IssuedSeal:
         """A new key pair (P-256) and certificate for a unit's seal."""
         not_before = _utc(not_before)
-        not_after = _utc(not_after) if not_after else not_before + timedelta(days=365 * years)
         root_not_after = self.root_cert.not_valid_after_utc
+        if not_before >= root_not_after:
+            raise ValueError("the seal would start after the county root expires")
+        # never outlive the root (and never run past what a datetime can hold)
+        room = root_not_after - not_before
+        not_after = _utc(not_after) if not_after else not_before + min(timedelta(days=365 * years), room)
         not_after = min(not_after, root_not_after)
         key = ec.generate_private_key(ec.SECP256R1())
         root_ski = self.root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value

@@ -44,7 +44,11 @@ class SealSettings(ServiceSettings):
     seal_root_key_file: Path | None = Field(
         None, description="Its private key (PEM, PKCS#8 encrypted with the seal key passphrase)."
     )
-    seal_validity_years: int = Field(5, ge=1, le=20, description="Validity of a newly issued seal certificate.")
+    seal_validity_years: int = Field(5, ge=1, le=20, description="Validity of a newly issued seal certificate "
+                                     "(never past the county root's own end).")
+    seal_start_max_days_ahead: int = Field(
+        365, ge=0, le=3650, description="How far ahead of its start date (启用日期) a seal may be issued, in days."
+    )
     seal_crl_days: int = Field(7, ge=1, le=90, description="Validity of each CRL; reissued a day before it ends.")
     seal_max_pdf_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest PDF accepted for sealing or verification.")
     seal_hours_open: time = Field(time(8, 30), description="Hall opening time (local), for the after-hours query.")

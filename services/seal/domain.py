@@ -8,6 +8,8 @@ document after the No. 2 seal's start date.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Iterable
@@ -133,6 +135,104 @@ class RuleViolation(ValueError):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+class InvalidInput(RuleViolation):
+    """An input no seal could be made from, whatever the state (HTTP 422; a conflict with the
+    seals already issued is a plain :class:`RuleViolation`, HTTP 409)."""
+
+
+# -- what a seal may say ------------------------------------------------------------------------
+
+#: Unit codes as intake registers them: upper-case letters and digits, starting with a letter (they
+#: are part of receipt and document numbers, and of the certificate's PrintableString serialNumber).
+UNIT_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+UNIT_CODE_RULE = "单位代码应为2至12位大写字母或数字，以字母开头（如 LYJ）"
+
+#: Longest unit name carved along the ring (and put in the certificate's O, whose RFC 5280 bound is
+#: 64 characters); real county units' names are well under it.
+UNIT_NAME_MAX = 40
+SEAL_NAME_MAX = 12
+
+
+def clean_unit_code(code: str) -> str:
+    """The canonical unit code (trimmed, upper case, as intake stores it) or :class:`InvalidInput`."""
+    normalized = (code or "").strip().upper()
+    if not UNIT_CODE.fullmatch(normalized):
+        raise InvalidInput("unit_code", UNIT_CODE_RULE)
+    return normalized
+
+
+def clean_name(value: str, *, field: str, label: str, min_len: int, max_len: int) -> str:
+    """A name to carve on a seal and put in a certificate: trimmed, NFC, ``min_len``..``max_len``
+    characters, no spaces, line breaks, control or invisible characters (they cannot be carved and
+    would make two look-alike names differ)."""
+    text = unicodedata.normalize("NFC", value or "").strip()
+    if not text:
+        raise InvalidInput(field, f"请填写{label}")
+    bad = [c for c in text if c.isspace() or unicodedata.category(c)[0] == "C"]
+    if bad:
+        raise InvalidInput(field, f"{label}中不能含有空格、换行、控制字符或不可见字符")
+    if len(text) < min_len:
+        raise InvalidInput(field, f"{label}太短（至少 {min_len} 个字）")
+    if len(text) > max_len:
+        raise InvalidInput(field, f"{label}太长（最多 {max_len} 个字），印章上刻不下")
+    return text
+
+
+def clean_note(value: str | None, *, field: str, label: str) -> str | None:
+    """Free text (a revocation note): line breaks and tabs allowed, other control characters not."""
+    if value is None:
+        return None
+    text = value.strip()
+    if any(unicodedata.category(c)[0] == "C" and c not in "\n\r\t" for c in text):
+        raise InvalidInput(field, f"{label}中不能含有控制字符或不可见字符")
+    return text or None
+
+
+#: The Administrative Licensing Law (《中华人民共和国行政许可法》) took effect on 1 July 2004: no
+#: approval seal started before it, so an earlier date is a typo (and the earliest date any query
+#: of the usage log can concern).
+EARLIEST_START = date(2004, 7, 1)
+
+
+def check_start_date(start: date, now: datetime, *, max_days_ahead: int, root_not_after: datetime) -> None:
+    """A seal's start date (启用日期): not before the licensing law, at most ``max_days_ahead``
+    days from today, and early enough for the certificate to begin before the county root's own
+    validity ends (a seal certificate never outlives its root: the authority caps it there)."""
+    today = local_date(now)
+    root_last_start = local_date(root_not_after) - timedelta(days=1)
+    if today > root_last_start:
+        raise RuleViolation("start_date", f"本县印章根证书于 {local_date(root_not_after).isoformat()} 到期，"
+                                          "已不能签发印章，须先更换根证书")
+    if start < EARLIEST_START:
+        raise InvalidInput("start_date", "启用日期不能早于2004年7月1日（《中华人民共和国行政许可法》施行之日）")
+    latest = today + timedelta(days=max_days_ahead)
+    if start > latest:
+        raise InvalidInput("start_date", f"启用日期至多为今天起{max_days_ahead}天以内（不晚于 {latest.isoformat()}）")
+    if start > root_last_start:
+        raise InvalidInput("start_date", f"启用日期不能晚于 {root_last_start.isoformat()}：本县印章根证书次日到期")
+
+
+def check_approvals_until(until: date, no2_start: date | None) -> None:
+    """双章制: from the No. 2 seal's start date the old seal no longer seals approvals."""
+    if no2_start is not None and until >= no2_start:
+        raise InvalidInput("approvals_until", f"行政审批专用章自 {no2_start.isoformat()} 启用，原印章用于审批的最后一天"
+                                              f"不能晚于 {cutover_day(no2_start).isoformat()}")
+
+
+def query_window(start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants [lo, hi) of a query from ``start`` to ``end`` (local days, both included).
+    No entry predates the licensing law, so the window starts there at the earliest; and it ends
+    a day short of the calendar's last (whose end, and year 1's start in UTC, a datetime cannot
+    hold)."""
+    if end < start:
+        raise InvalidInput("to", "结束日期早于开始日期")
+    lo = max(start, EARLIEST_START)
+    hi = min(end, date.max - timedelta(days=1)) + timedelta(days=1)
+    if hi <= lo:
+        return local_midnight(lo), local_midnight(lo)
+    return local_midnight(lo), local_midnight(hi)
 
 
 def check_revocation(seal: Seal, at: datetime) -> None:

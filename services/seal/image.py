@@ -18,6 +18,7 @@ from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.colors import Color
 from reportlab.lib.validators import isColorOrNone, isNumber
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 
 from .fonts import cjk_font
 
@@ -66,6 +67,11 @@ def _star(cx: float, cy: float, r_outer: float) -> Polygon:
     return Polygon(points, fillColor=SEAL_RED, strokeColor=None, strokeWidth=0)
 
 
+#: The ring's lettering is narrowed to this share of its width, and neighbours keep this much room.
+_NARROW = 0.78
+_GAP = 1.08
+
+
 def _arc_text(name: str, cx: float, cy: float, d: float, font: str) -> Group:
     """The unit's name clockwise along the upper arc, tops of the characters outward."""
     g = Group()
@@ -73,16 +79,21 @@ def _arc_text(name: str, cx: float, cy: float, d: float, font: str) -> Group:
     if n == 0:
         return g
     span = min(215.0 + max(0, n - 12) * 2.0, 26.0 * n, 228.0)  # degrees; long names fill more of the ring
-    font_size = d * (0.135 if n <= 10 else 0.135 * math.sqrt(10 / n))
-    baseline_r = d * 0.5 - d * 0.075 - font_size * 0.85
     step = span / n
+    font_size = d * (0.135 if n <= 10 else 0.135 * math.sqrt(10 / n))
+    # Long names: small enough that neighbours do not touch. A glyph is _NARROW * size wide and
+    # sits on a baseline of radius r = top - 0.85 * size; its share of the arc is step * r.
+    top = d * 0.5 - d * 0.075
+    step_rad = math.radians(step)
+    font_size = min(font_size, step_rad * top / (_NARROW * _GAP + 0.85 * step_rad))
+    baseline_r = top - font_size * 0.85
     for i, ch in enumerate(name):
         angle = 90 + span / 2 - step * (i + 0.5)
         a = math.radians(angle)
         x, y = cx + baseline_r * math.cos(a), cy + baseline_r * math.sin(a)
         glyph = Group(_ink(ch, font_size, font))
         # narrow the glyph (carved-seal lettering), then turn it to face outward
-        glyph.transform = (0.78, 0, 0, 1, 0, 0)
+        glyph.transform = (_NARROW, 0, 0, 1, 0, 0)
         outer = Group(glyph)
         outer.translate(x, y)
         outer.rotate(angle - 90)
@@ -111,6 +122,13 @@ def drawing(face: SealFace) -> Drawing:
     if face.number:
         dr.add(_line(face.number, c, c - d * 0.375, d * 0.085, font, narrow=1.0))
     return dr
+
+
+def undrawable(text: str) -> str:
+    """The characters of ``text`` the seal's font has no glyph for (in order, once each): a seal
+    would show them as empty boxes, so a name holding any is refused."""
+    glyphs = pdfmetrics.getFont(cjk_font()).face.charToGlyph
+    return "".join(dict.fromkeys(c for c in text if ord(c) not in glyphs))
 
 
 def seal_pdf(face: SealFace) -> bytes:

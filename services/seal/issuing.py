@@ -14,11 +14,27 @@ from contracts.base import Event
 from contracts.common import DocumentType
 from contracts.seal import OldSealRegistered, SealIssued, SealKind
 
-from . import domain, store
+from . import domain, image, store
 from .authority import SealSubject, fingerprint, serial_hex
 from .office import SealOffice
 
 Emit = Callable[[Event], Awaitable[Any]]
+
+
+def checked_subject(unit_code: str, unit_name: str, seal_name: str) -> tuple[str, str, str]:
+    """The unit code and names as they will be carved and certified, or ``domain.InvalidInput``:
+    the API checks them at the door already, a unit registered by intake is checked here."""
+    code = domain.clean_unit_code(unit_code)
+    names = []
+    for field, label, value, max_len in (("unit_name", "单位名称", unit_name, domain.UNIT_NAME_MAX),
+                                         ("seal_name", "印章名称", seal_name, domain.SEAL_NAME_MAX)):
+        text = domain.clean_name(value, field=field, label=label, min_len=1 if field == "seal_name" else 2,
+                                 max_len=max_len)
+        missing = image.undrawable(text)
+        if missing:
+            raise domain.InvalidInput(field, f"印章字体中没有这些字，无法刻制：{missing}")
+        names.append(text)
+    return code, names[0], names[1]
 
 
 async def issue(
@@ -30,6 +46,9 @@ async def issue(
     the row, the usage-log entry and the event. Raises ``domain.RuleViolation`` when the rules
     forbid it. The caller commits."""
     now = datetime.now(UTC)
+    unit_code, unit_name, seal_name = checked_subject(unit_code, unit_name, seal_name)
+    domain.check_start_date(start_date, now, max_days_ahead=office.settings.seal_start_max_days_ahead,
+                            root_not_after=office.ca.root_cert.not_valid_after_utc)
     existing = await store.seals_of(session, unit_code)
     domain.check_issue([r.rule_view() for r in existing], unit_code, kind, start_date, now)
     subject = SealSubject(unit_code, unit_name, seal_name, seal_no)

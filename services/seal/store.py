@@ -122,6 +122,10 @@ class DocumentRow(Base, table=True):
     requested_by: str = Field(max_length=64)
 
 
+#: ``seq`` is a 32-bit INTEGER column: a larger number names no entry (and PostgreSQL refuses it).
+MAX_SEQ = 2**31 - 1
+
+
 class UsageLogRow(Base, table=True):
     """用印登记. ``seq`` as primary key: two writers racing for the same place cannot fork the chain."""
 

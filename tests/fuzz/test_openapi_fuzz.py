@@ -61,8 +61,6 @@ def check(case: Any, suite: Suite, html: bool) -> None:
 #: day a fix lands, the test passes, XPASS fails the run, and the entry must go.
 KNOWN_FAILURES = {
     "intake": "GET /intake/reports/volume?period=0000-00 answers 500 (year 0 is not validated)",
-    "seal": "POST /seal/seals and /seal/old-seals answer 500 for a start date in year 7233 (certificate "
-    "validity past 9999) and for unusual unit names",
     "attendance": "GET /attendance/trainings, /leaves, POST /trainings/fridays answer 500 for month 0000-01; "
     "PUT /attendance/staff/{id} answers 500 for some bodies",
 }
