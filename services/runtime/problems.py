@@ -4,6 +4,7 @@ clerk understands (zh-CN), never a stack trace."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -116,12 +117,18 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) if parts else str(loc[-1] if loc else "")
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 def _reason(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "value_error":
-        # Our own validators raise ValueError with a zh-CN message.
-        msg = str(err.get("msg", ""))
-        return msg.removeprefix("Value error, ")
+        # Our own validators raise ValueError with a zh-CN message; a library's (FastAPI's
+        # "Expected UploadFile, received: …") is English and is said plainly instead.
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if _CJK.search(msg):
+            return msg
+        return "应上传文件" if "UploadFile" in msg else "格式不正确"
     base = _REASONS.get(kind)
     ctx = err.get("ctx") or {}
     if base and kind in ("string_too_short", "too_short") and "min_length" in ctx:
@@ -130,7 +137,10 @@ def _reason(err: dict[str, Any]) -> str:
         return f"{base}（最多 {ctx['max_length']} 个）"
     if base and kind in ("enum", "literal_error") and "expected" in ctx:
         return f"{base}：{ctx['expected']}"
-    return base or str(err.get("msg", "格式不正确"))
+    if base:
+        return base
+    msg = str(err.get("msg", ""))
+    return msg if _CJK.search(msg) else "格式不正确"  # never English to a window clerk
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:

@@ -162,3 +162,14 @@ def test_a_route_neither_public_nor_authenticated_is_refused_at_start(tmp_path: 
     svc.include_router(router)
     with pytest.raises(RuntimeError, match="GET /leaky"):
         svc._check_routes()
+
+
+def test_a_librarys_english_message_never_reaches_the_clerk() -> None:
+    from services.runtime.problems import validation_problem
+
+    p = validation_problem([
+        {"type": "value_error", "loc": ("body", "file"), "msg": "Value error, Expected UploadFile, received: <class 'str'>"},
+        {"type": "value_error", "loc": ("body", "mobile"), "msg": "Value error, 手机号码无效"},
+        {"type": "some_new_type", "loc": ("query", "x"), "msg": "Input should be a fancy thing"},
+    ])
+    assert [e["reason"] for e in p.errors] == ["应上传文件", "手机号码无效", "格式不正确"]
