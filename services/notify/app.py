@@ -1,5 +1,6 @@
 """Wiring of the notify service: settings, the SMS provider and its rate limit, the delivery
-worker, the seal-timeout watcher, the handlers, the routes, migrations."""
+worker, the seal-timeout watcher, the release of notices left waiting for a contact, the handlers,
+the routes, migrations."""
 
 from __future__ import annotations
 
@@ -44,10 +45,41 @@ async def sweep_timeouts(service: Service, notices: Notices, now: datetime | Non
     return len(rows)
 
 
+async def release_waiting(service: Service, notices: Notices, now: datetime | None = None) -> int:
+    """Release every notice (and survey) left waiting for a contact that has arrived; returns how
+    many notices went to the seal."""
+    total, more = 0, True
+    while more:
+        released, more = await notices.release_waiting(service.uow, now)
+        total += released
+    return total
+
+
+async def release_waiting_forever(service: Service, notices: Notices) -> None:
+    """Run :func:`release_waiting` whenever a commit asks for it (``notices.rendezvous``) and
+    every ``notify_contact_sweep_seconds`` besides; after a failure (the database away) again
+    soon, backing off."""
+    period = notices.settings.notify_contact_sweep_seconds
+    retry = 1.0
+    while True:
+        notices.rendezvous.clear()  # before looking: a commit during the look asks for another
+        try:
+            await release_waiting(service, notices)
+            wait, retry = period, 1.0
+        except Exception as exc:  # noqa: BLE001 - the next look retries; nothing is lost meanwhile
+            log.warning("releasing notices waiting for a contact failed (retry in %.0fs): %r", retry, exc)
+            wait, retry = retry, min(retry * 2, period)
+        try:
+            await asyncio.wait_for(notices.rendezvous.wait(), timeout=wait)
+        except TimeoutError:
+            pass
+
+
 def create_service(settings: NotifySettings | None = None, provider: SmsProvider | None = None,
-                   *, deliver: bool = True) -> Service:
+                   *, deliver: bool = True, release: bool = True) -> Service:
     """``provider`` overrides the one the settings name (tests); ``deliver=False`` leaves the
-    delivery worker to the caller (tests drive it step by step)."""
+    delivery worker to the caller, ``release=False`` the release of notices left waiting for a
+    contact (:func:`release_waiting`): tests drive them step by step."""
     settings = settings or NotifySettings()
     service = Service(
         settings.notify_instance, settings, metadata, MIGRATIONS,
@@ -68,6 +100,11 @@ def create_service(settings: NotifySettings | None = None, provider: SmsProvider
         @service.worker(name="notify-delivery")
         async def delivery(svc: Service) -> None:
             await worker.run(svc)
+
+    if release:
+        @service.worker(name="notify-contact-rendezvous")
+        async def contact_rendezvous(svc: Service) -> None:
+            await release_waiting_forever(svc, notices)
 
     @service.worker(name="notify-seal-timeouts")
     async def seal_timeouts(svc: Service) -> None:

@@ -68,6 +68,10 @@ class NotifySettings(ServiceSettings):
 
     # --- notices
     notify_seal_timeout_seconds: float = Field(600.0, gt=0, description="How long a notice waits for its seal before it fails visibly.")
+    notify_contact_sweep_seconds: float = Field(
+        30.0, gt=0, description="How often notices (and surveys) still waiting for an applicant contact that has "
+        "arrived are looked for and released. Commits that may leave one behind trigger the look at once; this "
+        "period covers a process that stopped in between.")
     notify_cjk_font: Path = Field(Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                                   description="CJK TrueType font embedded in notices (fonts-wqy-microhei).")
 

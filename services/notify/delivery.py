@@ -8,18 +8,27 @@ before the outcome is stored, the message is still 'sending' at the next start a
 a late delivery receipt settles it too when the part ids were stored). Run one delivery worker
 per deployment (the claim is a compare-and-set, so a second one cannot double-send a due
 message, but the restart rule above assumes no other worker is mid-send).
+
+The database away for a while is not a crash: the worker keeps running (it does not start over,
+so it never takes its own messages in flight for a dead process's). A message claimed but not yet
+handed to the provider is put back in the queue once the database answers again; the outcome of
+one that was handed over is stored once it answers again — neither ends 'unknown' for that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from services.runtime.app import Service
 
 from . import messaging, store
-from .domain import OPT_OUT_REPLIES, InvalidMobile, Receipt, normalize_mobile
+from .domain import OPT_OUT_REPLIES, InvalidMobile, MessageState, Receipt, normalize_mobile
 from .messaging import SmsMetrics
 from .providers.base import InboundSms, OutgoingSms, RateLimiter, SmsProvider
 from .store import MessageRow, OptOutRow
@@ -27,8 +36,20 @@ from .store import MessageRow, OptOutRow
 log = logging.getLogger(__name__)
 
 
+T = TypeVar("T")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def database_away(exc: BaseException) -> bool:
+    """The database unreachable or the connection cut: not the message's fault; wait for it."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError))
 
 
 class DeliveryWorker:
@@ -39,6 +60,10 @@ class DeliveryWorker:
         self.limiter = limiter
         self.metrics = metrics
         self.wakeup = asyncio.Event()
+        #: Claimed (perhaps: the commit's answer may have been lost) but never handed to the
+        #: provider, while the database was away: back to the queue once it answers.
+        self.unsent: set[str] = set()
+        self.retry_seconds = (0.5, 5.0)  # first and longest wait for the database
         provider.on_receipt(self.on_receipt)
         provider.on_inbound(self.on_inbound)
 
@@ -52,8 +77,32 @@ class DeliveryWorker:
             await uow.commit()
         return len(rows)
 
+    async def until_stored(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """``fn()`` (its own transaction), again and again while the database is away."""
+        delay, longest = self.retry_seconds
+        while True:
+            try:
+                return await fn()
+            except Exception as exc:
+                if not database_away(exc):
+                    raise
+                log.warning("%s: database unavailable, retrying in %.1fs: %r", what, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+
+    async def requeue_unsent(self) -> int:
+        """Put back the messages claimed but never handed to the provider (see ``unsent``)."""
+        n = 0
+        for message_id in sorted(self.unsent):
+            async with self.service.uow() as uow:
+                n += await store.unclaim(uow.session, message_id, _now())
+                await uow.commit()
+            self.unsent.discard(message_id)
+        return n
+
     async def run_once(self, now: datetime | None = None) -> int:
         """Send what is due now; returns how many messages were attempted."""
+        await self.requeue_unsent()
         now = now or _now()
         async with self.service.uow() as uow:
             ids = await store.due_message_ids(uow.session, now, self.settings.notify_worker_concurrency * 4)
@@ -68,37 +117,67 @@ class DeliveryWorker:
         return sum(await asyncio.gather(*(one(i) for i in ids)))
 
     async def process(self, message_id: str, now: datetime) -> int:
-        async with self.service.uow() as uow:
-            if not await store.claim(uow.session, message_id, now):
-                return 0  # another worker took it, or staff changed it
-            await uow.commit()
-        async with self.service.uow() as uow:
-            row = await uow.session.get(MessageRow, message_id)
-            assert row is not None
-            sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
-                              {int(k): v for k, v in row.accepted_parts.items()})
+        try:
+            async with self.service.uow() as uow:
+                if not await store.claim(uow.session, message_id, now):
+                    return 0  # another worker took it, or staff changed it
+                await uow.commit()
+            async with self.service.uow() as uow:
+                row = await uow.session.get(MessageRow, message_id)
+                assert row is not None
+                sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
+                                  {int(k): v for k, v in row.accepted_parts.items()})
+        except Exception as exc:
+            if not database_away(exc):
+                raise
+            self.unsent.add(message_id)  # not handed to the provider: certainly not sent
+            log.warning("message %s not sent: database unavailable (%r); queued again once it is back",
+                        message_id, exc)
+            return 0
         await self.limiter.acquire(max(1, row.parts - len(sms.already_accepted)))
         try:
             result = await self.provider.send(sms)
         except Exception as exc:  # noqa: BLE001 - a provider bug must not lose the message's state
             log.exception("provider %s raised for message %s", self.provider.name, message_id)
+            detail = f"provider error: {type(exc).__name__}"
+
+            async def unknown() -> None:
+                async with self.service.uow() as uow:
+                    row = await uow.session.get(MessageRow, message_id)
+                    if row is not None and row.state == MessageState.SENDING.value:
+                        await messaging.mark_unknown(uow, row, detail, _now(), self.metrics)
+                        await uow.commit()
+
+            await self.until_stored(f"message {message_id}: storing the unknown outcome", unknown)
+            return 1
+
+        async def record() -> None:
             async with self.service.uow() as uow:
                 row = await uow.session.get(MessageRow, message_id)
-                await messaging.mark_unknown(uow, row, f"provider error: {type(exc).__name__}", _now(), self.metrics)
-                await uow.commit()
-            return 1
-        async with self.service.uow() as uow:
-            row = await uow.session.get(MessageRow, message_id)
-            await messaging.record_attempt(uow, self.settings, row, result, _now(), self.metrics)
-            await uow.commit()
+                # Not 'sending' any more: an earlier try committed although its answer was lost.
+                if row is not None and row.state == MessageState.SENDING.value:
+                    await messaging.record_attempt(uow, self.settings, row, result, _now(), self.metrics)
+                    await uow.commit()
+
+        await self.until_stored(f"message {message_id}: storing the provider's answer", record)
         return 1
 
     async def run(self, _service: Service | None = None) -> None:
         await self.provider.start()
         try:
-            await self.recover()
+            await self.until_stored("recovering messages left sending", self.recover)
+            delay, longest = self.retry_seconds
             while True:
-                n = await self.run_once()
+                try:
+                    n = await self.run_once()
+                    delay = self.retry_seconds[0]
+                except Exception as exc:
+                    if not database_away(exc):
+                        raise
+                    log.warning("delivery paused: database unavailable, retrying in %.1fs: %r", delay, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, longest)
+                    continue
                 if n == 0:
                     self.wakeup.clear()
                     try:

@@ -66,18 +66,11 @@ def register(service: Service, notices: Notices, metrics: SmsMetrics) -> None:
             mobile=event.mobile, recorded_at=event.recorded_at))
         await ctx.session.flush()
         now = _now()
-        await notices.on_contact(ctx, event.receipt_no, now)
+        await notices.on_contact(ctx, event.receipt_no, now)  # also wakes the release worker after commit
         case = await ctx.session.get(CaseRow, event.receipt_no)
         if case is not None and case.survey_cause:
-            await _survey(ctx, case, event.mobile, case.survey_cause)
+            await notices.invite_to_survey(ctx, case, event.mobile, case.survey_cause, now)
             case.survey_cause = None
-
-    async def _survey(ctx: HandlerContext, case: CaseRow, mobile: str, cause: str) -> None:
-        await queue_sms(ctx, settings, SmsRequest(
-            cause_event_id=cause, template="survey", category=Category.SURVEY, recipient_kind=Recipient.APPLICANT,
-            mobile=mobile, context={"item_name": case.item_name or "",
-                                    "rating_url": settings.notify_rating_url_template.format(receipt_no=case.receipt_no)},
-            receipt_no=case.receipt_no), _now(), metrics)
 
     # ------------------------------------------------------------------ intake.units
 
@@ -137,9 +130,10 @@ def register(service: Service, notices: Notices, metrics: SmsMetrics) -> None:
                 await notice(DocumentType.DENIAL, accepted_on=accepted_on, reason=event.decision_text.rstrip("。"))
             contact = await ctx.session.get(ContactRow, rn)
             if contact is not None:
-                await _survey(ctx, case, contact.mobile, ctx.event_id)
+                await notices.invite_to_survey(ctx, case, contact.mobile, ctx.event_id, now)
             else:
                 case.survey_cause = ctx.event_id  # sent when intake.contacts catches up
+                notices.wake_after_commit(ctx.session)  # or by the release worker, if it is committing now
 
     # ------------------------------------------------------------------ seal.documents
 

@@ -1,6 +1,14 @@
 """The notice saga as state changes in the caller's transaction: request (render, send to seal),
 release once sealed (short link + SMS to the applicant), fail visibly when refused or timed out,
-retry on staff request."""
+retry on staff request.
+
+A notice is addressed to the applicant by full name, which only the private contact topic carries,
+so a notice whose application event comes first waits (``awaiting_contact``) until the contact's
+handler releases it. The two handlers are separate consumers: on PostgreSQL their transactions
+run at once, and each may miss what the other has not committed yet (the application's looks for
+the contact, the contact's for waiting notices). Whichever of the two commits last therefore
+wakes :meth:`Notices.release_waiting`, which starts after both commits and so sees both; that
+sweep also runs periodically, for a process that died between the commit and the sweep."""
 
 from __future__ import annotations
 
@@ -8,10 +16,14 @@ import asyncio
 import base64
 import logging
 import uuid
-from datetime import date, datetime
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.common import CaseKind, DocumentType
 from contracts.notify import NoticeFailed, NoticeFailureReason, NoticeReleased, NoticeRequested, Recipient
@@ -36,10 +48,24 @@ def _strip(text: str | None) -> str | None:
     return text.rstrip("。.；; ") if text else text
 
 
+_WAKE = "notify.release_waiting"
+
+
 class Notices:
     def __init__(self, settings: NotifySettings, metrics: SmsMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
+        #: Set after a commit that may have left a notice (or a survey) waiting for a contact
+        #: that is there: the release worker (app.py) waits on it.
+        self.rendezvous = asyncio.Event()
+
+    def wake_after_commit(self, session: AsyncSession) -> None:
+        """Run :meth:`release_waiting` once this transaction has committed (not before: it must
+        see what this transaction wrote; not at all if it rolls back)."""
+        if session.info.get(_WAKE):
+            return
+        session.info[_WAKE] = True
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: self.rendezvous.set())
 
     # ------------------------------------------------------------------ request
 
@@ -60,12 +86,14 @@ class Notices:
         return row
 
     async def on_contact(self, uow: Emitter, receipt_no: str, now: datetime) -> int:
-        """The applicant's contact arrived: every notice waiting for it goes to the seal."""
+        """The applicant's contact arrived (written in this transaction): every notice waiting for
+        it goes to the seal. Those committed by a concurrent transaction after this one looked
+        are the release worker's, woken by whichever commit comes last."""
+        self.wake_after_commit(uow.session)
         n = 0
-        for row in await store.notices_for(uow.session, receipt_no):
-            if row.state == AWAITING_CONTACT:
-                await self.advance(uow, row, now)
-                n += 1
+        for row in await store.claim_waiting(uow.session, receipt_no):
+            await self.advance(uow, row, now)
+            n += 1
         return n
 
     async def advance(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
@@ -73,8 +101,53 @@ class Notices:
         contact = await uow.session.get(ContactRow, row.receipt_no)
         if contact is None:
             row.state = AWAITING_CONTACT  # addressed by full name: wait for intake.contacts
+            self.wake_after_commit(uow.session)  # the contact may be committing right now
             return
         await self._render_and_send(uow, row, case, contact, now)
+
+    async def release_waiting(self, uow: Callable[[], AbstractAsyncContextManager[Any]],
+                              now: datetime | None = None, limit: int = 100) -> tuple[int, bool]:
+        """Send to the seal the notices still awaiting a contact that has arrived, and send the
+        surveys likewise waiting, each in a transaction of its own (``uow`` makes one). Returns
+        how many notices went and whether more may be left (``limit`` reached)."""
+        async with uow() as u:
+            notice_ids = await store.waiting_with_contact(u.session, limit)
+            surveys = await store.surveys_with_contact(u.session, limit)
+        released = surveyed = 0
+        for notice_id in notice_ids:
+            async with uow() as u:
+                at = now or datetime.now(UTC)
+                row = await store.claim_waiting_notice(u.session, notice_id, at)
+                if row is None:
+                    continue  # released meanwhile (the contact's handler, another replica)
+                await self.advance(u, row, at)
+                await u.commit()
+                released += 1
+        for receipt_no, cause in surveys:
+            async with uow() as u:
+                at = now or datetime.now(UTC)
+                case = await store.claim_survey(u.session, receipt_no, cause)
+                contact = await u.session.get(ContactRow, receipt_no)
+                if case is None or contact is None:
+                    continue
+                await self.invite_to_survey(u, case, contact.mobile, cause, at)
+                await u.commit()
+                surveyed += 1
+        if released or surveyed:
+            log.info("released %d notice(s) and %d survey(s) left waiting for a contact that had arrived "
+                     "(a concurrent commit or an interrupted process)", released, surveyed)
+        # More may be left past the limit; not when nothing could be taken (another replica has them).
+        more = (len(notice_ids) >= limit or len(surveys) >= limit) and bool(released or surveyed)
+        return released, more
+
+    async def invite_to_survey(self, uow: Emitter, case: CaseRow, mobile: str, cause: str, now: datetime) -> None:
+        """The satisfaction survey SMS after a decision (once per decision: the idempotency key)."""
+        s = self.settings
+        await queue_sms(uow, s, SmsRequest(
+            cause_event_id=cause, template="survey", category=Category.SURVEY, recipient_kind=Recipient.APPLICANT,
+            mobile=mobile, context={"item_name": case.item_name or "",
+                                    "rating_url": s.notify_rating_url_template.format(receipt_no=case.receipt_no)},
+            receipt_no=case.receipt_no), now, self.metrics)
 
     def _context(self, row: NoticeRow, case: CaseRow | None, contact: ContactRow) -> dict[str, Any]:
         s = self.settings

@@ -222,18 +222,67 @@ async def upsert(session: AsyncSession, model: type[Base], key: dict[str, Any], 
 
 
 async def next_serial(session: AsyncSession, unit_code: str, prefix: str, year: int) -> int:
-    row = await session.get(SerialRow, (unit_code, prefix, year))
-    if row is None:
-        row = SerialRow(unit_code=unit_code, prefix=prefix, year=year, last=0)
-        session.add(row)
-    row.last += 1
-    await session.flush()
-    return row.last
+    """The next document serial. One UPDATE … RETURNING, so that two transactions numbering
+    notices of the same unit at once (PostgreSQL) never read the same ``last``: the second waits
+    for the first's row lock and increments what it committed."""
+    bump = (update(SerialRow)
+            .where(SerialRow.unit_code == unit_code, SerialRow.prefix == prefix, SerialRow.year == year)
+            .values(last=SerialRow.last + 1).returning(SerialRow.last)
+            .execution_options(synchronize_session=False))
+    last = (await session.execute(bump)).scalar_one_or_none()
+    if last is not None:
+        return int(last)
+    try:
+        async with session.begin_nested():  # the year's first number; a concurrent twin collides here
+            session.add(SerialRow(unit_code=unit_code, prefix=prefix, year=year, last=1))
+            await session.flush()
+        return 1
+    except IntegrityError:
+        return int((await session.execute(bump)).scalar_one())
 
 
-async def notices_for(session: AsyncSession, receipt_no: str) -> Sequence[NoticeRow]:
-    res = await session.exec(select(NoticeRow).where(NoticeRow.receipt_no == receipt_no).order_by(NoticeRow.created_at))
-    return res.all()
+# The rendezvous of a notice and the applicant's contact (see notices.py).
+
+async def claim_waiting(session: AsyncSession, receipt_no: str) -> Sequence[NoticeRow]:
+    """The case's notices still awaiting the contact, locked for this transaction (the contact's
+    handler, which has written the contact already). FOR UPDATE SKIP LOCKED on PostgreSQL: one
+    the release worker is taking right now is left to it. SQLite renders no lock clause; its
+    writers are serialised, and this transaction writes already, so what it reads is current."""
+    q = (select(NoticeRow).where(NoticeRow.state == AWAITING_CONTACT, NoticeRow.receipt_no == receipt_no)
+         .order_by(NoticeRow.created_at).with_for_update(skip_locked=True))
+    return (await session.exec(q)).all()
+
+
+async def claim_waiting_notice(session: AsyncSession, notice_id: str, now: datetime) -> NoticeRow | None:
+    """Take one waiting notice for the release worker: a compare-and-set, the first statement of
+    its transaction, so that two workers (replicas; or the contact's handler) never both take it —
+    on SQLite too, where reading first would read outside the write lock."""
+    taken = await session.execute(
+        update(NoticeRow).where(NoticeRow.id == notice_id, NoticeRow.state == AWAITING_CONTACT)
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    return await session.get(NoticeRow, notice_id) if taken.rowcount == 1 else None
+
+
+async def waiting_with_contact(session: AsyncSession, limit: int) -> list[str]:
+    """Ids of notices awaiting a contact that is there: left behind by a concurrent commit."""
+    q = (select(NoticeRow.id).join(ContactRow, ContactRow.receipt_no == NoticeRow.receipt_no)
+         .where(NoticeRow.state == AWAITING_CONTACT).order_by(NoticeRow.created_at).limit(limit))
+    return list((await session.exec(q)).all())
+
+
+async def surveys_with_contact(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+    """(receipt number, causing decision) of cases whose survey waits for a contact that is there."""
+    q = (select(CaseRow.receipt_no, CaseRow.survey_cause).join(ContactRow, ContactRow.receipt_no == CaseRow.receipt_no)
+         .where(CaseRow.survey_cause.is_not(None)).order_by(CaseRow.receipt_no).limit(limit))
+    return [(rn, cause) for rn, cause in (await session.exec(q)).all()]
+
+
+async def claim_survey(session: AsyncSession, receipt_no: str, cause: str) -> CaseRow | None:
+    """Take a waiting survey for the release worker (compare-and-set, as :func:`claim_waiting_notice`)."""
+    taken = await session.execute(
+        update(CaseRow).where(CaseRow.receipt_no == receipt_no, CaseRow.survey_cause == cause)
+        .values(survey_cause=None).execution_options(synchronize_session=False))
+    return await session.get(CaseRow, receipt_no) if taken.rowcount == 1 else None
 
 
 async def notice_by_request(session: AsyncSession, request_id: str) -> NoticeRow | None:
@@ -284,6 +333,15 @@ async def claim(session: AsyncSession, message_id: str, now: datetime) -> bool:
         ).values(state=MessageState.SENDING.value, attempts=MessageRow.attempts + 1, updated_at=now)
     )
     return result.rowcount == 1
+
+
+async def unclaim(session: AsyncSession, message_id: str, now: datetime) -> int:
+    """Undo :func:`claim` for a message never handed to the provider (1 if it was claimed)."""
+    result = await session.execute(
+        update(MessageRow).where(MessageRow.id == message_id, MessageRow.state == MessageState.SENDING.value)
+        .values(state=MessageState.QUEUED.value, attempts=MessageRow.attempts - 1, updated_at=now)
+    )
+    return result.rowcount
 
 
 async def stuck_sending(session: AsyncSession) -> Sequence[MessageRow]:

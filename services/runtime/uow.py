@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from contracts.base import Event
 from contracts.envelope import Envelope
 
+from .db import database_unavailable
 from .outbox import add_to_outbox
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 
     from .db import Database
     from .outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -45,7 +49,19 @@ class UnitOfWork:
     async def __aexit__(self, *exc: Any) -> None:
         # close() rolls back an uncommitted transaction and detaches objects without expiring
         # them, so what a read-only block loaded stays readable after it.
-        await self.session.close()
+        try:
+            await self.session.close()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # The server cut the connection (an outage, a restart) before the closing ROLLBACK:
+            # there is nothing left to undo, and raising here (in a route's dependency, after
+            # the answer has started) would only drop the client's connection.
+            log.warning("closing a session on a lost database connection: %r", exc, extra={"throttle": True})
+            try:
+                await self.session.invalidate()
+            except Exception:  # noqa: BLE001 - the connection is gone either way
+                pass
 
     async def emit(
         self,

@@ -1,0 +1,105 @@
+"""The delivery worker while its database is away (tests/faults/test_database_outage.py does it for
+real on PostgreSQL): a message claimed but never handed to the provider goes back to the queue,
+the provider's answer to one that was handed over is stored once the database is back, and the
+worker keeps running — none of them ends 'unknown', none is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from contracts.attendance import DutyGapDetected
+from contracts.notify import SmsUnconfirmed
+from services.notify.store import MessageRow
+from services.runtime.app import Service
+
+from .conftest import UNIT, Harness, seed_directory
+
+
+class _Away:
+    async def __aenter__(self):
+        raise OperationalError("SELECT 1", {}, ConnectionError("the database is away"))
+
+    async def __aexit__(self, *exc) -> bool:
+        return False
+
+
+def database_away_on(h: Harness, calls: set[int]) -> None:
+    """The service's units of work from now on: the ``calls``-th ones (1-based) find the database away."""
+    real = Service.uow.__get__(h.service)
+    counter = itertools.count(1)
+    h.service.uow = lambda: _Away() if next(counter) in calls else real()  # type: ignore[method-assign]
+
+
+def database_back(h: Harness) -> None:
+    del h.service.uow
+
+
+async def queue_one_alert(h: Harness) -> None:
+    await seed_directory(h)
+    await h.publish(DutyGapDetected(window_no="12", unit_code=UNIT, unit_name="示范县市场监督管理局", day=date(2025, 3, 8),
+                                    opening_time=datetime(2025, 3, 8, 9, 0).time(),
+                                    closing_time=datetime(2025, 3, 8, 17, 0).time(), time_zone="Asia/Shanghai",
+                                    grace_minutes=15, detected_at=datetime.now(UTC)))
+
+
+async def the_message(h: Harness) -> MessageRow:
+    async with h.service.uow() as uow:
+        [row] = (await uow.session.execute(select(MessageRow))).scalars().all()
+        return row
+
+
+async def test_claimed_but_not_handed_over_goes_back_to_the_queue(harness: Harness):
+    h = harness
+    await queue_one_alert(h)
+    worker = h.state.worker
+    database_away_on(h, {3})  # 1: due messages, 2: the claim, 3: reading it before the send
+    assert await worker.run_once() == 0
+    database_back(h)
+    msg = await the_message(h)
+    assert msg.state == "sending" and worker.unsent == {msg.id} and h.provider.sent == []
+
+    assert await worker.run_once() == 1
+    msg = await the_message(h)
+    assert msg.state == "sent" and msg.attempts == 1 and worker.unsent == set()
+    assert [s.message_id for s in h.provider.sent] == [msg.id]
+    assert await h.events(SmsUnconfirmed) == []
+
+
+async def test_the_providers_answer_is_stored_once_the_database_is_back(harness: Harness):
+    h = harness
+    await queue_one_alert(h)
+    worker = h.state.worker
+    worker.retry_seconds = (0.01, 0.01)
+    database_away_on(h, {4, 5})  # 4 and 5: storing the answer, twice
+    assert await worker.run_once() == 1
+    database_back(h)
+    msg = await the_message(h)
+    assert msg.state == "sent" and msg.attempts == 1 and msg.code == "OK"
+    assert len(h.provider.sent) == 1
+    assert await h.events(SmsUnconfirmed) == []
+
+
+async def test_the_worker_keeps_running_while_the_database_is_away(harness: Harness):
+    h = harness
+    await queue_one_alert(h)
+    worker = h.state.worker
+    worker.retry_seconds = (0.01, 0.01)
+    database_away_on(h, {1, 2, 3, 4})  # 1-2: recovering at start, 3-4: looking for due messages
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            if h.provider.sent:
+                break
+            await asyncio.sleep(0.02)
+        assert not task.done(), task.exception() if task.done() else None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        database_back(h)
+    msg = await the_message(h)
+    assert msg.state == "sent" and len(h.provider.sent) == 1
