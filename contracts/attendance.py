@@ -27,7 +27,7 @@ StaffId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-
 #: Window number as shown above the counter in the hall (e.g. "12", "A03").
 WindowNo = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
 #: A month ("2025-06") or a year ("2025").
-Period = Annotated[str, Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")]
+Period = Annotated[str, Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$")]
 #: The user number the terminal knows a person by (PIN / 工号 on the device).
 TerminalPin = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9]+$")]
 
@@ -101,7 +101,7 @@ class StaffRegistered(Event, source=SOURCE, topic=STAFF.name, version=1, key_fie
     window_no: WindowNo | None = Field(default=None, description="The window the person serves at, if any.")
     role: StaffRole = Field(description="Role at the center.")
     mobile: str | None = Field(
-        default=None, pattern=r"^1\d{10}$", description="Mainland mobile number for staff alerts (SMS)."
+        default=None, pattern=r"^1[0-9]{10}$", description="Mainland mobile number for staff alerts (SMS)."
     )
     pin: TerminalPin | None = Field(default=None, description="User number on the fingerprint terminals.")
     active: bool = Field(default=True, description="False once the person has left the center.")
@@ -117,7 +117,7 @@ class StaffUpdated(Event, source=SOURCE, topic=STAFF.name, version=1, key_field=
     window_no: WindowNo | None = Field(default=None, description="The window the person serves at, if any.")
     role: StaffRole = Field(description="Role at the center.")
     mobile: str | None = Field(
-        default=None, pattern=r"^1\d{10}$", description="Mainland mobile number for staff alerts (SMS)."
+        default=None, pattern=r"^1[0-9]{10}$", description="Mainland mobile number for staff alerts (SMS)."
     )
     pin: TerminalPin | None = Field(default=None, description="User number on the fingerprint terminals.")
     active: bool = Field(default=True, description="False once the person has left the center.")

@@ -21,8 +21,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-_MASKED_ID = re.compile(r"^\d{3}\*{11}\d{3}[\dX]$")
-_MASKED_MOBILE = re.compile(r"^1\d{2}\*{4}\d{4}$")
+_MASKED_ID = re.compile(r"^[0-9]{3}\*{11}[0-9]{3}[0-9X]$")
+_MASKED_MOBILE = re.compile(r"^1[0-9]{2}\*{4}[0-9]{4}$")
 _MASKED_NAME = re.compile(r"^\S\*+$")
 
 

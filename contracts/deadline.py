@@ -288,7 +288,7 @@ class BulletinPublished(Event, source="deadline", topic=SUPERVISION.name, versio
 
     unit_code: UnitCode = Field(description="The center's own unit code (the bulletin's issuer).")
     bulletin_no: str = Field(max_length=40, description="The bulletin's number.")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="The month covered, YYYY-MM.")
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="The month covered, YYYY-MM.")
     published_by: str = Field(min_length=1, max_length=80, description="Who published it.")
     published_at: AwareDatetime = Field(description="When.")
     overdue_cases: list[BulletinOverdueCase] = Field(description="Cases overdue at some time in the period.")
@@ -300,7 +300,7 @@ class InspectionSampled(Event, source="deadline", topic=SUPERVISION.name, versio
 
     sample_id: str = Field(max_length=60, description="Identifies the sample.")
     unit_code: UnitCode = Field(description="The unit inspected.")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="The month whose closed cases were sampled.")
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="The month whose closed cases were sampled.")
     seed: str = Field(max_length=64, description="The seed: the same seed and population give the same sample.")
     share: float = Field(gt=0, le=1, description="The stated share of cases drawn.")
     population: int = Field(ge=0, description="How many closed cases there were to draw from.")

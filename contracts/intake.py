@@ -246,7 +246,7 @@ class UnitVolumeReported(Event, source="intake", topic=UNITS.name, version=1, ke
 
     unit_code: UnitCode = Field(description="Unit code.")
     unit_name: str = Field(description="Unit name.")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="Month, 'YYYY-MM'.")
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="Month, 'YYYY-MM'.")
     received: int = Field(ge=0, description="Cases received in the month.")
     accepted: int = Field(ge=0, description="Cases accepted (受理).")
     not_accepted: int = Field(ge=0, description="Cases not accepted (退回件).")
@@ -264,7 +264,7 @@ class UnitInactivityFlagged(Event, source="intake", topic=UNITS.name, version=1,
     unit_name: str = Field(description="Unit name.")
     months_without_business: int = Field(ge=1, description="Full months without any case received.")
     last_business_on: date | None = Field(default=None, description="Day of the last case received, if any.")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="The last month examined, 'YYYY-MM'.")
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="The last month examined, 'YYYY-MM'.")
     flagged_at: AwareDatetime = Field(description="When the flag was raised.")
 
 
@@ -462,7 +462,7 @@ class ApplicantContactRecorded(Event, source="intake", topic=CONTACTS.name, vers
     applicant_type: ApplicantType = Field(description="person or company.")
     name: str = Field(description="Full name of the person, or of the company's contact person.")
     company_name: str | None = Field(default=None, description="Company name for a company applicant.")
-    mobile: str = Field(pattern=r"^1\d{10}$", description="Mainland mobile number, 11 digits.")
+    mobile: str = Field(pattern=r"^1[0-9]{10}$", description="Mainland mobile number, 11 digits.")
     recorded_at: AwareDatetime = Field(description="When.")
 
 

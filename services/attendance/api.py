@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -21,15 +21,20 @@ from services.runtime.app import Service
 
 from . import domain, duty, iclock, jobs, reporting, reports, store
 from .config import AttendanceSettings
+from .params import (
+    DayParam,
+    LocalTime,
+    MonthStr,
+    PeriodStr,
+    PinStr,
+    RowId,
+    StaffIdStr,
+    UnitStr,
+    WindowStr,
+    ends_after,
+)
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
-
-StaffIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-WindowStr = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
-UnitStr = Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-PinStr = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9]+$")]
-PeriodStr = Annotated[str, Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")]
-MonthStr = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 def _settings(service: Service) -> AttendanceSettings:
@@ -38,16 +43,6 @@ def _settings(service: Service) -> AttendanceSettings:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_period(period: str, *, month_only: bool = False) -> str:
-    try:
-        _, month = domain.parse_period(period)
-    except ValueError:
-        raise Problem(422, "期间格式应为 YYYY-MM（月）或 YYYY（年）", field="period") from None
-    if month_only and month is None:
-        raise Problem(422, "期间格式应为 YYYY-MM", field="period")
-    return period
 
 
 # --- terminals ------------------------------------------------------------------------------
@@ -143,6 +138,13 @@ class CommandIn(BaseModel):
     start: datetime | None = Field(None, description="query_attlog: from (terminal wall time).")
     end: datetime | None = Field(None, description="query_attlog: to (terminal wall time).")
 
+    @field_validator("end")
+    @classmethod
+    def _order(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        if v is not None:
+            ends_after(info.data.get("start"), v)
+        return v
+
 
 class CommandOut(BaseModel):
     id: int
@@ -194,7 +196,7 @@ def _command_text(body: CommandIn, device: store.Device) -> tuple[str, str]:
             if body.kind == "user_delete":
                 return iclock.user_delete(body.pin), f"{label} {body.pin}"
             return iclock.user_update(body.pin, body.name or ""), f"{label} {body.pin}"
-        if body.start is None or body.end is None or body.end <= body.start:
+        if body.start is None or body.end is None:
             raise Problem(422, "需要起止时间，且结束晚于开始", field="end")
         return iclock.query_attlog(body.start, body.end), label
     except ValueError as exc:
@@ -235,7 +237,7 @@ async def _queue_user_everywhere(uow: Any, staff_row: store.StaffRow, by: str) -
 # --- staff ----------------------------------------------------------------------------------
 
 
-class StaffIn(BaseModel):
+class StaffFields(BaseModel):
     name: str = Field(min_length=1, max_length=40)
     unit_code: UnitStr
     unit_name: str = Field(min_length=1, max_length=80)
@@ -247,11 +249,16 @@ class StaffIn(BaseModel):
     active_from: date | None = Field(None, description="First day at the center (default: today when created).")
     active_until: date | None = Field(None, description="Last day (default: today when set inactive).")
 
-    @model_validator(mode="after")
-    def _range(self) -> "StaffIn":
-        if self.active_from and self.active_until and self.active_until < self.active_from:
+
+class StaffIn(StaffFields):
+    @field_validator("active_until")
+    @classmethod
+    def _range(cls, v: date | None, info: ValidationInfo) -> date | None:
+        # A field validator (not the model's) so that the refusal names the field.
+        start = info.data.get("active_from")
+        if v is not None and start is not None and v < start:
             raise ValueError("离岗日期不能早于到岗日期")
-        return self
+        return v
 
     @field_validator("mobile")
     @classmethod
@@ -266,7 +273,9 @@ class StaffIn(BaseModel):
         return digits
 
 
-class StaffOut(StaffIn):
+class StaffOut(StaffFields):
+    """What is stored, as stored: the input checks are not run again on the way out."""
+
     staff_id: str
     updated_at: datetime
 
@@ -294,18 +303,23 @@ async def put_staff(staff_id: StaffIdStr, body: StaffIn, staff: CenterAdmin, uow
         holder = (await s.exec(select(store.StaffRow).where(store.StaffRow.pin == body.pin))).first()
         if holder is not None and holder.staff_id != staff_id:
             raise Problem(409, f"考勤机工号 {body.pin} 已分配给 {holder.name}", field="pin")
+    today = domain.to_local(_now(), _settings(service).attendance_rules.zone).date()
+    # Nobody owes attendance for the days before they joined or after they left. The range is
+    # settled (defaults included) and checked before the row is touched: a refusal writes nothing.
+    active_from = body.active_from or (row.active_from if row else None) or today
+    active_until = body.active_until or (row.active_until if row and not body.active else None)
+    if not body.active and active_until is None:
+        active_until = today
+    if active_until is not None and active_until < active_from:
+        given = "" if body.active_until else f"（未填写时为{'原离岗日期' if row and row.active_until else '今天'}）"
+        raise Problem(422, f"离岗日期 {active_until}{given}不能早于到岗日期 {active_from}", field="active_until")
     if row is None:
         row = store.StaffRow(staff_id=staff_id, name=body.name, unit_code=body.unit_code, unit_name=body.unit_name,
                              updated_at=_now())
     for k in ("name", "unit_code", "unit_name", "window_no", "pin", "mobile", "active"):
         setattr(row, k, getattr(body, k))
     row.role, row.updated_at = body.role.value, _now()
-    today = domain.to_local(_now(), _settings(service).attendance_rules.zone).date()
-    # Nobody owes attendance for the days before they joined or after they left.
-    row.active_from = body.active_from or row.active_from or today
-    row.active_until = body.active_until or (row.active_until if not body.active else None)
-    if not body.active and row.active_until is None:
-        row.active_until = today
+    row.active_from, row.active_until = active_from, active_until
     s.add(row)
     if row.pin:
         await store.attach_pin(s, staff_id, row.pin)
@@ -384,14 +398,14 @@ class RosterIn(BaseModel):
     day: date
     window_no: WindowStr
     staff_id: StaffIdStr
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
-    @model_validator(mode="after")
-    def _order(self) -> "RosterIn":
-        if self.end <= self.start:
-            raise ValueError("结束时间应晚于开始时间")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _order(cls, v: time, info: ValidationInfo) -> time:
+        ends_after(info.data.get("start"), v)
+        return v
 
 
 class RosterOut(RosterIn):
@@ -428,7 +442,7 @@ async def add_roster(body: list[RosterIn], staff: Supervisor, uow: UoW) -> list[
 
 
 @router.delete("/roster/{entry_id}", status_code=204, summary="Remove a roster entry")
-async def delete_roster(entry_id: int, staff: Supervisor, uow: UoW) -> Response:
+async def delete_roster(entry_id: RowId, staff: Supervisor, uow: UoW) -> Response:
     row = await uow.session.get(store.RosterRow, entry_id)
     if row is None:
         raise Problem(404, "没有这条值班安排", field="entry_id")
@@ -443,23 +457,29 @@ async def delete_roster(entry_id: int, staff: Supervisor, uow: UoW) -> Response:
 class TrainingIn(BaseModel):
     session_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     day: date
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     topic: str = Field(min_length=1, max_length=200)
     staff_ids: list[StaffIdStr] | None = Field(None, description="Who must attend; empty: everyone.")
 
-    @model_validator(mode="after")
-    def _order(self) -> "TrainingIn":
-        if self.end <= self.start:
-            raise ValueError("结束时间应晚于开始时间")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _order(cls, v: time, info: ValidationInfo) -> time:
+        ends_after(info.data.get("start"), v)
+        return v
 
 
 class FridaysIn(BaseModel):
     month: MonthStr
-    start: time = time(15, 0)
-    end: time = time(17, 0)
+    start: LocalTime = time(15, 0)
+    end: LocalTime = time(17, 0)
     topic: str = Field("集中学习培训", min_length=1, max_length=200)
+
+
+def _month_days(month: str) -> tuple[date, date]:
+    """The first and last day of a validated month (:data:`MonthStr`)."""
+    year, m = domain.parse_period(month)
+    return store.month_range(date(year, m or 1, 1))
 
 
 def _training_in(r: store.TrainingRow) -> TrainingIn:
@@ -468,9 +488,8 @@ def _training_in(r: store.TrainingRow) -> TrainingIn:
 
 
 @router.get("/trainings", summary="Training sessions of a month")
-async def list_trainings(staff: CurrentStaff, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> list[TrainingIn]:
-    first = date.fromisoformat(f"{month}-01")
-    _, last = store.month_range(first)
+async def list_trainings(staff: CurrentStaff, uow: UoW, month: Annotated[MonthStr, Query()]) -> list[TrainingIn]:
+    first, last = _month_days(month)
     return [_training_in(r) for r in await store.trainings_between(uow.session, first, last)]
 
 
@@ -512,11 +531,11 @@ class LeaveIn(BaseModel):
     end: datetime
     reason: str = Field("", max_length=500)
 
-    @model_validator(mode="after")
-    def _order(self) -> "LeaveIn":
-        if self.end <= self.start:
-            raise ValueError("结束时间应晚于开始时间")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _order(cls, v: datetime, info: ValidationInfo) -> datetime:
+        ends_after(info.data.get("start"), v)
+        return v
 
 
 class LeaveOut(LeaveIn):
@@ -537,8 +556,14 @@ async def add_leave(body: LeaveIn, staff: UnitHead, uow: UoW, service: ServiceDe
         raise Problem(422, f"没有工作人员 {body.staff_id}", field="staff_id")
     staff.ensure_unit(member.unit_code)
     zone = _settings(service).attendance_rules.zone
-    start = body.start if body.start.tzinfo is None else domain.to_local(body.start, zone)
-    end = body.end if body.end.tzinfo is None else domain.to_local(body.end, zone)
+    try:
+        start = body.start if body.start.tzinfo is None else domain.to_local(body.start, zone)
+    except OverflowError:
+        raise Problem(422, "时间换算为本地时间后超出可处理的范围", field="start") from None
+    try:
+        end = body.end if body.end.tzinfo is None else domain.to_local(body.end, zone)
+    except OverflowError:
+        raise Problem(422, "时间换算为本地时间后超出可处理的范围", field="end") from None
     row = store.LeaveRow(staff_id=body.staff_id, kind=body.kind.value, start=start, end=end, approved=True,
                          approved_by=staff.sub, reason=body.reason, created_at=_now())
     uow.session.add(row)
@@ -547,9 +572,8 @@ async def add_leave(body: LeaveIn, staff: UnitHead, uow: UoW, service: ServiceDe
 
 
 @router.get("/leaves", summary="Leave of a month")
-async def list_leaves(staff: UnitHead, uow: UoW, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> list[LeaveOut]:
-    first = date.fromisoformat(f"{month}-01")
-    _, last = store.month_range(first)
+async def list_leaves(staff: UnitHead, uow: UoW, month: Annotated[MonthStr, Query()]) -> list[LeaveOut]:
+    first, last = _month_days(month)
     rows = await store.leaves_between(uow.session, datetime.combine(first, time()),
                                       datetime.combine(last, time(23, 59, 59)))
     units = {s.staff_id: s.unit_code for s in await store.all_staff(uow.session)}
@@ -557,7 +581,7 @@ async def list_leaves(staff: UnitHead, uow: UoW, month: Annotated[str, Query(pat
 
 
 @router.delete("/leaves/{leave_id}", status_code=204, summary="Withdraw leave recorded by mistake")
-async def delete_leave(leave_id: int, staff: UnitHead, uow: UoW) -> Response:
+async def delete_leave(leave_id: RowId, staff: UnitHead, uow: UoW) -> Response:
     row = await uow.session.get(store.LeaveRow, leave_id)
     if row is None:
         raise Problem(404, "没有这条请假记录", field="leave_id")
@@ -586,7 +610,7 @@ class SlotOut(BaseModel):
 
 
 @router.get("/duty/{day}", summary="Weekend coverage of a day: every shift and who turned up")
-async def duty_status(day: date, staff: Supervisor, uow: UoW, service: ServiceDep) -> list[SlotOut]:
+async def duty_status(day: DayParam, staff: Supervisor, uow: UoW, service: ServiceDep) -> list[SlotOut]:
     rules = _settings(service).attendance_rules
     s = uow.session
     posts = [p.domain() for p in await store.all_posts(s)]
@@ -609,9 +633,8 @@ async def duty_status(day: date, staff: Supervisor, uow: UoW, service: ServiceDe
 
 
 @router.get("/reports/monthly/{period}", summary="Monthly attendance per person and per window (JSON)")
-async def monthly_json(period: str, staff: UnitHead, uow: UoW, service: ServiceDep,
+async def monthly_json(period: MonthStr, staff: UnitHead, uow: UoW, service: ServiceDep,
                        details: bool = False) -> dict[str, Any]:
-    _check_period(period, month_only=True)
     data = await reporting.month_report(uow.session, period, _settings(service), _now())
     report = data.report if staff.center_wide else reporting.restrict_to_unit(data.report, staff.unit or "")
     return reports.report_json(report, details=details)
@@ -619,8 +642,7 @@ async def monthly_json(period: str, staff: UnitHead, uow: UoW, service: ServiceD
 
 @router.get("/reports/monthly/{period}/xlsx", summary="Monthly attendance as a spreadsheet",
             response_class=Response, responses={200: {"content": {reports.XLSX_MEDIA_TYPE: {}}}})
-async def monthly_xlsx(period: str, staff: UnitHead, uow: UoW, service: ServiceDep) -> Response:
-    _check_period(period)
+async def monthly_xlsx(period: PeriodStr, staff: UnitHead, uow: UoW, service: ServiceDep) -> Response:
     data, ev = await reporting.evaluation(uow.session, period, _settings(service), _now())
     report = data.report
     if not staff.center_wide:
@@ -632,15 +654,13 @@ async def monthly_xlsx(period: str, staff: UnitHead, uow: UoW, service: ServiceD
 
 
 @router.get("/evaluation/{period}", summary="Scores of windows and staff, the formula and the awards")
-async def evaluation_json(period: str, staff: CurrentStaff, uow: UoW, service: ServiceDep) -> dict[str, Any]:
-    _check_period(period)
+async def evaluation_json(period: PeriodStr, staff: CurrentStaff, uow: UoW, service: ServiceDep) -> dict[str, Any]:
     _, ev = await reporting.evaluation(uow.session, period, _settings(service), _now())
     return reports.evaluation_json(ev)
 
 
 @router.get("/rankings/{period}", summary="Red-flag windows and service stars")
-async def rankings(period: str, staff: CurrentStaff, uow: UoW, service: ServiceDep) -> dict[str, Any]:
-    _check_period(period)
+async def rankings(period: PeriodStr, staff: CurrentStaff, uow: UoW, service: ServiceDep) -> dict[str, Any]:
     _, ev = await reporting.evaluation(uow.session, period, _settings(service), _now())
     full = reports.evaluation_json(ev)
     published = await store.is_published(uow.session, period, "ranking")
@@ -654,7 +674,6 @@ class PublishOut(BaseModel):
 
 
 @router.post("/rankings/{period}/publish", summary="Publish a period's report and rankings now")
-async def publish(period: str, staff: CenterAdmin, service: ServiceDep, force: bool = False) -> PublishOut:
-    _check_period(period)
+async def publish(period: PeriodStr, staff: CenterAdmin, service: ServiceDep, force: bool = False) -> PublishOut:
     events = await jobs.publish_period(service, period, _now(), force=force)
     return PublishOut(period=period, events=[type(e).__name__ for e in events])

@@ -13,6 +13,7 @@ a sign-in only. Approved leave that overlaps a session excuses the whole session
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -147,15 +148,29 @@ def month_days(year: int, month: int) -> list[date]:
 
 
 def parse_period(period: str) -> tuple[int, int | None]:
-    """``2025-06`` -> (2025, 6); ``2025`` -> (2025, None)."""
-    if len(period) == 7 and period[4] == "-":
-        year, month = int(period[:4]), int(period[5:])
-        if not 1 <= month <= 12:
-            raise ValueError(f"bad month in {period!r}")
-        return year, month
-    if len(period) == 4 and period.isdigit():
-        return int(period), None
-    raise ValueError(f"a period is YYYY-MM or YYYY, not {period!r}")
+    """``2025-06`` -> (2025, 6); ``2025`` -> (2025, None). Raises ValueError for anything else,
+    and for a period at the very edge of the calendar (0001-01, 9999-12, the years 0001 and 9999):
+    its bounds, the next month and a zone's offset either side would fall outside what ``date``
+    and ``datetime`` can hold."""
+    m = re.fullmatch(r"([0-9]{4})(?:-([0-9]{2}))?", period)
+    if m is None:
+        raise ValueError(f"a period is YYYY-MM or YYYY, not {period!r}")
+    year, month = int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    if month is not None and not 1 <= month <= 12:
+        raise ValueError(f"bad month in {period!r}")
+    if not MIN_PERIOD <= (year, month or 1) or not (year, month or 12) <= MAX_PERIOD:
+        raise ValueError(f"period {period!r} is outside the calendar the reports can compute")
+    return year, month
+
+
+#: The first and last (year, month) a period may reach: one month in from each end of ``date``.
+MIN_PERIOD = (1, 2)
+MAX_PERIOD = (9999, 11)
+
+
+def computable_day(day: date) -> bool:
+    """Whether a day's neighbours (the next day, a zone's offset either side) exist for ``date``."""
+    return date.min < day < date.max
 
 
 def period_bounds(period: str, zone: ZoneInfo) -> tuple[datetime, datetime]:

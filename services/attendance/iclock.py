@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl
 
 LF = "\n"
@@ -27,6 +27,10 @@ OK = "OK"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _PIN = re.compile(r"^[A-Za-z0-9]{1,24}$")
 _TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_INT = re.compile(r"[+-]?[0-9]+")
+#: The numbers of a record land in INTEGER columns (PostgreSQL: 32 bits): a number outside makes
+#: the line a bad one, never the whole upload a failure the terminal would resend for ever.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -52,7 +56,23 @@ def parse_time(value: str) -> datetime:
     if not m:
         raise ValueError(f"not a terminal time: {value!r}")
     y, mo, d, h, mi, s = m.groups()
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
+    value = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
+    if not date.min < value.date() < date.max:
+        # Read in the device's zone it would fall off the calendar (and it is a wrong clock anyway).
+        raise ValueError(f"terminal time out of range: {value!r}")
+    return value
+
+
+def parse_int(value: str) -> int:
+    """A protocol number (ASCII digits, in the INTEGER columns' range). Raises ValueError."""
+    text = value.strip()
+    if not _INT.fullmatch(text):
+        raise ValueError(f"not an integer: {value[:40]!r}")
+    # Too many digits is out of range without int() (slow for thousands of digits, then refused).
+    number = int(text) if len(text.lstrip("+-").lstrip("0")) <= 10 else None
+    if number is None or not INT_MIN <= number <= INT_MAX:
+        raise ValueError(f"integer out of range: {text[:40]!r}")
+    return number
 
 
 def format_time(value: datetime) -> str:
@@ -85,7 +105,7 @@ def push_version(value: str | None) -> tuple[int, ...]:
     """``pushver`` query value as a comparable tuple; absent means an old (1.x) terminal."""
     if not value:
         return (1, 0)
-    parts = re.findall(r"\d+", value)
+    parts = re.findall(r"[0-9]{1,9}", value)  # bounded: a 5000-digit "version" is no reason to fail
     return tuple(int(p) for p in parts[:3]) or (1, 0)
 
 
@@ -187,7 +207,7 @@ class ParseResult:
 def _int_field(fields: Sequence[str], index: int, default: int) -> int:
     if index >= len(fields) or fields[index].strip() == "":
         return default
-    return int(fields[index].strip())
+    return parse_int(fields[index])
 
 
 def parse_attlog_line(line: str, line_no: int = 0) -> AttLogRecord:
@@ -315,7 +335,7 @@ def parse_operlog(body: str) -> ParseResult:
                 if len(fields) < 3:
                     raise ValueError("OPLOG needs op, admin and time")
                 result.records.append(
-                    OpLogRecord(int(fields[0]), fields[1].strip(), parse_time(fields[2]),
+                    OpLogRecord(parse_int(fields[0]), fields[1].strip(), parse_time(fields[2]),
                                 tuple(f.strip() for f in fields[3:]), no)
                 )
             elif head == "USER":
@@ -325,7 +345,7 @@ def parse_operlog(body: str) -> ParseResult:
                     raise ValueError(f"bad PIN {pin!r}")
                 pri = kv.get("Pri", "0") or "0"
                 result.records.append(
-                    UserRecord(pin, kv.get("Name", ""), int(pri), kv.get("Card", ""), kv.get("Grp", ""), no)
+                    UserRecord(pin, kv.get("Name", ""), parse_int(pri), kv.get("Card", ""), kv.get("Grp", ""), no)
                 )
             elif head and rest:
                 kv = parse_kv_fields(rest)
@@ -488,8 +508,8 @@ def parse_devicecmd(body: str) -> ParseResult:
                 current = None
             pairs = dict(parse_qsl(text, keep_blank_values=True))
             try:
-                cmd_id = int(pairs["ID"])
-                code = int(pairs.get("Return", "0") or "0")
+                cmd_id = parse_int(pairs["ID"])
+                code = parse_int(pairs.get("Return", "0") or "0")
             except (KeyError, ValueError):
                 result.errors.append(LineError(no, line, "ID and Return must be integers"))
                 continue

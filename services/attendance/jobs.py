@@ -72,7 +72,7 @@ async def check_duty(service: Service, now: datetime) -> list[Event]:
 
 def previous_month(day: date) -> str:
     first = day.replace(day=1) - timedelta(days=1)
-    return f"{first.year}-{first.month:02d}"
+    return f"{first.year:04d}-{first.month:02d}"
 
 
 async def publish_period(service: Service, period: str, now: datetime, *, force: bool = False,

@@ -59,7 +59,7 @@ async def period_report(session: AsyncSession, period: str, settings: Attendance
         return await month_report(session, period, settings, now)
     now_local = domain.to_local(now, settings.attendance_rules.zone)
     last_month = 12 if year < now_local.year else (now_local.month if year == now_local.year else 0)
-    months = [await month_report(session, f"{year}-{m:02d}", settings, now) for m in range(1, last_month + 1)]
+    months = [await month_report(session, f"{year:04d}-{m:02d}", settings, now) for m in range(1, last_month + 1)]
     if not months:
         staff = [s.domain() for s in await store.all_staff(session)]
         posts = [p.domain() for p in await store.all_posts(session)]

@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -131,6 +132,12 @@ def _display_width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _cell_text(value: Any) -> Any:
+    """Control characters cannot be stored in a worksheet (openpyxl refuses the cell): a name typed
+    with one still makes the report, without it."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _sheet(wb: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
            *, caption: str | None = None, percent_cols: Sequence[int] = ()) -> Worksheet:
     ws = wb.create_sheet(title)
@@ -145,7 +152,9 @@ def _sheet(wb: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequ
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for r, row in enumerate(rows, start=start + 1):
         for col, value in enumerate(row, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
+            cell = ws.cell(row=r, column=col, value=_cell_text(value))
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # a name typed as "=..." is text, never a formula run on opening
             if col - 1 in percent_cols and isinstance(value, (int, float)):
                 cell.number_format = "0.00%"
             elif isinstance(value, datetime):

@@ -50,7 +50,9 @@ from .schemas import (
     LookupIn,
     MonthlyReportIn,
     NotAcceptedIn,
+    Offset,
     OverrideIn,
+    Period,
     ProvidedIn,
     PublicRatingIn,
     RatingAck,
@@ -322,8 +324,8 @@ def _unit_scope(staff: Staff, unit: str | None) -> str | None:
 async def list_consultations(
     staff: CurrentStaff, uow: UoW,
     unit: Annotated[str | None, Query(max_length=12)] = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    period: Annotated[Period | None, Query(description="月份，YYYY-MM")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     rows = await Store(uow.session).consultations(unit_code=_unit_scope(staff, unit), period=period, limit=limit,
                                                   offset=offset)
@@ -332,7 +334,7 @@ async def list_consultations(
 
 @router.get("/consultations/counts", tags=["consultations"], summary="各单位咨询量（按渠道）")
 async def consultation_counts(
-    staff: CurrentStaff, uow: UoW, period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+    staff: CurrentStaff, uow: UoW, period: Annotated[Period, Query(description="月份，YYYY-MM")],
 ) -> dict[str, dict[str, int]]:
     counts = await Store(uow.session).consultation_counts(period)
     scope = _unit_scope(staff, None)
@@ -408,8 +410,8 @@ async def list_applications(
     unit: Annotated[str | None, Query(max_length=12)] = None,
     status: Annotated[domain.Status | None, Query()] = None,
     item: Annotated[str | None, Query(max_length=20)] = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    period: Annotated[Period | None, Query(description="月份，YYYY-MM")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> list[CaseSummary]:
     apps = await Store(uow.session).cases(unit_code=_unit_scope(staff, unit), status=status.value if status else None,
                                           item_code=item, period=period, limit=limit, offset=offset)
@@ -511,7 +513,7 @@ async def list_rectifications(
     staff: CurrentStaff, uow: UoW,
     unit: Annotated[str | None, Query(max_length=12)] = None,
     status: Annotated[RectificationStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     rows = await Store(uow.session).rectifications(unit_code=_unit_scope(staff, unit), status=status, limit=limit,
                                                    offset=offset)
@@ -539,7 +541,7 @@ async def close_rectification(rectification_id: str, body: CloseRectificationIn,
 
 @router.get("/reports/volume", tags=["reports"], summary="各单位月度业务量（含双休日）")
 async def volume(
-    staff: CurrentStaff, uow: UoW, period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+    staff: CurrentStaff, uow: UoW, period: Annotated[Period, Query(description="月份，YYYY-MM")],
 ) -> list[dict[str, Any]]:
     rows = await volume_for(Store(uow.session), period, _unit_scope(staff, None))
     return [r.model_dump(mode="json") for r in rows]

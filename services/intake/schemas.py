@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from contracts.common import ApplicantType, CaseKind, Channel
 from contracts.intake import (
@@ -22,6 +22,30 @@ from .catalog import Item, ItemContent, ItemVersion, Unit
 from .consultations import Consultation
 from .domain import Application, RequestedMaterial
 from .ratings import Rectification
+from .volume import parse_period
+
+# --------------------------------------------------------------------------- shared value types
+
+
+def _real_month(value: str) -> str:
+    # The pattern alone lets 0000-00 or 2024-13 through, and the reports would then fail.
+    try:
+        parse_period(value)
+    except ValueError:
+        raise ValueError("月份应为 YYYY-MM，年份 0001 至 9999，月份 01 至 12") from None
+    return value
+
+
+#: A month, 'YYYY-MM' (ASCII digits only), of a year 1..9999: every period in intake's API.
+Period = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="月份，YYYY-MM"),
+                   AfterValidator(_real_month)]
+
+#: Largest integer the databases take (SQLite INTEGER, PostgreSQL BIGINT): beyond it the driver fails.
+SQL_BIGINT_MAX = 2**63 - 1
+
+#: How many rows a list skips (paging).
+Offset = Annotated[int, Field(ge=0, le=SQL_BIGINT_MAX, description="跳过的条数（分页）")]
+
 
 # --------------------------------------------------------------------------- catalog
 
@@ -296,4 +320,4 @@ def rectification_view(r: Rectification) -> dict[str, Any]:
 
 
 class MonthlyReportIn(BaseModel):
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份，YYYY-MM")
+    period: Period

@@ -3,6 +3,7 @@ that has entered the center but routes no business through it for a set number o
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,11 +28,12 @@ class CaseFacts:
 
 
 def parse_period(period: str) -> tuple[int, int]:
-    try:
-        year, month = (int(p) for p in period.split("-"))
-    except ValueError:
-        raise ValueError(f"period must be YYYY-MM, got {period!r}") from None
-    if not 1 <= month <= 12:
+    """'YYYY-MM' -> (year, month); raises ValueError unless it names a real month (year 1..9999)."""
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})", period)
+    if m is None:
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    if year < 1 or not 1 <= month <= 12:
         raise ValueError(f"period must be YYYY-MM, got {period!r}")
     return year, month
 

@@ -93,7 +93,7 @@ def test_masked_fields_show_the_mask_in_the_schema():
     from contracts.schema_export import MODE, OneWindowJsonSchema
 
     props = Probe.model_json_schema(mode=MODE, schema_generator=OneWindowJsonSchema)["properties"]
-    assert props["m"]["x-masked"] == "mobile" and props["m"]["pattern"] == r"^1\d{2}\*{4}\d{4}$"
+    assert props["m"]["x-masked"] == "mobile" and props["m"]["pattern"] == r"^1[0-9]{2}\*{4}[0-9]{4}$"
     assert props["r"]["anyOf"][0]["x-masked"] == "resident_id"
     assert props["n"]["items"]["x-masked"] == "name"
     assert "x-masked" not in props["plain"]
@@ -260,3 +260,18 @@ def test_events_and_topics_declared_outside_the_contracts_package_are_not_export
     finally:
         base._REGISTRY.pop(OutsideRecorded.ce_type(), None)
         topics._TOPICS.pop(t.name, None)
+
+
+def test_digit_patterns_take_ascii_digits_only():
+    # \d would take any script's digits (e.g. Arabic-Indic ١٢٣) into a county's events.
+    from typing import Annotated
+
+    import pydantic
+
+    from contracts.intake import UnitVolumeReported
+
+    field = UnitVolumeReported.model_fields["period"]
+    adapter = pydantic.TypeAdapter(Annotated[str, *field.metadata])
+    assert adapter.validate_python("2026-03") == "2026-03"
+    with pytest.raises(pydantic.ValidationError):
+        adapter.validate_python("٢٠٢٦-٠٣")

@@ -57,13 +57,9 @@ def check(case: Any, suite: Suite, html: bool) -> None:
         assert body.get("status") == response.status_code and body.get("title") and body.get("detail"), where
 
 
-#: Bugs this fuzzer found that are not fixed yet (issue 9's closing note lists them). Strict: the
-#: day a fix lands, the test passes, XPASS fails the run, and the entry must go.
-KNOWN_FAILURES = {
-    "intake": "GET /intake/reports/volume?period=0000-00 answers 500 (year 0 is not validated)",
-    "attendance": "GET /attendance/trainings, /leaves, POST /trainings/fridays answer 500 for month 0000-01; "
-    "PUT /attendance/staff/{id} answers 500 for some bodies",
-}
+#: Bugs this fuzzer found that are not fixed yet, service -> what fails (none at present). Strict:
+#: the day a fix lands, the test passes, XPASS fails the run, and the entry must go.
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
