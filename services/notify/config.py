@@ -70,8 +70,12 @@ class NotifySettings(ServiceSettings):
     notify_seal_timeout_seconds: float = Field(600.0, gt=0, description="How long a notice waits for its seal before it fails visibly.")
     notify_contact_sweep_seconds: float = Field(
         30.0, gt=0, description="How often notices (and surveys) still waiting for an applicant contact that has "
-        "arrived are looked for and released. Commits that may leave one behind trigger the look at once; this "
+        "arrived, and duty gaps still waiting for a duty manager who is known, are looked for and released. Commits that may leave one behind trigger the look at once; this "
         "period covers a process that stopped in between.")
+    notify_duty_gap_alert_max_age_hours: float = Field(
+        12.0, gt=0, description="A weekend duty gap that waited for a duty manager (none known yet when it was "
+        "detected) longer than this when one becomes known is marked expired and logged, not sent: an alert "
+        "about a shift long past is noise.")
     notify_cjk_font: Path = Field(Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                                   description="CJK TrueType font embedded in notices (fonts-wqy-microhei).")
 
@@ -99,6 +103,10 @@ class NotifySettings(ServiceSettings):
     @property
     def seal_timeout(self) -> timedelta:
         return timedelta(seconds=self.notify_seal_timeout_seconds)
+
+    @property
+    def duty_gap_alert_max_age(self) -> timedelta:
+        return timedelta(hours=self.notify_duty_gap_alert_max_age_hours)
 
     @property
     def outbox_file(self) -> Path:

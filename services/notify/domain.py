@@ -503,3 +503,26 @@ def short_code(rng: random.Random | None = None, length: int = 8) -> str:
     r = rng or random.SystemRandom()
     return "".join(r.choice(_ALPHABET) for _ in range(length))
 
+
+
+# --------------------------------------------------------------------------- duty gaps
+
+
+class DutyGapState(StrEnum):
+    """A weekend duty gap as notify handles it (``notify_duty_gaps``)."""
+
+    AWAITING_MANAGER = "awaiting_manager"  # no duty manager known yet: the alert waits for one
+    ALERTED = "alerted"                    # SMS queued to every duty manager known then
+    EXPIRED = "expired"                    # a manager became known too late: not sent (logged)
+
+
+def duty_gap_posts(post_a: bool, post_b: bool) -> str:
+    """The posts named in the alert: both when the window has both, else the one it has."""
+    if post_a and post_b:
+        return "A/B"
+    return "A" if post_a else ("B" if post_b else "A/B")
+
+
+def duty_gap_stale(detected_at: datetime, now: datetime, max_age: timedelta) -> bool:
+    """Whether a held gap is too old to alert about: a duty alert about last weekend is noise."""
+    return now - detected_at > max_age

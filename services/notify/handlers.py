@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.attendance import DutyGapDetected, StaffRegistered, StaffUpdated
+from contracts.attendance import DutyGapDetected, StaffRegistered, StaffRole, StaffUpdated
 from contracts.common import CaseKind, DocumentType
 from contracts.deadline import DeadlineMissed, DeadlineWarned, ExtensionGranted, SupervisionNoticeIssued
 from contracts.intake import (
@@ -23,6 +23,7 @@ from services.runtime.consumer import HandlerContext
 from . import store
 from .config import NotifySettings
 from .domain import Category
+from .duty import DutyGaps
 from .messaging import SmsMetrics, SmsRequest, queue_sms
 from .notices import Notices, local_date
 from .store import CaseRow, ContactRow, StaffRow, UnitRow
@@ -46,7 +47,7 @@ async def _case(ctx: HandlerContext, receipt_no: str, **values: Any) -> CaseRow:
     return row
 
 
-def register(service: Service, notices: Notices, metrics: SmsMetrics) -> None:
+def register(service: Service, notices: Notices, metrics: SmsMetrics, duty_gaps: DutyGaps) -> None:
     settings: NotifySettings = service.settings  # type: ignore[assignment]
 
     async def staff_alert(ctx: HandlerContext, staff: list[StaffRow], template: str, context: dict[str, Any],
@@ -189,11 +190,11 @@ def register(service: Service, notices: Notices, metrics: SmsMetrics) -> None:
         await store.upsert(ctx.session, StaffRow, {"staff_id": event.staff_id}, dict(
             name=event.name, unit_code=event.unit_code, unit_name=event.unit_name, window_no=event.window_no,
             role=event.role.value, mobile=event.mobile, active=event.active))
+        if event.role is StaffRole.DUTY_MANAGER and event.active and event.mobile:
+            await ctx.session.flush()
+            await duty_gaps.on_manager(ctx, _now())  # also wakes the release worker after commit
 
     @service.handler(DutyGapDetected, name="duty")
     async def on_duty_gap(event: DutyGapDetected, ctx: HandlerContext) -> None:
-        managers = list(await store.staff_by_role(ctx.session, "duty_manager"))
-        posts = "A/B" if event.post_a and event.post_b else ("A" if event.post_a else ("B" if event.post_b else "A/B"))
-        await staff_alert(ctx, managers, "staff_duty_gap", {
-            "window_no": event.window_no, "unit_name": event.unit_name, "post": posts,
-            "since": event.opening_time.strftime("%H:%M")})
+        # Held, not dropped, while no duty manager is known yet (duty.py).
+        await duty_gaps.on_gap(ctx, event, ctx.event_id, _now())

@@ -33,7 +33,8 @@ class Emitter(Protocol):
 
 
 class SmsMetrics:
-    """Business metrics: SMS by provider, outcome and reason code; notices by type and state."""
+    """Business metrics: SMS by provider, outcome and reason code; notices by type and state;
+    duty gaps waiting for a duty manager."""
 
     def __init__(self, metrics: Any) -> None:
         self.sms = metrics.counter("sms_events", "SMS state changes by provider, outcome and reason code.",
@@ -41,6 +42,8 @@ class SmsMetrics:
         self.notices = metrics.counter("notice_events", "Notice saga steps by document type and state.",
                                        ("document_type", "state"))
         self.parts = metrics.counter("sms_parts_submitted", "SMS parts the providers accepted.", ("provider",))
+        self.duty_gaps_waiting = metrics.gauge(
+            "duty_gaps_awaiting_manager", "Weekend duty gaps whose alert waits for a duty manager to become known.")
 
     def sms_event(self, provider: str | None, outcome: str, code: str | None = "") -> None:
         self.sms.labels(provider or "none", outcome, (code or "")[:40]).inc()

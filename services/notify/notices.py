@@ -56,7 +56,8 @@ class Notices:
         self.settings = settings
         self.metrics = metrics
         #: Set after a commit that may have left a notice (or a survey) waiting for a contact
-        #: that is there: the release worker (app.py) waits on it.
+        #: that is there, or a duty gap waiting for a duty manager who is known (duty.py): the
+        #: release worker (app.py) waits on it.
         self.rendezvous = asyncio.Event()
 
     def wake_after_commit(self, session: AsyncSession) -> None:

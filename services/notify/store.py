@@ -9,12 +9,14 @@
   that makes a redelivered event or a restarted notify never queue a second copy;
 - message_parts and receipts: provider ids of accepted parts and the delivery receipts for them
   (a receipt may arrive before the submit result is stored: it waits here to be matched);
-- opt_outs (survey invitations only), short_links, document serials.
+- opt_outs (survey invitations only), short_links, document serials;
+- duty_gaps: every weekend duty gap notify was told of and what became of its alert (held while
+  no duty manager is known, see duty.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Sequence
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, update
@@ -25,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.runtime.db import service_registry
 
 from . import domain
-from .domain import MessageState, NoticeState
+from .domain import DutyGapState, MessageState, NoticeState
 
 Base, metadata = service_registry()
 
@@ -148,6 +150,27 @@ class ShortLinkRow(Base, table=True):
     notice_id: str = Field(max_length=32, index=True)
     target_url: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=now_utc)
+
+
+# --------------------------------------------------------------------------- duty gaps
+
+
+class DutyGapRow(Base, table=True):
+    """A weekend duty gap (attendance's DutyGapDetected) and its alert to the duty managers."""
+
+    __tablename__ = "notify_duty_gaps"
+
+    event_id: str = Field(primary_key=True, max_length=64)  # the DutyGapDetected: the alert SMS's cause
+    window_no: str = Field(max_length=16)
+    unit_code: str = Field(max_length=32)
+    unit_name: str = Field(max_length=100)
+    day: date
+    posts: str = Field(max_length=8)  # the posts named in the alert: 'A', 'B' or 'A/B'
+    opening_time: time
+    detected_at: datetime
+    state: str = Field(max_length=20, index=True)  # a domain.DutyGapState
+    alerted_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=now_utc)
 
 
 # --------------------------------------------------------------------------- messages
@@ -283,6 +306,38 @@ async def claim_survey(session: AsyncSession, receipt_no: str, cause: str) -> Ca
         update(CaseRow).where(CaseRow.receipt_no == receipt_no, CaseRow.survey_cause == cause)
         .values(survey_cause=None).execution_options(synchronize_session=False))
     return await session.get(CaseRow, receipt_no) if taken.rowcount == 1 else None
+
+
+# The rendezvous of a duty gap and the duty managers (see duty.py): the same shape as above.
+
+async def claim_duty_gaps(session: AsyncSession, limit: int = 100) -> Sequence[DutyGapRow]:
+    """Gaps awaiting a duty manager, locked for this transaction (the staff handler, which has
+    written a duty manager already); as :func:`claim_waiting`, one the release worker is taking
+    is skipped (PostgreSQL) and SQLite's serialised writers make the read current."""
+    q = (select(DutyGapRow).where(DutyGapRow.state == DutyGapState.AWAITING_MANAGER.value)
+         .order_by(DutyGapRow.detected_at).limit(limit).with_for_update(skip_locked=True))
+    return (await session.exec(q)).all()
+
+
+async def awaiting_duty_gaps(session: AsyncSession, limit: int) -> list[str]:
+    """Event ids of the gaps still awaiting a duty manager, oldest first."""
+    q = (select(DutyGapRow.event_id).where(DutyGapRow.state == DutyGapState.AWAITING_MANAGER.value)
+         .order_by(DutyGapRow.detected_at).limit(limit))
+    return list((await session.exec(q)).all())
+
+
+async def claim_duty_gap(session: AsyncSession, event_id: str, now: datetime) -> DutyGapRow | None:
+    """Take one waiting gap for the release worker: a compare-and-set, the first statement of its
+    transaction (see :func:`claim_waiting_notice`), so two replicas never both alert it."""
+    taken = await session.execute(
+        update(DutyGapRow).where(DutyGapRow.event_id == event_id,
+                                 DutyGapRow.state == DutyGapState.AWAITING_MANAGER.value)
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    return await session.get(DutyGapRow, event_id) if taken.rowcount == 1 else None
+
+
+async def count_duty_gaps(session: AsyncSession, state: DutyGapState) -> int:
+    return int((await session.exec(select(func.count()).select_from(DutyGapRow).where(DutyGapRow.state == state.value))).one())
 
 
 async def notice_by_request(session: AsyncSession, request_id: str) -> NoticeRow | None:
