@@ -23,7 +23,7 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "onewindow.json"
 REQUIRED_ALERTS = {
     "OneWindowServiceDown", "OneWindowServiceNotReady", "OneWindowConsumerLagGrowing", "OneWindowOutboxBacklogAgeing",
     "OneWindowDeadLetters", "OneWindowSmsFailureRateHigh", "OneWindowSealingRefused", "OneWindowOverdueCasesRising",
-    "OneWindowDutyGap",
+    "OneWindowDutyGap", "OneWindowDutyGapWithNobodyToAlert",
 }
 
 
