@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from services.runtime.params import SQL_INT_MAX
+
 from . import domain
 
 StaffIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -70,5 +72,4 @@ LocalTime = Annotated[time, AfterValidator(_wall_time)]
 
 #: The row ids are INTEGER columns (PostgreSQL: 32 bits): a larger id names no row, and a driver
 #: may refuse to send one at all (SQLite beyond 64 bits), so it is refused at the door.
-SQL_INT_MAX = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=SQL_INT_MAX, description="Row id.")]

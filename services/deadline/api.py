@@ -28,6 +28,7 @@ from services.runtime import clock
 from services.runtime.app import Service
 from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff, Staff, Supervisor, UnitHead
 from services.runtime.deps import UoW
+from services.runtime.params import FreeText, plausible_key
 from services.runtime.problems import Problem
 from services.runtime.uow import UnitOfWork
 
@@ -65,6 +66,18 @@ def _problem(exc: DeadlineError | CalendarError) -> Problem:
 
 def _now() -> datetime:
     return clock.now()  # the suite's clock: a simulation's compressed time, else the system's
+
+
+#: How far ahead of the server's clock a stated instant may be (a clerk's PC runs a little fast);
+#: beyond it the instant has not happened yet.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _not_future(at: datetime | None, field: str, what: str) -> None:
+    """A stop starts and ends when it happens: an instant still to come is refused (it would show
+    the clock stopped before it is, and dates near the calendar's end cannot be counted)."""
+    if at is not None and at > _now() + CLOCK_SKEW:
+        raise Problem(422, f"{what}不能晚于当前时间", field=field)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +155,7 @@ async def _clock_out(row: store.ClockRow, keeper: Keeper, session: Any) -> Clock
 
 
 async def _own_clock(uow: UnitOfWork, receipt_no: str, staff: Staff) -> store.ClockRow:
-    row = await store.get_clock(uow.session, receipt_no, for_update=True)
+    row = await store.get_clock(uow.session, receipt_no, for_update=True) if plausible_key(receipt_no, 40) else None
     if row is None:
         raise Problem(404, f"没有受理编号为 {receipt_no} 的计时", field="receipt_no")
     staff.ensure_unit(row.unit_code)
@@ -163,7 +176,9 @@ async def list_clocks(
     unit_code: UnitCode | None = None,
     state: Annotated[str | None, Query(pattern="^(running|stopped|ended)$")] = None,
     overdue: bool | None = None,
-    after: str | None = Query(None, description="The last receipt number of the previous page."),
+    after: Annotated[
+        FreeText | None, Query(max_length=40, description="The last receipt number of the previous page.")
+    ] = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[ClockOut]:
     if not staff.center_wide:
@@ -179,7 +194,7 @@ class StopIn(BaseModel):
     reason: StopReason = Field(description="hearing, testing, inspection, expert_review, other (supplement and "
                                            "higher_authority normally come from intake).")
     started_at: AwareDatetime | None = Field(None, description="When the stop began (default: now).")
-    note: str | None = Field(None, max_length=500, description="What for (no personal data: it is published).")
+    note: FreeText | None = Field(None, max_length=500, description="What for (no personal data: it is published).")
     stop_id: str | None = Field(None, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
                                 description="Your id for it (a repeat with the same id changes nothing).")
 
@@ -189,12 +204,13 @@ class StopIn(BaseModel):
 async def stop_clock(receipt_no: str, body: StopIn, staff: CurrentStaff, uow: UoW, request: Request) -> ClockOut:
     keeper = _keeper(request)
     row = await _own_clock(uow, receipt_no, staff)
+    _not_future(body.started_at, "started_at", "暂停开始时间")
     cal = await keeper.calendar.current(uow.session)
     clock = store.clock_from_row(row)
     stop_id = body.stop_id or f"{body.reason.value}-{int(_now().timestamp())}"
     try:
         events = clock.stop(cal, stop_id=stop_id, reason=body.reason, at=body.started_at or _now(), note=body.note)
-    except DeadlineError as exc:
+    except (DeadlineError, CalendarError) as exc:
         raise _problem(exc) from None
     row = await keeper.save(uow, clock, cal, events, row)
     await uow.commit()
@@ -213,10 +229,11 @@ async def end_stop(receipt_no: str, stop_id: str, body: ResumeIn, staff: Current
     clock = store.clock_from_row(row)
     if not any(s.stop_id == stop_id for s in clock.stops):
         raise Problem(404, f"该案件没有编号为 {stop_id} 的暂停记录", field="stop_id")
+    _not_future(body.ended_at, "ended_at", "恢复计时时间")
     cal = await keeper.calendar.current(uow.session)
     try:
         events = clock.resume(cal, stop_id=stop_id, at=body.ended_at or _now())
-    except DeadlineError as exc:
+    except (DeadlineError, CalendarError) as exc:
         raise _problem(exc) from None
     if events:
         row = await keeper.save(uow, clock, cal, events, row)
@@ -226,7 +243,7 @@ async def end_stop(receipt_no: str, stop_id: str, body: ResumeIn, staff: Current
 
 class ExtensionIn(BaseModel):
     days: int = Field(ge=1, le=60, description="Working days added.")
-    reason: str = Field(min_length=2, max_length=500, description="Why (it is told to the applicant).")
+    reason: FreeText = Field(min_length=2, max_length=500, description="Why (it is told to the applicant).")
     extension_id: str | None = Field(None, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$",
                                      description="Your id for it (a repeat with the same id changes nothing).")
 
@@ -243,11 +260,11 @@ async def extend_clock(receipt_no: str, body: ExtensionIn, staff: UnitHead, uow:
             cal,
             extension_id=body.extension_id or f"ext-{int(_now().timestamp())}",
             days=body.days,
-            approved_by=staff.name or staff.sub,
+            approved_by=_who(staff),
             reason=body.reason,
             at=_now(),
         )
-    except DeadlineError as exc:
+    except (DeadlineError, CalendarError) as exc:
         raise _problem(exc) from None
     row = await keeper.save(uow, clock, cal, events, row)
     await uow.commit()
@@ -276,11 +293,9 @@ async def calendar_days(
     if (end - start).days > 400:
         raise Problem(422, "一次最多查询400天", field="end")
     book = await _keeper(request).calendar.refresh(uow.session)
-    out, d = [], start
-    while d <= end:
-        out.append(DayOut(**book.day_info(d)))  # type: ignore[arg-type]
-        d += timedelta(days=1)
-    return out
+    # Counted, not stepped past ``end``: the day after 9999-12-31 does not exist.
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [DayOut(**book.day_info(d)) for d in days]  # type: ignore[arg-type]
 
 
 class DueDateOut(BaseModel):
@@ -371,12 +386,13 @@ async def _change_calendar(uow: UnitOfWork, request: Request, apply, first: date
 
 
 def _who(staff: Staff) -> str:
-    return staff.name or staff.sub
+    # The columns naming a person hold 80 characters; a token's name is the issuer's to choose.
+    return (staff.name or staff.sub)[:80]
 
 
 class DayIn(BaseModel):
     working: bool = Field(description="true: a working day for the county; false: a day off.")
-    reason: str = Field(min_length=2, max_length=500, description="Why (e.g. the county's document number).")
+    reason: FreeText = Field(min_length=2, max_length=500, description="Why (e.g. the county's document number).")
 
 
 @router.put("/calendar/days/{day}", response_model=ChangeOut, status_code=201,
@@ -393,7 +409,7 @@ async def set_day(day: date, body: DayIn, staff: CenterAdmin, uow: UoW, request:
                summary="Remove the county's override of a day (center admin)")
 async def remove_day(
     day: date, staff: CenterAdmin, uow: UoW, request: Request,
-    reason: str = Query(min_length=2, max_length=500, description="Why."),
+    reason: Annotated[FreeText, Query(min_length=2, max_length=500, description="Why.")],
 ) -> ChangeOut:
     return await _change_calendar(
         uow, request, lambda book: book.remove_override(day, by=_who(staff), at=_now(), reason=reason), day, day
@@ -403,7 +419,7 @@ async def remove_day(
 class ScheduleIn(BaseModel):
     holidays: list[date] = Field(min_length=1, max_length=200, description="Every day off of the year (weekends inside holidays may be listed).")
     working_days: list[date] = Field(default_factory=list, max_length=30, description="The make-up working days (调休上班), weekend days.")
-    reason: str = Field(min_length=2, max_length=500, description="The State Council notice, e.g. 国办发明电〔2026〕X号.")
+    reason: FreeText = Field(min_length=2, max_length=500, description="The State Council notice, e.g. 国办发明电〔2026〕X号.")
 
 
 @router.put("/calendar/schedules/{year}", response_model=ChangeOut, status_code=201,
@@ -566,7 +582,7 @@ async def bulletin_document(period: str, staff: CurrentStaff, uow: UoW, request:
 class NoticeIn(BaseModel):
     unit_code: UnitCode = Field(description="The unit supervised.")
     receipt_no: ReceiptNo | None = Field(None, description="The case concerned, if any.")
-    reason: str = Field(min_length=2, max_length=2000, description="The problem found (published: no personal data).")
+    reason: FreeText = Field(min_length=2, max_length=2000, description="The problem found (published: no personal data).")
     reply_days: int | None = Field(None, ge=1, le=30, description="Working days to reply (default: the setting).")
     origin: NoticeSource = Field(NoticeSource.MANUAL, description="What led to it.")
 
@@ -652,7 +668,7 @@ async def list_notices(
 
 
 async def _own_notice(uow: UnitOfWork, notice_no: str, staff: Staff) -> store.NoticeRow:
-    row = await uow.session.get(store.NoticeRow, notice_no)
+    row = await uow.session.get(store.NoticeRow, notice_no) if plausible_key(notice_no, 40) else None
     if row is None:
         raise Problem(404, f"没有编号为 {notice_no} 的督办通知书", field="notice_no")
     staff.ensure_unit(row.unit_code)
@@ -665,7 +681,7 @@ async def get_notice(notice_no: str, staff: CurrentStaff, uow: UoW) -> NoticeOut
 
 
 class ReplyIn(BaseModel):
-    reply: str = Field(min_length=2, max_length=4000, description="The rectification taken (published: no personal data).")
+    reply: FreeText = Field(min_length=2, max_length=4000, description="The rectification taken (published: no personal data).")
 
 
 @router.post("/notices/{notice_no}/reply", response_model=NoticeOut,
@@ -768,7 +784,7 @@ def _inspection_out(r: store.InspectionRow) -> InspectionOut:
 
 @router.get("/inspections/{sample_id}", response_model=SampleDetailOut, summary="A sample and its results")
 async def get_sample(sample_id: str, staff: CurrentStaff, uow: UoW) -> SampleDetailOut:
-    row = await uow.session.get(store.SampleRow, sample_id)
+    row = await uow.session.get(store.SampleRow, sample_id) if plausible_key(sample_id, 60) else None
     if row is None:
         raise Problem(404, f"没有编号为 {sample_id} 的抽查样本", field="sample_id")
     staff.ensure_unit(row.unit_code)
@@ -779,7 +795,7 @@ async def get_sample(sample_id: str, staff: CurrentStaff, uow: UoW) -> SampleDet
 class InspectionIn(BaseModel):
     receipt_no: ReceiptNo = Field(description="A case of the sample.")
     result: InspectionResult = Field(description="compliant, defective or violation.")
-    notes: str | None = Field(None, max_length=2000, description="Findings (published: no personal data).")
+    notes: FreeText | None = Field(None, max_length=2000, description="Findings (published: no personal data).")
     raise_notice: bool = Field(False, description="On a violation, raise a supervision notice to the unit.")
     reply_days: int | None = Field(None, ge=1, le=30, description="Working days the unit has to reply to that notice.")
 
@@ -787,7 +803,7 @@ class InspectionIn(BaseModel):
 @router.post("/inspections/{sample_id}/results", response_model=InspectionOut, status_code=201,
              summary="Record the inspection of one sampled case (supervisor)")
 async def record(sample_id: str, body: InspectionIn, staff: Supervisor, uow: UoW, request: Request) -> InspectionOut:
-    srow = await uow.session.get(store.SampleRow, sample_id)
+    srow = await uow.session.get(store.SampleRow, sample_id) if plausible_key(sample_id, 60) else None
     if srow is None:
         raise Problem(404, f"没有编号为 {sample_id} 的抽查样本", field="sample_id")
     if await uow.session.get(store.InspectionRow, (sample_id, body.receipt_no)) is not None:

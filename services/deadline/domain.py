@@ -321,7 +321,8 @@ class Clock:
             return []
         self._require_open()
         at = _aware(at)
-        if local_date(at) < self.accepted_on:
+        # Compared as instants: the local date of an instant near year 1 is out of range.
+        if at < start_of_day(self.accepted_on):
             raise DeadlineError("暂停计时不能早于受理日期", "started_at")
         self.stops.append(Stop(stop_id, reason, at, None, note))
         return [

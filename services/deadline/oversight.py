@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,7 @@ from .calendar import WorkCalendar
 from .domain import DeadlineError, local_date
 
 TEMPLATES = Path(__file__).parent / "templates"
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,13 +59,13 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> "Period":
-        try:
-            y, m = text.split("-")
-            p = cls(int(y), int(m))
-        except ValueError:
-            raise DeadlineError(f"{text!r} 不是有效的月份（应为 YYYY-MM）", "period") from None
-        if not (1 <= p.month <= 12 and 1 <= p.year <= 9999) or len(y) != 4 or len(m) != 2:
-            raise DeadlineError(f"{text!r} 不是有效的月份（应为 YYYY-MM）", "period")
+        """A month ``YYYY-MM`` in ASCII digits, from 0001-02 to 9999-11: a month's bounds are local
+        midnights in UTC and the first day of the next month, which the calendar's first and last
+        months do not have."""
+        match = _PERIOD.fullmatch(text)
+        p = cls(int(match[1]), int(match[2])) if match else None
+        if p is None or not (1 <= p.month <= 12) or not ((1, 2) <= (p.year, p.month) <= (9999, 11)):
+            raise DeadlineError(f"{text[:20]!r} 不是有效的月份（应为 YYYY-MM，在 0001-02 至 9999-11 之间）", "period")
         return p
 
     @classmethod

@@ -23,6 +23,7 @@ from contracts.base import Event
 from contracts.common import ApplicantType
 from contracts.intake import APPLICATIONS
 from services.runtime import PUBLIC, CurrentStaff, Problem, Staff, UoW
+from services.runtime.params import Offset
 from services.runtime.problems import problem_response
 
 from . import access, catalog, domain
@@ -50,7 +51,6 @@ from .schemas import (
     LookupIn,
     MonthlyReportIn,
     NotAcceptedIn,
-    Offset,
     OverrideIn,
     Period,
     ProvidedIn,

@@ -40,12 +40,6 @@ def _real_month(value: str) -> str:
 Period = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="月份，YYYY-MM"),
                    AfterValidator(_real_month)]
 
-#: Largest integer the databases take (SQLite INTEGER, PostgreSQL BIGINT): beyond it the driver fails.
-SQL_BIGINT_MAX = 2**63 - 1
-
-#: How many rows a list skips (paging).
-Offset = Annotated[int, Field(ge=0, le=SQL_BIGINT_MAX, description="跳过的条数（分页）")]
-
 
 # --------------------------------------------------------------------------- catalog
 

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
-from contracts.common import mask_mobile
+from contracts.common import ReceiptNo, mask_mobile
 from services.runtime import PUBLIC, CurrentStaff, Problem, Supervisor, UoW
 from services.runtime.auth import Staff
+from services.runtime.params import FreeText, Offset, plausible_key
 
 from . import domain, messaging, store
+from .params import TemplateName
 from .store import CaseRow, MessageRow, NoticeRow, OptOutRow, ShortLinkRow
 
 router = APIRouter(tags=["notify"])
@@ -35,7 +37,7 @@ def _state(request: Request) -> Any:
 @router.get("/s/{code}", summary="Short link to a sealed notice (redirects to the PDF)", **PUBLIC,
             response_class=RedirectResponse, status_code=307)
 async def short_link(code: str, uow: UoW) -> RedirectResponse:
-    row = await uow.session.get(ShortLinkRow, code)
+    row = await uow.session.get(ShortLinkRow, code) if plausible_key(code, 16) else None
     if row is None:
         raise Problem(404, "链接无效或已失效", field="code")
     return RedirectResponse(row.target_url, status_code=307)
@@ -88,6 +90,8 @@ async def aliyun_reports(request: Request, uow: UoW) -> dict[str, Any]:
         raise Problem(400, "回执格式错误：应为JSON数组") from None
     if not isinstance(payload, list):
         raise Problem(400, "回执格式错误：应为JSON数组")
+    if not all(isinstance(item, dict) for item in payload):
+        raise Problem(400, "回执格式错误：数组的每一项应为JSON对象")
     metrics = _state(request).metrics
     for receipt in parse_reports(payload):
         await messaging.apply_receipt(uow, receipt, _now(), metrics)
@@ -149,9 +153,9 @@ async def _check_case_access(uow: UoW, staff: Staff, receipt_no: str | None) -> 
 @router.get("/messages", summary="Search SMS (staff)")
 async def list_messages(
     staff: CurrentStaff, uow: UoW,
-    receipt_no: str | None = None, mobile: str | None = None,
+    receipt_no: ReceiptNo | None = None, mobile: str | None = None,
     state: Annotated[str | None, Query(description="queued, deferred, sending, sent, delivered, failed, unknown, suppressed")] = None,
-    template: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    template: TemplateName | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> MessagePage:
     await _check_case_access(uow, staff, receipt_no)
     if state is not None and state not in {s.value for s in domain.MessageState}:
@@ -164,7 +168,7 @@ async def list_messages(
 
 @router.get("/messages/{message_id}", summary="One SMS (staff)")
 async def get_message(message_id: str, staff: CurrentStaff, uow: UoW) -> MessageOut:
-    row = await uow.session.get(MessageRow, message_id)
+    row = await uow.session.get(MessageRow, message_id) if plausible_key(message_id, 32) else None
     if row is None:
         raise Problem(404, "没有这条短信", field="message_id")
     if not staff.center_wide:
@@ -177,12 +181,12 @@ async def get_message(message_id: str, staff: CurrentStaff, uow: UoW) -> Message
 class ResolveIn(BaseModel):
     action: Literal["failed", "delivered", "resend"] = Field(
         description="failed: it did not arrive; delivered: confirmed with the recipient; resend: send again on purpose.")
-    note: str = Field("", max_length=200, description="Why (kept with the message).")
+    note: FreeText = Field("", max_length=200, description="Why (kept with the message).")
 
 
 @router.post("/messages/{message_id}/resolve", summary="Settle a message whose outcome is unknown (supervisors)")
 async def resolve_message(message_id: str, body: ResolveIn, staff: Supervisor, uow: UoW, request: Request) -> MessageOut:
-    row = await uow.session.get(MessageRow, message_id)
+    row = await uow.session.get(MessageRow, message_id) if plausible_key(message_id, 32) else None
     if row is None:
         raise Problem(404, "没有这条短信", field="message_id")
     try:
@@ -220,16 +224,23 @@ def _notice_out(row: NoticeRow, base_url: str) -> NoticeOut:
                      created_at=store.aware(row.created_at))
 
 
+#: A notice's states as stored: waiting for the applicant's contact, then the saga's.
+NOTICE_STATES = frozenset({store.AWAITING_CONTACT, *(s.value for s in domain.NoticeState)})
+
+
 class NoticePage(BaseModel):
     total: int
     items: list[NoticeOut]
 
 
 @router.get("/notices", summary="Notices and their saga state (staff)")
-async def list_notices(staff: CurrentStaff, uow: UoW, request: Request, receipt_no: str | None = None,
-                       state: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> NoticePage:
+async def list_notices(staff: CurrentStaff, uow: UoW, request: Request, receipt_no: ReceiptNo | None = None,
+                       state: Annotated[str | None,
+                                        Query(description="awaiting_contact, requested, sealed, released, failed")] = None,
+                       limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> NoticePage:
     await _check_case_access(uow, staff, receipt_no)
+    if state is not None and state not in NOTICE_STATES:
+        raise Problem(422, "文书状态无效", field="state")
     total, rows = await store.search_notices(uow.session, receipt_no=receipt_no, state=state, limit=limit, offset=offset)
     base = request.app.state.service.settings.public_url
     return NoticePage(total=total, items=[_notice_out(r, base) for r in rows])
@@ -237,7 +248,7 @@ async def list_notices(staff: CurrentStaff, uow: UoW, request: Request, receipt_
 
 @router.post("/notices/{notice_id}/retry", summary="Send a failed notice to the seal service again (staff)")
 async def retry_notice(notice_id: str, staff: CurrentStaff, uow: UoW, request: Request) -> NoticeOut:
-    row = await uow.session.get(NoticeRow, notice_id)
+    row = await uow.session.get(NoticeRow, notice_id) if plausible_key(notice_id, 32) else None
     if row is None:
         raise Problem(404, "没有这份文书", field="notice_id")
     staff.ensure_unit(row.unit_code)

@@ -21,6 +21,7 @@ from contracts.seal import (
     REVOCATION_TEXT, OldSealRegistered, RevocationReason, SealIssued, SealKind, SealRevoked,
 )
 from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff, Supervisor
+from services.runtime.params import plausible_key
 from services.runtime.problems import Problem
 
 from . import domain, issuing, store
@@ -54,12 +55,6 @@ router = APIRouter(prefix="/seal", tags=["seal"], dependencies=[Depends(_opened)
 
 def _service(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.service
-
-
-def _plausible(key: str, max_len: int) -> bool:
-    """Whether ``key`` could name a stored row at all: a longer one, or one with control characters
-    (PostgreSQL refuses NUL in text), is known absent without asking the database."""
-    return 0 < len(key) <= max_len and key.isprintable()
 
 
 def _unit_filter(unit_code: str | None) -> str | None:
@@ -244,7 +239,7 @@ class DocumentStatus(BaseModel):
 
 async def _document_status(request: Request, document_no: str) -> DocumentStatus:
     office = _office(request)
-    if not _plausible(document_no, 64):
+    if not plausible_key(document_no, 64):
         raise Problem(404, "没有这个编号的用印文书", field="document_no")
     async with _service(request).db.session() as session:
         doc = await session.get(store.DocumentRow, document_no)
@@ -281,7 +276,7 @@ async def document_page(request: Request, document_no: str) -> HTMLResponse:
 async def download(request: Request, token: str) -> Response:
     office = _office(request)
     doc = None
-    if _plausible(token, 64):
+    if plausible_key(token, 64):
         async with _service(request).db.session() as session:
             doc = await store.document_by_token(session, token)
     if doc is None:
@@ -335,7 +330,7 @@ async def list_seals(request: Request, staff: CurrentStaff, unit_code: str | Non
 
 
 async def _seal_row(request: Request, seal_id: str) -> store.SealRow:
-    if not _plausible(seal_id, 40):
+    if not plausible_key(seal_id, 40):
         raise Problem(404, "没有这个编号的印章", field="seal_id")
     async with _service(request).db.session() as session:
         row = await session.get(store.SealRow, seal_id)
@@ -495,7 +490,7 @@ class RevokeSeal(BaseModel):
 async def revoke_seal(request: Request, seal_id: str, body: RevokeSeal, staff: CenterAdmin) -> SealOut:
     office = _office(request)
     now = datetime.now(UTC)
-    if not _plausible(seal_id, 40):
+    if not plausible_key(seal_id, 40):
         raise Problem(404, "没有这个编号的印章", field="seal_id")
     async with _service(request).uow() as uow:
         await store.authority_row(uow.session, lock=True)

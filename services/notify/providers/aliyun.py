@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ..domain import ALIYUN_TEMPORARY, Outcome, Receipt, SendResult, classify_aliyun_code
+from ..domain import ALIYUN_TEMPORARY, BEIJING, Outcome, Receipt, SendResult, classify_aliyun_code
 from .. import sms_text
 from .base import OutgoingSms, ProviderHealth, SmsProvider
 
@@ -165,20 +165,34 @@ class AliyunSmsProvider(SmsProvider):
 def parse_reports(payload: Iterable[Mapping[str, Any]]) -> list[Receipt]:
     """Receipts from an SmsReport push: a JSON array of objects with ``biz_id``, ``success``,
     ``err_code`` (``DELIVERED`` on success) and ``report_time`` ('2017-05-24 18:55:50', Beijing)."""
-    from ..domain import BEIJING
-
     out: list[Receipt] = []
     for item in payload:
-        biz_id = str(item.get("biz_id") or "")
-        if not biz_id:
+        biz_id = item.get("biz_id")
+        if isinstance(biz_id, int) and not isinstance(biz_id, bool):
+            biz_id = str(biz_id)
+        # Not an id SendSms gave (those are short printable strings): it cannot match a message,
+        # and the database may refuse to store it (NUL, longer than the column).
+        if not isinstance(biz_id, str) or not 0 < len(biz_id) <= MAX_BIZ_ID or not biz_id.isprintable():
             continue
         success = item.get("success") in (True, "true", "True", 1)
-        done = None
-        if item.get("report_time"):
-            try:
-                done = datetime.strptime(str(item["report_time"]), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
-            except ValueError:
-                done = None
         status = "DELIVRD" if success else "UNDELIV"
-        out.append(Receipt("aliyun", biz_id, status, done, str(item.get("err_code") or "")))
+        error = "".join(c for c in str(item.get("err_code") or "") if c.isprintable())
+        out.append(Receipt("aliyun", biz_id, status, _report_time(item.get("report_time")), error))
     return out
+
+
+#: The longest provider message id notify stores (``notify_receipts.provider_message_id``).
+MAX_BIZ_ID = 80
+#: Receipts older than SMS itself are typos (and a time near year 1 has no UTC equivalent).
+_EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _report_time(value: Any) -> datetime | None:
+    """The report's time ('2017-05-24 18:55:50', Beijing), or None when absent or implausible."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        done = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+    return done if done >= _EARLIEST_REPORT else None
