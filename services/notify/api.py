@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from contracts.common import ReceiptNo, mask_mobile
 from services.runtime import PUBLIC, CurrentStaff, Problem, Supervisor, UoW
-from services.runtime.auth import Staff
+from services.runtime.auth import PUBLIC_RAW_INPUT, Staff
 from services.runtime.params import FreeText, Offset, plausible_key
 
 from . import domain, messaging, store
@@ -80,7 +80,8 @@ async def opt_in(mobile: str, uow: UoW) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/sms/receipts/aliyun", summary="Delivery receipts pushed by the cloud SMS provider (SmsReport)", **PUBLIC)
+@router.post("/sms/receipts/aliyun", summary="Delivery receipts pushed by the cloud SMS provider (SmsReport)",
+             **PUBLIC_RAW_INPUT)
 async def aliyun_reports(request: Request, uow: UoW) -> dict[str, Any]:
     from .providers.aliyun import parse_reports
 

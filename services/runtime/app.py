@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -35,6 +35,7 @@ from .consumer import Consumer, HandlerFn, HandlerSpec
 from .db import Database
 from .metrics import RuntimeMetrics
 from .outbox import OutboxRelay, ProducerSender
+from .params import refuse_control_characters
 from .settings import ServiceSettings
 from .uow import UnitOfWork
 
@@ -88,6 +89,7 @@ class Service:
             version=version,
             lifespan=self._lifespan,
             responses={422: {"description": "problem+json naming each field and the reason"}},
+            dependencies=[Depends(refuse_control_characters)],
         )
         self.api.state.service = self
         problems.install(self.api)

@@ -31,6 +31,10 @@ from .settings import ServiceSettings
 #: Route keyword arguments that mark an endpoint as public (no token). Checked at start-up:
 #: a route that is neither public nor asks for a staff member is refused.
 PUBLIC: dict[str, Any] = {"openapi_extra": {"x-public": True}}
+#: A public route whose input is another system's protocol (a provider's delivery receipts): it
+#: checks every value itself, item by item, so the door's refusal of control characters
+#: (services.runtime.params) does not turn one bad item into a refused (and resent) batch.
+PUBLIC_RAW_INPUT: dict[str, Any] = {"openapi_extra": {"x-public": True, "x-raw-input": True}}
 
 _ROLE_RANK = {Role.CLERK: 0, Role.UNIT_HEAD: 1, Role.SUPERVISOR: 2, Role.CENTER_ADMIN: 3}
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -435,3 +436,28 @@ def declared_subscriptions(scratch: Path, env: Mapping[str, str] | None = None) 
                 for topic in spec.topics:
                     out.setdefault(topic, set()).add(spec.group)
     return out
+
+
+@contextlib.contextmanager
+def postgres_databases(admin_url: str, prefix: str, keep: bool = False) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database per service on the server ``admin_url`` names (service ->
+    SQLAlchemy URL), dropped afterwards (unless ``keep``, to look into a failure)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    tag = uuid.uuid4().hex[:8]
+    names = {s: f"{prefix}_{s}_{tag}" for s in SERVICES}
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for db in names.values():
+            conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield {s: make_url(admin_url).set(database=db).render_as_string(hide_password=False)
+               for s, db in names.items()}
+    finally:
+        if keep:
+            print(f"kept databases: {sorted(names.values())}")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                for db in names.values():
+                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')

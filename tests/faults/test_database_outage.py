@@ -16,14 +16,13 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from services.runtime.settings import SERVICES
-from tests.e2e.harness import Broker, Suite, eventually, running_suite
+from tests.e2e.harness import Broker, Suite, eventually, postgres_databases, running_suite
 
 from .sizes import N, SEED
 from .load import Driver, check_outcome, dead_letter_counts, prepare
@@ -53,25 +52,12 @@ def _set_outage(databases: list[str], down: bool) -> None:
 @pytest.fixture
 def pg_databases() -> Iterator[dict[str, str]]:
     """A fresh PostgreSQL database per service (name -> SQLAlchemy URL), dropped afterwards."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    tag = uuid.uuid4().hex[:8]
-    names = {s: f"flt_{s}_{tag}" for s in SERVICES}
-    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-        for db in names.values():
-            conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield {s: make_url(POSTGRES_URL).set(database=db).render_as_string(hide_password=False)
-               for s, db in names.items()}
-    finally:
-        _set_outage(list(names.values()), down=False)
-        if os.environ.get("ONEWINDOW_FAULTS_KEEP_DATABASES") == "1":  # to look into a failure
-            print(f"kept databases: {sorted(names.values())}")
-            return
-        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-            for db in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    keep = os.environ.get("ONEWINDOW_FAULTS_KEEP_DATABASES") == "1"  # to look into a failure
+    with postgres_databases(POSTGRES_URL, "flt", keep=keep) as urls:
+        try:
+            yield urls
+        finally:
+            _set_outage([url.rsplit("/", 1)[1] for url in urls.values()], down=False)
 
 
 @pytest.fixture

@@ -85,6 +85,34 @@ async def test_validation_errors_name_the_field(client: httpx.AsyncClient) -> No
     assert r.status_code == 404 and r.json()["detail"] == "没有这个地址"
 
 
+class Order(BaseModel):
+    items: list[Body]
+    note: str = ""
+
+
+async def test_control_characters_are_refused_at_the_door(client: httpx.AsyncClient) -> None:
+    router = APIRouter()
+
+    @router.post("/orders/{ref}", **PUBLIC)
+    async def order(ref: str, body: Order, q: str = "") -> dict[str, str]:
+        return {"ref": ref, "note": body.note, "q": q}
+
+    client.service.api.include_router(router)  # type: ignore[attr-defined]
+    good = {"items": [{"name": "表格", "copies": 1}], "note": "第一行\n第二行\t完"}
+    r = await client.post("/orders/A1", json=good, params={"q": "ok"})
+    assert r.status_code == 200 and r.json()["note"] == "第一行\n第二行\t完"
+    # NUL deep in the body (PostgreSQL cannot store it): refused, naming the field
+    r = await client.post("/orders/A1", json={"items": [{"name": "表\x00格", "copies": 1}]})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM_JSON
+    assert r.json()["errors"] == [{"field": "items.0.name", "reason": "不能含有控制字符（如 NUL）"}]
+    r = await client.post("/orders/A1", json={"items": [], "note": "\x85"})  # a C1 control, raw UTF-8
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note"
+    r = await client.post("/orders/A1", json=good, params={"q": "a\x00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "q"
+    r = await client.post("/orders/A%00", json=good)  # no row has such a key
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM_JSON
+
+
 async def test_health_ready_and_metrics(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json()["status"] == "alive"
     r = await client.get("/readyz")
