@@ -4,6 +4,7 @@ delivery-receipt push."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -85,6 +86,13 @@ async def opt_in(mobile: str, uow: UoW) -> Response:
 async def aliyun_reports(request: Request, uow: UoW) -> dict[str, Any]:
     from .providers.aliyun import parse_reports
 
+    # The route is public (the provider has no staff token): the secret in the registered
+    # callback URL is what tells its pushes from anyone's.
+    expected = _state(request).settings.notify_aliyun_receipt_token
+    if expected is not None and not hmac.compare_digest(
+        (request.query_params.get("token") or "").encode(), expected.get_secret_value().encode()
+    ):
+        raise Problem(403, "回执推送凭证无效", field="token")
     try:
         payload = await request.json()
     except ValueError:

@@ -62,6 +62,9 @@ class NotifySettings(ServiceSettings):
     notify_aliyun_endpoint: str = Field("https://dysmsapi.aliyuncs.com", description="SendSms endpoint.")
     notify_aliyun_access_key_id: str = Field("", description="AccessKey ID.")
     notify_aliyun_access_key_secret: SecretStr = Field(SecretStr(""), description="AccessKey secret.")
+    notify_aliyun_receipt_token: SecretStr | None = Field(
+        None, description="A secret the delivery-receipt callback URL registered with the provider carries "
+        "(`…/notify/sms/receipts/aliyun?token=…`); when set, a push without it is refused (403).")
     notify_aliyun_sign_name: str | None = Field(None, description="Registered SignName; default the center's name.")
     notify_aliyun_template_codes: dict[str, str] = Field(
         default_factory=dict, description="Template name -> registered TemplateCode (JSON), e.g. {\"survey\": \"SMS_123\"}.")

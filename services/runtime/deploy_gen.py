@@ -108,6 +108,7 @@ PLANS: Mapping[str, ServicePlan] = {
         secret_env=(
             ("ONEWINDOW_NOTIFY_SMPP_PASSWORD", "onewindow-sms", "smpp-password", True),
             ("ONEWINDOW_NOTIFY_ALIYUN_ACCESS_KEY_SECRET", "onewindow-sms", "aliyun-access-key-secret", True),
+            ("ONEWINDOW_NOTIFY_ALIYUN_RECEIPT_TOKEN", "onewindow-sms", "aliyun-receipt-token", True),
         ),
     ),
     "attendance": ServicePlan("attendance", replicas=2, hpa_max=4),

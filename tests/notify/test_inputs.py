@@ -103,3 +103,19 @@ def test_push_report_times_and_ids_are_taken_only_when_plausible() -> None:
     ])
     assert [(r.provider_message_id, r.delivered, r.done_at and r.done_at.isoformat()) for r in receipts] == [
         ("12345", True, "2025-03-05T10:00:05+08:00"), ("b-2", True, None), ("b-3", True, None)]
+
+
+async def test_receipt_pushes_carry_the_callback_secret_when_one_is_set(harness: Harness) -> None:
+    from pydantic import SecretStr
+
+    harness.service.api.state.notify.settings.notify_aliyun_receipt_token = SecretStr("cb-3f9a1c")
+    push = [{"biz_id": "biz-1", "success": True, "err_code": "DELIVERED", "report_time": "2025-03-05 10:00:05"}]
+    async with client(harness, role=None) as anyone:
+        assert "凭证" in refused(await anyone.post("/sms/receipts/aliyun", json=push), "token", 403)
+        refused(await anyone.post("/sms/receipts/aliyun?token=cb-3f9a1d", json=push), "token", 403)
+        async with harness.service.uow() as uow:
+            assert (await uow.session.execute(select(ReceiptRow))).scalars().all() == []  # nothing taken
+        r = await anyone.post("/sms/receipts/aliyun?token=cb-3f9a1c", json=push)
+        assert r.status_code == 200 and r.json() == {"code": 0, "msg": "成功"}
+    async with harness.service.uow() as uow:
+        assert [x.provider_message_id for x in (await uow.session.execute(select(ReceiptRow))).scalars()] == ["biz-1"]
