@@ -16,7 +16,6 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts.common import Role
 from services.runtime import kafka_local, supervisor
 from services.runtime.settings import SERVICES, ServiceSettings
+from tests.pg import fresh_database
 
 T = TypeVar("T")
 
@@ -442,22 +442,5 @@ def declared_subscriptions(scratch: Path, env: Mapping[str, str] | None = None) 
 def postgres_databases(admin_url: str, prefix: str, keep: bool = False) -> Iterator[dict[str, str]]:
     """A fresh PostgreSQL database per service on the server ``admin_url`` names (service ->
     SQLAlchemy URL), dropped afterwards (unless ``keep``, to look into a failure)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    tag = uuid.uuid4().hex[:8]
-    names = {s: f"{prefix}_{s}_{tag}" for s in SERVICES}
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for db in names.values():
-            conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield {s: make_url(admin_url).set(database=db).render_as_string(hide_password=False)
-               for s, db in names.items()}
-    finally:
-        if keep:
-            print(f"kept databases: {sorted(names.values())}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                for db in names.values():
-                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    with contextlib.ExitStack() as stack:
+        yield {s: stack.enter_context(fresh_database(admin_url, f"{prefix}_{s}", keep)) for s in SERVICES}

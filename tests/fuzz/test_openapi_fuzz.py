@@ -57,18 +57,7 @@ def check(case: Any, suite: Suite, html: bool) -> None:
         assert body.get("status") == response.status_code and body.get("title") and body.get("detail"), where
 
 
-#: Bugs this fuzzer found that are not fixed yet, service -> what fails (none at present). Strict:
-#: the day a fix lands, the test passes, XPASS fails the run, and the entry must go.
-KNOWN_FAILURES: dict[str, str] = {}
-
-
-@pytest.mark.parametrize(
-    "service",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[s])) if s in KNOWN_FAILURES else s
-        for s in SERVICES
-    ],
-)
+@pytest.mark.parametrize("service", SERVICES)
 def test_no_server_error_no_stack_trace_and_problem_json_refusals(service: str, fuzz_suite: Suite) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzz_suite.url(service)}/openapi.json")
     failures: list[str] = []

@@ -14,114 +14,30 @@ exactly once.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from contracts.common import ApplicantType, CaseKind
-from contracts.envelope import Envelope, parse
+from contracts.envelope import parse
 from contracts.intake import (
     ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, ApplicationDecided, Outcome,
 )
 from contracts.seal import SealDocument
-from services.notify.app import create_service
-from services.notify.config import NotifySettings
 from services.notify.store import ContactRow, MessageRow, NoticeRow
 from services.runtime.app import Service
-from services.runtime.consumer import HandlerContext
+from tests.integration.notify_race import (  # noqa: F401 - notify and pg_url are fixtures
+    MARKS, done_or_waiting_on_a_lock, handle, handle_and_commit, notify, notify_service, pg_url,
+)
 
-POSTGRES_URL = os.environ.get("ONEWINDOW_TEST_POSTGRES_URL")
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not POSTGRES_URL, reason="the race needs PostgreSQL: set ONEWINDOW_TEST_POSTGRES_URL "
-                       "(CI does; .ci/run starts one)"),
-]
+pytestmark = MARKS
 
 UNIT = "SJJ"
 MOBILE = "13800138000"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(POSTGRES_URL)
-    name = f"t_race_{uuid.uuid4().hex[:10]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class _Discard:
-    """The relay's sender in these tests (no broker): the outbox rows stay to be read."""
-
-    async def send_batch(self, records: list) -> None:
-        raise ConnectionError("no broker in this test")
-
-
-def _settings(tmp_path: Path, url: str, **extra: object) -> NotifySettings:
-    return NotifySettings(data_dir=tmp_path, database_url=url, auth_secret="k" * 32, notify_quiet_hours="off",
-                          log_json=False, **extra)
-
-
-@pytest.fixture
-async def notify(tmp_path: Path, pg_url: str) -> AsyncIterator[Service]:
-    """notify on its PostgreSQL database with its background workers running (no Kafka: the test
-    plays the consumers). The periodic sweep is set to an hour, so only what the commits
-    themselves trigger can release a notice within the test."""
-    svc = create_service(_settings(tmp_path, pg_url, notify_contact_sweep_seconds=3600), deliver=False)
-    svc.relay.sender = _Discard()
-    await svc.start(kafka=False)
-    try:
-        yield svc
-    finally:
-        await svc.stop()
-
-
-def _spec(svc: Service, name: str):
-    return next(h for h in svc.handlers if h.name == name)
-
-
-async def _handle(svc: Service, handler: str, event, uow) -> None:
-    """What the consumer does inside its transaction for one record (the commit is the caller's)."""
-    await _spec(svc, handler).fn(event, HandlerContext(Envelope.wrap(event), uow))
-
-
-async def _handle_and_commit(svc: Service, handler: str, event) -> None:
-    async with svc.uow() as uow:
-        await _handle(svc, handler, event, uow)
-        await uow.commit()
-
-
-async def _done_or_waiting_on_a_lock(svc: Service, task: asyncio.Task) -> None:
-    """Wait until ``task`` finished, or blocks on a lock the first transaction holds (a fix that
-    serialises the two paths would make it wait there: committing the first one releases it)."""
-    async with svc.db.engine.connect() as conn:
-        for _ in range(600):
-            if task.done():
-                task.result()
-                return
-            waiting = (await conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))).scalar_one()
-            await conn.rollback()
-            if waiting:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the second handler neither finished nor waited on a lock")
 
 
 def _contact(rn: str) -> ApplicantContactRecorded:
@@ -175,9 +91,9 @@ async def test_application_and_contact_handled_at_once_the_notice_still_goes_to_
     # The first handler runs and its transaction stays open; meanwhile the second runs in its own
     # transaction and commits (or waits for the first); then the first commits.
     async with svc.uow() as uow_first:
-        await _handle(svc, handler_first, event_first, uow_first)
-        second = asyncio.create_task(_handle_and_commit(svc, handler_second, event_second))
-        await _done_or_waiting_on_a_lock(svc, second)
+        await handle(svc, handler_first, event_first, uow_first)
+        second = asyncio.create_task(handle_and_commit(svc, handler_second, event_second))
+        await done_or_waiting_on_a_lock(svc, second)
         second_finished_first = second.done()
         await uow_first.commit()
     await second
@@ -202,15 +118,13 @@ async def test_two_replicas_sweeping_at_once_send_each_waiting_notice_to_the_sea
 ) -> None:
     from services.notify.app import release_waiting
 
-    replicas = [create_service(_settings(tmp_path / f"r{i}", pg_url), deliver=False) for i in range(2)]
-    for svc in replicas:
-        svc.relay.sender = _Discard()
+    replicas = [notify_service(tmp_path / f"r{i}", pg_url) for i in range(2)]
     first = replicas[0]
     await first.db.migrate()
     try:
         receipts = [f"2025-{UNIT}-{i:05d}" for i in range(12)]
         for rn in receipts:  # notices left waiting, their contacts written behind their back
-            await _handle_and_commit(first, "applications", _application("decided", rn))
+            await handle_and_commit(first, "applications", _application("decided", rn))
         async with first.uow() as uow:
             for rn in receipts:
                 c = _contact(rn)
@@ -249,7 +163,7 @@ async def test_two_transactions_numbering_notices_of_one_unit_at_once_draw_diffe
         async with svc.uow() as first:
             drawn.append(await store.next_serial(first.session, UNIT, "审受", 2025))
             second = asyncio.create_task(draw_and_commit())
-            await _done_or_waiting_on_a_lock(svc, second)
+            await done_or_waiting_on_a_lock(svc, second)
             await first.commit()
         drawn.append(await second)
     assert sorted(drawn) == [1, 2, 3, 4], drawn

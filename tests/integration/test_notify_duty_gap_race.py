@@ -14,77 +14,27 @@ handler is settling the same gaps: each manager gets one SMS per gap.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from contracts.attendance import DutyGapDetected, DutyPerson, StaffRegistered, StaffRole
 from contracts.envelope import Envelope
-from services.notify.app import create_service, release_duty_gaps
-from services.notify.config import NotifySettings
+from services.notify.app import release_duty_gaps
 from services.notify.store import DutyGapRow, MessageRow, StaffRow
 from services.runtime.app import Service
-from services.runtime.consumer import HandlerContext
+from tests.integration.notify_race import (  # noqa: F401 - notify and pg_url are fixtures
+    MARKS, done_or_waiting_on_a_lock, handle, handle_and_commit, notify, notify_service, pg_url,
+)
 
-POSTGRES_URL = os.environ.get("ONEWINDOW_TEST_POSTGRES_URL")
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not POSTGRES_URL, reason="the race needs PostgreSQL: set ONEWINDOW_TEST_POSTGRES_URL "
-                       "(CI does; .ci/run starts one)"),
-]
+pytestmark = MARKS
 
 MANAGER_MOBILE = "13900139003"
 OTHER_MANAGER_MOBILE = "13900139004"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(POSTGRES_URL)
-    name = f"t_duty_{uuid.uuid4().hex[:10]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class _Discard:
-    """The relay's sender in these tests (no broker): the outbox rows stay to be read."""
-
-    async def send_batch(self, records: list) -> None:
-        raise ConnectionError("no broker in this test")
-
-
-def _settings(tmp_path: Path, url: str, **extra: object) -> NotifySettings:
-    return NotifySettings(data_dir=tmp_path, database_url=url, auth_secret="k" * 32, notify_quiet_hours="off",
-                          log_json=False, **extra)
-
-
-@pytest.fixture
-async def notify(tmp_path: Path, pg_url: str) -> AsyncIterator[Service]:
-    """notify on its PostgreSQL database with its background workers running (no Kafka: the test
-    plays the consumers). The periodic sweep is set to an hour, so only what the commits
-    themselves trigger can release a gap within the test."""
-    svc = create_service(_settings(tmp_path, pg_url, notify_contact_sweep_seconds=3600), deliver=False)
-    svc.relay.sender = _Discard()
-    await svc.start(kafka=False)
-    try:
-        yield svc
-    finally:
-        await svc.stop()
 
 
 def _gap(window_no: str = "12") -> DutyGapDetected:
@@ -97,39 +47,6 @@ def _gap(window_no: str = "12") -> DutyGapDetected:
 def _manager(staff_id: str = "S-DUTY", mobile: str = MANAGER_MOBILE) -> StaffRegistered:
     return StaffRegistered(staff_id=staff_id, name="赵六", unit_code="ZX", unit_name="示范县行政审批服务中心",
                            role=StaffRole.DUTY_MANAGER, mobile=mobile)
-
-
-def _spec(svc: Service, name: str):
-    return next(h for h in svc.handlers if h.name == name)
-
-
-async def _handle(svc: Service, handler: str, env: Envelope, uow) -> None:
-    """What the consumer does inside its transaction for one record (the commit is the caller's)."""
-    await _spec(svc, handler).fn(env.data, HandlerContext(env, uow))
-
-
-async def _handle_and_commit(svc: Service, handler: str, env: Envelope) -> None:
-    async with svc.uow() as uow:
-        await _handle(svc, handler, env, uow)
-        await uow.commit()
-
-
-async def _done_or_waiting_on_a_lock(svc: Service, task: asyncio.Task) -> None:
-    """Wait until ``task`` finished, or blocks on a lock the first transaction holds (a fix that
-    serialises the two paths would make it wait there: committing the first one releases it)."""
-    async with svc.db.engine.connect() as conn:
-        for _ in range(600):
-            if task.done():
-                task.result()
-                return
-            waiting = (await conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))).scalar_one()
-            await conn.rollback()
-            if waiting:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the second handler neither finished nor waited on a lock")
 
 
 async def _state(svc: Service) -> tuple[dict[str, str], Counter[tuple[str, str]]]:
@@ -152,9 +69,9 @@ async def test_gap_and_duty_manager_handled_at_once_the_manager_is_still_alerted
     # The first handler runs and its transaction stays open; meanwhile the second runs in its own
     # transaction and commits (or waits for the first); then the first commits.
     async with svc.uow() as uow_first:
-        await _handle(svc, handler_first, env_first, uow_first)
-        second = asyncio.create_task(_handle_and_commit(svc, handler_second, env_second))
-        await _done_or_waiting_on_a_lock(svc, second)
+        await handle(svc, handler_first, env_first, uow_first)
+        second = asyncio.create_task(handle_and_commit(svc, handler_second, env_second))
+        await done_or_waiting_on_a_lock(svc, second)
         second_finished_first = second.done()
         await uow_first.commit()
     await second
@@ -173,15 +90,13 @@ async def test_gap_and_duty_manager_handled_at_once_the_manager_is_still_alerted
 
 
 async def test_two_replicas_sweeping_at_once_alert_each_held_gap_once(tmp_path: Path, pg_url: str) -> None:
-    replicas = [create_service(_settings(tmp_path / f"r{i}", pg_url), deliver=False) for i in range(2)]
-    for svc in replicas:
-        svc.relay.sender = _Discard()
+    replicas = [notify_service(tmp_path / f"r{i}", pg_url) for i in range(2)]
     first = replicas[0]
     await first.db.migrate()
     try:
         gaps = [Envelope.wrap(_gap(str(10 + i))) for i in range(12)]
         for env in gaps:  # held: no duty manager yet
-            await _handle_and_commit(first, "duty", env)
+            await handle_and_commit(first, "duty", env)
         async with first.uow() as uow:  # the manager written behind their back
             uow.session.add(StaffRow(staff_id="S-DUTY", name="赵六", unit_code="ZX", unit_name="示范县行政审批服务中心",
                                      role="duty_manager", mobile=MANAGER_MOBILE, active=True))
@@ -200,11 +115,10 @@ async def test_two_replicas_sweeping_at_once_alert_each_held_gap_once(tmp_path: 
 
 async def test_a_sweep_while_the_staff_handler_settles_the_same_gaps_alerts_each_once(tmp_path: Path,
                                                                                        pg_url: str) -> None:
-    svc = create_service(_settings(tmp_path, pg_url), deliver=False)
-    svc.relay.sender = _Discard()
+    svc = notify_service(tmp_path, pg_url)
     await svc.db.migrate()
     try:
-        await _handle_and_commit(svc, "staff", Envelope.wrap(_manager()))
+        await handle_and_commit(svc, "staff", Envelope.wrap(_manager()))
         async with svc.uow() as uow:  # gaps held behind the first manager's back
             for w in ("12", "13", "14"):
                 uow.session.add(DutyGapRow(event_id=uuid.uuid4().hex, window_no=w, unit_code="SJJ",
@@ -216,9 +130,9 @@ async def test_a_sweep_while_the_staff_handler_settles_the_same_gaps_alerts_each
         # A second manager registers: the staff handler takes the held gaps and alerts both
         # managers; a sweep (another replica's, woken by anything) runs before it commits.
         async with svc.uow() as uow_staff:
-            await _handle(svc, "staff", Envelope.wrap(_manager("S-DUTY2", OTHER_MANAGER_MOBILE)), uow_staff)
+            await handle(svc, "staff", Envelope.wrap(_manager("S-DUTY2", OTHER_MANAGER_MOBILE)), uow_staff)
             sweep = asyncio.create_task(release_duty_gaps(svc, svc.api.state.notify.duty_gaps))
-            await _done_or_waiting_on_a_lock(svc, sweep)
+            await done_or_waiting_on_a_lock(svc, sweep)
             await uow_staff.commit()
         assert await sweep == 0  # every gap was the staff handler's
 

@@ -89,9 +89,12 @@ def notify_settings(tmp_path) -> NotifySettings:
 
 
 @pytest.fixture
-async def harness(notify_settings) -> AsyncIterator[Harness]:
+async def harness(request: pytest.FixtureRequest, notify_settings) -> AsyncIterator[Harness]:
+    """notify on the in-memory broker; a test module with ``RELEASE_WORKER = False`` runs it
+    without its release worker and releases waiting notices and duty gaps by hand."""
     provider = ScriptedProvider()
-    svc = create_service(notify_settings, provider, deliver=False)
+    release = getattr(request.module, "RELEASE_WORKER", True)
+    svc = create_service(notify_settings, provider, deliver=False, release=release)
     async with in_memory(svc):
         yield Harness(svc, provider, notify_settings)
 

@@ -4,30 +4,22 @@ interleaving itself needs PostgreSQL: tests/integration/test_notify_contact_race
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from contracts.common import ApplicantType, CaseKind
 from contracts.intake import ApplicationDecided, Outcome
 from contracts.seal import SealDocument
 from services.notify import store
-from services.notify.app import create_service, release_waiting
+from services.notify.app import release_waiting
 from services.notify.store import ContactRow, MessageRow, NoticeRow
-from services.runtime.testing import in_memory
 
-from .conftest import RN, UNIT, Harness, ScriptedProvider, accepted, contact, received
+from .conftest import RN, UNIT, Harness, accepted, contact, received
 
 
-@pytest.fixture
-async def harness(notify_settings) -> AsyncIterator[Harness]:
-    """notify without its release worker: the tests release waiting notices by hand."""
-    provider = ScriptedProvider()
-    svc = create_service(notify_settings, provider, deliver=False, release=False)
-    async with in_memory(svc):
-        yield Harness(svc, provider, notify_settings)
+#: the tests release by hand (the conftest's harness runs no release worker)
+RELEASE_WORKER = False
 
 
 def decided(rn: str = RN) -> ApplicationDecided:

@@ -7,29 +7,21 @@ tests/integration/test_notify_duty_gap_race.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from contracts.attendance import DutyGapDetected, DutyPerson, StaffRegistered, StaffRole, StaffUpdated
-from services.notify.app import create_service, release_duty_gaps
+from services.notify.app import release_duty_gaps
 from services.notify.store import DutyGapRow, MessageRow, StaffRow
-from services.runtime.testing import in_memory
 
-from .conftest import DUTY_MOBILE, UNIT, Harness, ScriptedProvider, seed_directory
+from .conftest import DUTY_MOBILE, UNIT, Harness, seed_directory
 
 OTHER_DUTY_MOBILE = "13900139004"
 
 
-@pytest.fixture
-async def harness(notify_settings) -> AsyncIterator[Harness]:
-    """notify without its release worker: the tests run the sweep by hand."""
-    provider = ScriptedProvider()
-    svc = create_service(notify_settings, provider, deliver=False, release=False)
-    async with in_memory(svc):
-        yield Harness(svc, provider, notify_settings)
+#: the tests release by hand (the conftest's harness runs no release worker)
+RELEASE_WORKER = False
 
 
 def gap(window_no: str = "12", *, detected_at: datetime | None = None, opening: time = time(9, 0)) -> DutyGapDetected:
