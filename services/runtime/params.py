@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from fastapi import Request
 from pydantic import AfterValidator, Field
 
+from .problems import Problem
+
 #: Line breaks and tabs are text; every other control character (NUL above all) is not.
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -75,8 +77,6 @@ async def refuse_control_characters(request: Request) -> None:
     parameters (404: no row has such a key), query parameters and JSON body (422 naming the
     field): a service never hands the database a value it cannot store or compare (PostgreSQL
     refuses NUL), and no event carries one. Line breaks and tabs in text are allowed."""
-    from .problems import Problem
-
     route = request.scope.get("route")
     if (getattr(route, "openapi_extra", None) or {}).get("x-raw-input"):
         return

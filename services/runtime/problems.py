@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .db import database_unavailable
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -173,8 +175,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(ConnectionError)
     async def _database(request: Request, exc: Exception) -> JSONResponse:
-        from .db import database_unavailable
-
         if database_unavailable(exc):
             # An outage, not a bug: one line in the log (no trace), and the client is told when to
             # come back; the transaction was rolled back, so nothing is half-written.

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.common import DocumentType
 from contracts.seal import SealKind
 from services.runtime.db import service_registry
+from services.runtime.params import SQL_INT_MAX
 
 from . import domain
 from .usagelog import LogEntry
@@ -123,7 +124,7 @@ class DocumentRow(Base, table=True):
 
 
 #: ``seq`` is a 32-bit INTEGER column: a larger number names no entry (and PostgreSQL refuses it).
-MAX_SEQ = 2**31 - 1
+MAX_SEQ = SQL_INT_MAX
 
 
 class UsageLogRow(Base, table=True):
