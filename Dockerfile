@@ -18,12 +18,13 @@ ENV PATH=/opt/onewindow/bin:$PATH
 WORKDIR /src
 # Dependencies first (this layer is reused while only the code changes).
 COPY pyproject.toml README.md ./
-RUN mkdir -p contracts services \
- && touch contracts/__init__.py services/__init__.py \
+RUN mkdir -p contracts services tools \
+ && touch contracts/__init__.py services/__init__.py tools/__init__.py \
  && pip install . \
  && pip uninstall -y onewindow
 COPY contracts ./contracts
 COPY services ./services
+COPY tools ./tools
 RUN pip install --no-deps . \
  && python -m compileall -q /opt/onewindow/lib
 

@@ -18,7 +18,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.runtime import kafka_local
+from tools import kafka_local
 
 
 async def run(bootstrap: str, messages: int, size: int, partitions: int) -> dict[str, float]:

@@ -4,7 +4,7 @@ bus's own limit measured in the same run and each service's resident memory, idl
     .venv/bin/onewindow kafka start --data-dir /tmp/bench-kafka --port 29392 --controller-port 29393
     .venv/bin/python -m benchmarks.e2e_throughput --bootstrap 127.0.0.1:29392 [--applications 500]
 
-Starts the five services (``services.runtime.supervisor``, as ``onewindow up``) in a fresh data
+Starts the five services (``tools.supervisor``, as ``onewindow up``) in a fresh data
 folder on free ports, issues every unit's No. 2 seal, sends a warm-up, then:
 
 1. memory, idle: RSS of each service and of the broker after a quiet pause;

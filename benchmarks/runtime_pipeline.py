@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from contracts.envelope import Envelope
-from services.runtime import kafka_local
+from tools import kafka_local
 from services.runtime.testing import running
 from tests.runtime.example import IN, OUT, Counter, WidgetArrived, make
 

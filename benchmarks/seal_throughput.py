@@ -138,7 +138,7 @@ async def bench_handler(n: int, tmp: Path) -> dict:
 
 
 def _local_bootstrap() -> str | None:
-    from services.runtime import kafka_local
+    from tools import kafka_local
 
     data_dir = kafka_local.default_data_dir()
     if kafka_local.running_pid(data_dir) is None:

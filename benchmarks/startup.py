@@ -34,7 +34,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks.e2e_common import load_average
-from services.runtime.settings import REPO_ROOT, SERVICES
+from services.runtime.settings import REPO_ROOT
+from tools.registry import SERVICES
 from tools.simulator.suite import free_port
 
 CLI = str(REPO_ROOT / ".venv" / "bin" / "onewindow")

@@ -46,4 +46,4 @@ if [ -f tests/peers/package-lock.json ]; then
 fi
 
 # 4. The Kafka broker's jars from Maven Central (cached outside the working tree).
-.venv/bin/onewindow kafka fetch >/dev/null 2>&1 || .venv/bin/python -c "from services.runtime.kafka_local import ensure_jars; ensure_jars()"
+.venv/bin/onewindow kafka fetch >/dev/null 2>&1 || .venv/bin/python -c "from tools.kafka_local import ensure_jars; ensure_jars()"

@@ -6,7 +6,7 @@
 2. ``ONEWINDOW_KAFKA=testcontainers``: a Kafka container from testcontainers (needs Docker;
    image ``$ONEWINDOW_KAFKA_IMAGE``, default ``confluentinc/cp-kafka:8.0.0``, i.e. Kafka 4.0);
 3. otherwise (``ONEWINDOW_KAFKA`` unset or ``local``) the project's own broker,
-   ``services.runtime.kafka_local`` — the default, and what CI uses. Its data directory is the
+   ``tools.kafka_local`` — the default, and what CI uses. Its data directory is the
    developer's (``var/kafka``, or ``$ONEWINDOW_DATA_DIR/kafka``):
    - started by a developer (``onewindow kafka start``): used, and left running afterwards;
    - not running: started for the session and stopped at its end, so that a test run leaves
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime import kafka_local
+from tools import kafka_local
 
 FIXTURES = ("kafka_broker", "kafka_bootstrap", "kafka_topic")
 

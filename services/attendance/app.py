@@ -15,6 +15,7 @@ from services.runtime.app import Service
 from . import api, api_iclock, handlers, jobs
 from .config import AttendanceSettings
 from .store import metadata
+from .config import DECLARATION
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class AttendanceMetrics:
 
 def create_service(settings: AttendanceSettings | None = None) -> Service:
     service = Service(
-        "attendance", settings or AttendanceSettings(), metadata, MIGRATIONS,
+        DECLARATION, settings or AttendanceSettings(), metadata, MIGRATIONS,
         title="OneWindow attendance (考勤与评价)",
         description="Fingerprint terminals (ZKTeco push protocol), AB posts and weekend duty, training, "
         "leave, monthly attendance, evaluation and the red-flag window / service star awards.",

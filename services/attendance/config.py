@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
 
 from .domain import AttendanceRules
@@ -58,3 +59,14 @@ class AttendanceSettings(ServiceSettings):
             trans_times=tuple(t.strip() for t in self.attendance_push_trans_times.split(";") if t.strip()),
             realtime=self.attendance_push_realtime,
         )
+
+
+#: What the tools need to know of attendance (``tools/registry.py``): its default port, the topics its
+#: handlers read (its KafkaUser's read ACLs) and other services' command topics it writes.
+DECLARATION = ServiceDeclaration(
+    name="attendance",
+    port=8105,
+    title="OneWindow attendance",
+    consumes=('deadline.clocks', 'deadline.supervision', 'intake.ratings', 'intake.units'),
+    writes=(),
+)

@@ -13,6 +13,8 @@ from services.runtime.settings import ServiceSettings
 from . import api, handlers, watcher
 from .keeper import Keeper
 from .store import metadata
+from dataclasses import replace
+from .config import DECLARATION
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,7 +49,7 @@ class DeadlineSettings(ServiceSettings):
 def create_service(settings: DeadlineSettings | None = None, *, name: str = "deadline") -> Service:
     """``name`` is "deadline" in production; tests give unique names (unique consumer groups)."""
     service = Service(
-        name,
+        replace(DECLARATION, name=name),
         settings or DeadlineSettings(),
         metadata,
         MIGRATIONS,

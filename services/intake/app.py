@@ -20,6 +20,7 @@ from services.runtime import Service, ServiceSettings, clock
 from . import api, handlers, pages
 from .catalog import CatalogRules
 from .store import metadata
+from .config import DECLARATION
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class IntakeContext:
 def create_service(settings: IntakeSettings | None = None) -> Service:
     settings = settings or IntakeSettings()
     service = Service(
-        "intake", settings, metadata, MIGRATIONS, title="OneWindow intake (一窗受理·收件受理)",
+        DECLARATION, settings, metadata, MIGRATIONS, title="OneWindow intake (一窗受理·收件受理)",
         description="The item catalog and guide (办事指南), consultations, applications through the six kinds "
                     "(六件管理), the one-time notice (一次性告知), public status lookup and satisfaction ratings.",
     )

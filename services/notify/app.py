@@ -20,6 +20,8 @@ from .messaging import SmsMetrics
 from .notices import Notices
 from .providers import RateLimiter, SmsProvider, build_provider
 from .store import metadata
+from dataclasses import replace
+from .config import DECLARATION
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ def create_service(settings: NotifySettings | None = None, provider: SmsProvider
     (:func:`release_duty_gaps`): tests drive them step by step."""
     settings = settings or NotifySettings()
     service = Service(
-        settings.notify_instance, settings, metadata, MIGRATIONS,
+        replace(DECLARATION, name=settings.notify_instance), settings, metadata, MIGRATIONS,
         title="OneWindow notify (通知书与短信)",
         description="Sealed notices for the six kinds of cases and SMS to applicants and staff.",
     )

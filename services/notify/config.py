@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
 
 from . import domain
@@ -118,3 +119,14 @@ class NotifySettings(ServiceSettings):
     @property
     def notices_dir(self) -> Path:
         return self.data_dir / "notify" / "notices"
+
+
+#: What the tools need to know of notify (``tools/registry.py``): its default port, the topics its
+#: handlers read (its KafkaUser's read ACLs) and other services' command topics it writes.
+DECLARATION = ServiceDeclaration(
+    name="notify",
+    port=8104,
+    title="OneWindow notify",
+    consumes=('intake.applications', 'intake.contacts', 'intake.units', 'intake.ratings', 'seal.documents', 'deadline.clocks', 'deadline.supervision', 'attendance.staff', 'attendance.duty'),
+    writes=('seal.commands',),
+)

@@ -1,13 +1,16 @@
 """The house every service lives in: HTTP API, Kafka subscribers and publishers, its own
 database, its own metrics, health, auth and graceful shutdown.
 
-A service's ``app.py`` builds one::
+A service's ``app.py`` wires one (and nothing else)::
 
     def create_service(settings: IntakeSettings | None = None) -> Service:
-        service = Service("intake", settings or IntakeSettings(), metadata, MIGRATIONS, title="...")
+        service = Service(DECLARATION, settings or IntakeSettings(), metadata, MIGRATIONS)
         service.include_router(api.router)
-        handlers.register(service)
+        service.subscribe("cases", handlers.accepted, handlers.decided)
         return service
+
+``DECLARATION`` (the service's ``config.py``) gives its name, default port and whether it uses
+Kafka; a service without Kafka (the console) starts no broker and no outbox relay.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from types import SimpleNamespace
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,10 +33,11 @@ from sqlalchemy import MetaData
 
 from contracts.base import Event
 
-from . import logs, problems
+from . import docs, logs, problems
 from .auth import Authenticator
-from .consumer import Consumer, HandlerFn, HandlerSpec
+from .consumer import Consumer, HandlerFn, HandlerSpec, event_types_of
 from .db import Database
+from .declaration import ServiceDeclaration
 from .metrics import RuntimeMetrics
 from .outbox import OutboxRelay, ProducerSender
 from .params import refuse_control_characters
@@ -47,7 +52,7 @@ Worker = Callable[["Service"], Awaitable[None]]
 class Service:
     def __init__(
         self,
-        name: str,
+        declaration: ServiceDeclaration | str,
         settings: ServiceSettings,
         metadata: MetaData,
         migrations: Path | None = None,
@@ -56,8 +61,16 @@ class Service:
         description: str = "",
         version: str = "1.0.0",
     ) -> None:
+        if isinstance(declaration, str):  # a bare house (tests, tools): no default port, Kafka on
+            declaration = ServiceDeclaration(declaration, 0)
+        name = declaration.name
+        self.declaration = declaration
         self.name = name
-        self.settings = settings.for_service(name)
+        self.uses_kafka = declaration.kafka
+        self.settings = settings.for_service(name, declaration.port)
+        #: The service's own shared objects (settings views, caches, keepers), for use cases,
+        #: routes and handlers alike: ``service.state.calendar`` etc.
+        self.state = SimpleNamespace()
         self.metrics = RuntimeMetrics(name)
         self.db = Database(self.settings.resolved_database_url, metadata, migrations)
         self.broker = KafkaBroker(
@@ -84,13 +97,16 @@ class Service:
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
         self.api = FastAPI(
-            title=title or f"OneWindow {name}",
+            title=title or declaration.title or f"OneWindow {name}",
             description=description,
             version=version,
             lifespan=self._lifespan,
             responses={422: {"description": "problem+json naming each field and the reason"}},
             dependencies=[Depends(refuse_control_characters)],
+            docs_url=None,
+            redoc_url=None,
         )
+        docs.install(self.api, self.api.title)
         self.api.state.service = self
         problems.install(self.api)
         self._install_http_metrics()
@@ -122,6 +138,33 @@ class Service:
             return fn
 
         return decorate
+
+    def subscribe(self, group: str, *fns: HandlerFn) -> None:
+        """One consumer group, ``<service>.<group>``, whose records go by event type to ``fns``:
+        module-level functions ``async def f(event: SomeEvent, ctx: HandlerContext)``, the
+        type(s) read from the first parameter's annotation (``A | B`` for several). Events of
+        one group keep their order per key (one receipt's events), so functions that must see
+        each other's effects in order belong to one group."""
+        if not fns:
+            raise TypeError("a consumer group needs at least one handler")
+        routes: dict[str, HandlerFn] = {}
+        types: dict[str, type[Event]] = {}
+        for fn in fns:
+            for t in event_types_of(fn):
+                if t.ce_type() in routes:
+                    raise TypeError(f"{group}: two handlers for {t.__name__}")
+                routes[t.ce_type()] = fn
+                types[t.ce_type()] = t
+        spec = HandlerSpec(
+            name=group,
+            fn=None,
+            types=types,
+            group=f"{self.name}.{group}",
+            topics=sorted({t.topic for t in types.values()}),
+            routes=routes,
+        )
+        self._subscribe(spec)
+        self.handlers.append(spec)
 
     def _subscribe(self, spec: HandlerSpec) -> None:
         consumer = Consumer(self, spec)
@@ -158,7 +201,7 @@ class Service:
         logs.service_var.set(self.name)
         self._check_routes()
         await self.db.migrate()
-        if kafka:
+        if kafka and self.uses_kafka:
             await self.broker.start()
             self.relay.start()
             self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
@@ -181,11 +224,12 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        await self.relay.stop(flush=True)
-        try:
-            await self.broker.stop()
-        except Exception:  # noqa: BLE001
-            log.warning("broker stop failed", exc_info=True)
+        if self.uses_kafka:
+            await self.relay.stop(flush=True)
+            try:
+                await self.broker.stop()
+            except Exception:  # noqa: BLE001
+                log.warning("broker stop failed", exc_info=True)
         await self.db.dispose()
         log.info("service %s stopped", self.name)
 
@@ -226,7 +270,8 @@ class Service:
                         )
                 except Exception:  # noqa: BLE001 - best effort gauge
                     log.debug("lag probe failed", exc_info=True)
-            await self.relay.refresh_backlog_metrics()
+            if self.uses_kafka:
+                await self.relay.refresh_backlog_metrics()
             # Keep the readiness gauge true without waiting for a prober to call /readyz.
             self.metrics.ready.set(1 if (await self.readiness())["ready"] else 0)
 
@@ -254,6 +299,9 @@ class Service:
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"unreachable: {type(exc).__name__}"
             checks["migrations"] = "unknown"
+        if not self.uses_kafka:
+            checks["ready"] = checks["database"] == "ok" and checks["migrations"] == "ok"
+            return checks
         try:
             ok = await self.broker.ping(timeout=3) if self.started else False
         except Exception:  # noqa: BLE001

@@ -18,8 +18,10 @@ database's bookkeeping columns and token lifetimes keep the system clock.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+from .workdays import TZ
 
 ENV = "ONEWINDOW_CLOCK"
 
@@ -68,6 +70,23 @@ def now() -> datetime:
             _cache = (spec, _parse(spec, ENV))
     clock = _cache[1]
     return clock.now() if isinstance(clock, _FileClock) else clock  # type: ignore[return-value]
+
+
+def system_now() -> datetime:
+    """The system's wall clock (UTC), for bookkeeping that must not follow a simulated clock:
+    rate limits, lease and retry times, database housekeeping columns. Domain stamps use
+    :func:`now`. Services call this rather than ``datetime.now`` (tests/runtime checks)."""
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in the center's time zone, by the configured clock."""
+    return now().astimezone(TZ).date()
+
+
+def local_now() -> datetime:
+    """The current instant in the center's time zone, by the configured clock."""
+    return now().astimezone(TZ)
 
 
 def simulated() -> bool:

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.base import Event
 from contracts.envelope import Envelope, EnvelopeError, decode_headers, parse
@@ -62,6 +63,7 @@ class Reject(Exception):
 class HandlerContext:
     envelope: Envelope
     uow: UnitOfWork
+    service: "Service | None" = None
 
     @property
     def session(self) -> "AsyncSession":
@@ -81,10 +83,33 @@ HandlerFn = Callable[[Any, HandlerContext], Awaitable[None]]
 @dataclass
 class HandlerSpec:
     name: str
-    fn: HandlerFn
+    fn: HandlerFn | None
     types: dict[str, type[Event]]
     group: str
     topics: list[str] = field(default_factory=list)
+    #: ce_type -> handler (``Service.subscribe``); empty: ``fn`` takes every type.
+    routes: dict[str, HandlerFn] = field(default_factory=dict)
+
+    def handler_for(self, ce_type: str) -> HandlerFn:
+        return self.routes.get(ce_type) or self.fn  # type: ignore[return-value]
+
+
+def event_types_of(fn: Callable[..., Any]) -> list[type[Event]]:
+    """The event types a handler takes, from its first parameter's annotation (``A | B``)."""
+    import inspect
+    import types as pytypes
+    import typing
+
+    hints = typing.get_type_hints(fn)
+    params = list(inspect.signature(fn).parameters)
+    if not params or params[0] not in hints:
+        raise TypeError(f"{fn.__qualname__}: annotate the first parameter with the event type(s)")
+    hint = hints[params[0]]
+    members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, pytypes.UnionType) else (hint,)
+    bad = [m for m in members if not (isinstance(m, type) and issubclass(m, Event))]
+    if bad:
+        raise TypeError(f"{fn.__qualname__}: {bad} are not event types")
+    return list(members)
 
 
 @dataclass
@@ -160,7 +185,7 @@ class Consumer:
                     continue
                 seen.add(env.id)
                 with log_context(env.id, _receipt_no(env)):
-                    await self.spec.fn(env.data, HandlerContext(env, uow))
+                    await self.spec.handler_for(env.type)(env.data, HandlerContext(env, uow, self.service))
                 done.append(env)
             await self._record(uow, done)
             await uow.commit()
@@ -169,29 +194,36 @@ class Consumer:
 
     # -- the slow path: one record at a time, retries, dead letters --------------------------
     async def _handle_one(self, rec: Record, env: Envelope) -> None:
-        delay = self.settings.consumer_retry_backoff
         attempts = self.settings.consumer_max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                await self._handle_batch([(rec, env)])
-                return
-            except Reject as exc:
-                self.metrics.messages_failed.labels(self.spec.name, "Reject").inc()
-                await self.dead_letter(rec, "rejected", str(exc), env)
-                return
-            except Exception as exc:  # noqa: BLE001
-                self.metrics.messages_failed.labels(self.spec.name, type(exc).__name__).inc()
-                if _is_infrastructure(exc):
-                    await self._pause_for_infrastructure(exc)
-                    raise
-                with log_context(env.id, _receipt_no(env)):
-                    log.warning("handler %s failed (attempt %d/%d): %r", self.spec.name, attempt, attempts, exc)
-                if attempt == attempts:
-                    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                    await self.dead_letter(rec, "handler_failed", detail, env)
-                    return
-                await asyncio.sleep(delay)
-                delay *= 2
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            # backoff, 2 x backoff, 4 x backoff, ...
+            wait=wait_exponential(multiplier=self.settings.consumer_retry_backoff, min=0),
+            # A rejected record cannot succeed; an outage is not the record's fault (paused, nacked).
+            retry=retry_if_exception(lambda exc: not isinstance(exc, Reject) and not _is_infrastructure(exc)),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        await self._handle_batch([(rec, env)])
+                    except Exception as exc:  # noqa: BLE001
+                        kind = "Reject" if isinstance(exc, Reject) else type(exc).__name__
+                        self.metrics.messages_failed.labels(self.spec.name, kind).inc()
+                        if not isinstance(exc, Reject) and not _is_infrastructure(exc):
+                            with log_context(env.id, _receipt_no(env)):
+                                log.warning("handler %s failed (attempt %d/%d): %r", self.spec.name,
+                                            attempt.retry_state.attempt_number, attempts, exc)
+                        raise
+        except Reject as exc:
+            await self.dead_letter(rec, "rejected", str(exc), env)
+        except Exception as exc:  # noqa: BLE001
+            if _is_infrastructure(exc):
+                await self._pause_for_infrastructure(exc)
+                raise
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            await self.dead_letter(rec, "handler_failed", detail, env)
 
     async def _record(self, uow: UnitOfWork, envs: list[Envelope]) -> None:
         if not envs:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .db import database_unavailable
+from .errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +155,19 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     return Problem(422, detail, errors=items)
 
 
+def domain_problem(exc: DomainError) -> Problem:
+    """The problem+json of a domain refusal: its status and title, the field it names."""
+    return Problem(exc.status, exc.reason, title=exc.title, field=exc.field)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(domain_problem(exc), request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

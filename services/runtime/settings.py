@@ -18,11 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Default HTTP ports of the five services (``onewindow up``).
-DEFAULT_PORTS = {"intake": 8101, "seal": 8102, "deadline": 8103, "notify": 8104, "attendance": 8105}
-SERVICES = tuple(DEFAULT_PORTS)
-
-
 def default_data_dir() -> Path:
     return REPO_ROOT / "var"
 
@@ -81,10 +76,12 @@ class ServiceSettings(BaseSettings):
         "read by services.runtime.clock.",
     )
 
-    def for_service(self, name: str) -> "ServiceSettings":
+    def for_service(self, name: str, default_port: int = 0) -> "ServiceSettings":
+        """These settings for the service ``name``; the HTTP port, unless set, is the one the
+        service declares (``config.py``'s ``DECLARATION``)."""
         updates: dict[str, object] = {"service_name": name}
         if not self.http_port:
-            updates["http_port"] = DEFAULT_PORTS.get(name, 8100)
+            updates["http_port"] = default_port
         return self.model_copy(update=updates)
 
     @property

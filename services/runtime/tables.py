@@ -56,3 +56,24 @@ def add_runtime_tables(metadata: MetaData) -> RuntimeTables:
         PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
     )
     return RuntimeTables(outbox, inbox)
+
+
+def create_runtime_tables() -> None:
+    """Create the outbox and inbox in a service's migration (``upgrade()``). New services' first
+    migrations call this instead of repeating the tables; migrations already applied stay as
+    they are (they spelled the same tables out)."""
+    from alembic import op
+
+    metadata = MetaData()
+    tables = add_runtime_tables(metadata)
+    bind = op.get_bind()
+    for table in (tables.outbox, tables.inbox):
+        table.create(bind)
+
+
+def drop_runtime_tables() -> None:
+    """The reverse of :func:`create_runtime_tables` (``downgrade()``)."""
+    from alembic import op
+
+    op.drop_table("inbox")
+    op.drop_table("outbox")

@@ -14,6 +14,7 @@ from .config import SealSettings
 from .office import SealOffice
 from .signing import SignerProvider
 from .store import metadata
+from .config import DECLARATION
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def create_service(settings: SealSettings | None = None, provider: SignerProvide
     """``provider``: where seal keys live (default: encrypted in the database; a PKCS#11 module
     plugs in here)."""
     service = Service(
-        "seal", settings or SealSettings(), metadata, MIGRATIONS,
+        DECLARATION, settings or SealSettings(), metadata, MIGRATIONS,
         title="OneWindow seal (电子印章)",
         description="The county's dedicated approval seals (行政审批专用章) as verifiable electronic seals.",
     )

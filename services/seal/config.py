@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 
+from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
 
 
@@ -73,3 +74,14 @@ class SealSettings(ServiceSettings):
     @property
     def root_cert_url(self) -> str:
         return f"{self.public_url}/seal/root.crt"
+
+
+#: What the tools need to know of seal (``tools/registry.py``): its default port, the topics its
+#: handlers read (its KafkaUser's read ACLs) and other services' command topics it writes.
+DECLARATION = ServiceDeclaration(
+    name="seal",
+    port=8102,
+    title="OneWindow seal",
+    consumes=('seal.commands',),
+    writes=(),
+)

@@ -9,7 +9,8 @@ from typing import Any
 import compose_spec
 import pytest
 
-from services.runtime.settings import DEFAULT_PORTS, SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
+from tools.registry import DEFAULT_PORTS
 
 from .conftest import COMPOSE_DIR, REPO, example_env, interpolate
 

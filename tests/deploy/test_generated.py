@@ -11,9 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 import contracts
-from services.runtime import deploy_gen
-from services.runtime.cli import app
-from services.runtime.settings import SERVICES
+from tools import deploy_gen
+from tools.cli import app
+from tools.registry import BUS_SERVICES as SERVICES
 
 from .conftest import DEPLOY, REPO, by_kind
 
@@ -125,7 +125,7 @@ def test_acls_grant_every_subscription_of_the_real_service(name: str, tmp_path: 
     subscribed = {topic for spec in service.handlers for topic in spec.topics}
     assert subscribed <= set(deploy_gen.CONSUMES[name]), (
         f"add {sorted(subscribed - set(deploy_gen.CONSUMES[name]))} to CONSUMES[{name!r}] in "
-        "services/runtime/deploy_gen.py and run `onewindow deploy generate`")
+        "tools/deploy_gen.py and run `onewindow deploy generate`")
 
 
 def test_prometheus_rule_carries_exactly_the_rules_file(base: list[dict]) -> None:

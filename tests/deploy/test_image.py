@@ -82,7 +82,8 @@ def _context(dest: Path) -> list[str]:
 def test_the_build_context_holds_only_what_the_image_needs(tmp_path: Path, commands: list[dockerfile.Command]) -> None:
     kept = _context(tmp_path)
     tops = {f.split("/")[0] for f in kept}
-    assert tops == {"pyproject.toml", "README.md", "contracts", "services"}
+    assert tops == {"pyproject.toml", "README.md", "contracts", "services", "tools"}
+    assert not any(f.startswith("tools/simulator/") for f in kept), "dev tools stay out of the image"
     assert not any("__pycache__" in f or f.endswith(".pyc") for f in kept)
     for c in commands:
         if c.cmd == "COPY" and not any(f.startswith("--from=") for f in c.flags):
@@ -104,4 +105,4 @@ def test_the_context_builds_a_wheel_with_the_runtime_files(tmp_path: Path) -> No
     assert needed, "the services load files at run time"
     missing = [f for f in needed if f not in names]
     assert not missing, f"not packaged into the image: {missing}"
-    assert "services/runtime/cli.py" in names and "services/runtime/deploy_gen.py" in names
+    assert "tools/cli.py" in names and "tools/deploy_gen.py" in names

@@ -13,8 +13,9 @@ import kubernetes_validate
 import pytest
 from cloudcoil.models.prometheus_operator import v1 as monitoring
 
-from services.runtime.deploy_gen import PLANS
-from services.runtime.settings import DEFAULT_PORTS, SERVICES
+from tools.deploy_gen import PLANS
+from tools.registry import BUS_SERVICES as SERVICES
+from tools.registry import DEFAULT_PORTS
 
 from .conftest import by_kind
 

@@ -164,7 +164,7 @@ def test_business_metrics_are_declared_by_the_services(tmp_path: Path, monkeypat
     """The names the rules and the dashboard use are those the services' registries expose."""
     import importlib
 
-    from services.runtime.settings import SERVICES
+    from tools.registry import BUS_SERVICES as SERVICES
 
     monkeypatch.setenv("ONEWINDOW_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONEWINDOW_AUTH_SECRET", "k" * 48)

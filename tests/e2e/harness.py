@@ -1,5 +1,5 @@
 """The whole suite as separate processes, for the end-to-end scenarios, the fault tests and the
-fuzzing: a Kafka broker of its own, the five services started by `services/runtime/supervisor.py`
+fuzzing: a Kafka broker of its own, the five services started by `tools/supervisor.py`
 (the code behind `onewindow up`) in a data folder of their own, on free ports, and the helpers
 the tests share (tokens, bounded polling, the SMS outbox, metrics, killing and restarting).
 
@@ -28,8 +28,9 @@ import jwt
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.common import Role
-from services.runtime import kafka_local, supervisor
-from services.runtime.settings import SERVICES, ServiceSettings
+from tools import kafka_local, supervisor
+from services.runtime.settings import ServiceSettings
+from tools.registry import SERVICES
 from tests.pg import fresh_database
 
 T = TypeVar("T")
@@ -126,7 +127,7 @@ class Broker:
 
 @contextlib.contextmanager
 def dedicated_broker(data_dir: Path) -> Iterator[Broker]:
-    """A single-node broker of the project's own (services.runtime.kafka_local) on free ports,
+    """A single-node broker of the project's own (tools.kafka_local) on free ports,
     with the catalog's topics; stopped (its JVM gone) afterwards."""
     port = free_port()
     controller = free_port()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.runtime.settings import SERVICES
+from tools.registry import SERVICES
 
 pytestmark = pytest.mark.e2e
 

@@ -454,7 +454,7 @@ def dead_letter_counts(bootstrap: str) -> dict[str, int]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from contracts.topics import all_topics
-    from services.runtime import kafka_local
+    from tools import kafka_local
 
     async def counts() -> dict[str, int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)

@@ -9,7 +9,7 @@ import asyncio
 import random
 import time
 
-from services.runtime.settings import SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
 from tests.e2e.harness import Broker, Suite, eventually
 
 from .sizes import N, SEED

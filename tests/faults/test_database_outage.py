@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.settings import SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
 from tests.e2e.harness import Broker, Suite, eventually, postgres_databases, running_suite
 
 from .sizes import N, SEED

@@ -8,7 +8,7 @@ import asyncio
 import random
 import time
 
-from services.runtime.settings import SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
 from tests.e2e.harness import Suite, eventually
 
 from .sizes import KILL_ROUNDS, N, SEED

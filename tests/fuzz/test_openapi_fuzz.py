@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from services.runtime.settings import SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
 from tests.e2e.harness import Suite
 
 EXAMPLES = int(os.environ.get("ONEWINDOW_FUZZ_EXAMPLES", "8"))

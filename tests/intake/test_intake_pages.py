@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from services.notify.config import NotifySettings
-from services.runtime.settings import DEFAULT_PORTS
+from tools.registry import DEFAULT_PORTS
 
 from .service_helpers import clerk, client, file, intake_service, outbox, seed_catalog, types
 

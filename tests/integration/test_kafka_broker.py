@@ -25,7 +25,7 @@ import contracts
 from contracts.base import Event
 from contracts.envelope import Envelope, decode_headers, parse
 from contracts.topics import DAY_MS, Audience, Topic
-from services.runtime import kafka_local
+from tools import kafka_local
 
 pytestmark = pytest.mark.integration
 

@@ -29,7 +29,7 @@ from contracts.intake import (
     ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, ApplicationDecided, ApplicationReceived, Outcome,
 )
 from contracts.seal import DocumentSealed, SealDocument
-from services.runtime import kafka_local
+from tools import kafka_local
 from tests.peers.smpp import SmppPeer, free_port
 
 pytestmark = pytest.mark.integration

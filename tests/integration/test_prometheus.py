@@ -29,7 +29,7 @@ import httpx
 import pytest
 import yaml
 
-from services.runtime import kafka_local
+from tools import kafka_local
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rules" / "onewindow.rules.yml"
@@ -88,7 +88,7 @@ def service(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
     env.pop("DATABASE_URL", None)  # its own SQLite file under the temp data dir
     log = tmp / "service.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.runtime.cli", "serve", SERVICE], cwd=REPO, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "serve", SERVICE], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     svc = ServiceProcess(proc, port, log)
     # Probe /readyz as the kubelet (or Compose's healthcheck) does: it keeps the

@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import update
 
 from contracts.envelope import Envelope
-from services.runtime import deadletters, kafka_local
+from services.runtime import deadletters
+from tools import kafka_local
 from services.runtime.testing import running
 from tests.runtime.example import FIXED, IN, OUT, SLOW, Counter, Tally, WidgetArrived, WidgetCounted, make
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from contracts.common import CaseKind
-from services.reporting import compute
-from services.reporting.render import render_zh
+from tools.reporting import compute
+from tools.reporting.render import render_zh
 
 from .events import (accepted, at, consultation, decided, ended, flag, item, not_accepted, received, retired,
                      supplement, unit, wrap)

@@ -12,9 +12,9 @@ from datetime import date
 from typer.testing import CliRunner
 
 from contracts.common import CaseKind
-from services.reporting import REPORT_TOPICS
-from services.reporting.source import end_offsets, read_topics
-from services.runtime.cli import app
+from tools.reporting import REPORT_TOPICS
+from tools.reporting.source import end_offsets, read_topics
+from tools.cli import app
 
 from .events import accepted, at, consultation, decided, ended, item, publish, received, retired, unit, wrap
 

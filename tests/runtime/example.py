@@ -55,30 +55,32 @@ SLOW: dict[str, asyncio.Event] = {}
 FIXED = {"poison": False}
 
 
+async def count_widget(event: WidgetArrived, ctx: HandlerContext) -> None:
+    if event.poison and not FIXED["poison"]:
+        raise RuntimeError(f"cannot count poisoned widget {event.widget}")
+    if event.widget == "reject-me":
+        raise Reject("widget name not allowed")
+    if event.widget.startswith("slow-"):
+        SLOW["started"].set()
+        await asyncio.sleep(1.0)  # in flight when shutdown begins
+    row = (await ctx.session.exec(select(Counter).where(Counter.widget == event.widget))).first()
+    if row is None:
+        row = Counter(widget=event.widget, count=0)
+    row.count += 1
+    ctx.session.add(row)
+    await ctx.emit(WidgetCounted(widget=event.widget, count=row.count))
+
+
+async def tally(event: WidgetCounted, ctx: HandlerContext) -> None:
+    row = await ctx.session.get(Tally, event.widget) or Tally(widget=event.widget, seen=0)
+    row.seen += 1
+    ctx.session.add(row)
+
+
 def create_service(settings: ServiceSettings, name: str = "exampletest") -> Service:
     svc = Service(name, settings, metadata, None)
-
-    @svc.handler(WidgetArrived)
-    async def count_widget(event: WidgetArrived, ctx: HandlerContext) -> None:
-        if event.poison and not FIXED["poison"]:
-            raise RuntimeError(f"cannot count poisoned widget {event.widget}")
-        if event.widget == "reject-me":
-            raise Reject("widget name not allowed")
-        if event.widget.startswith("slow-"):
-            SLOW["started"].set()
-            await asyncio.sleep(1.0)  # in flight when shutdown begins
-        row = (await ctx.session.exec(select(Counter).where(Counter.widget == event.widget))).first()
-        if row is None:
-            row = Counter(widget=event.widget, count=0)
-        row.count += 1
-        ctx.session.add(row)
-        await ctx.emit(WidgetCounted(widget=event.widget, count=row.count))
-
-    @svc.handler(WidgetCounted)
-    async def tally(event: WidgetCounted, ctx: HandlerContext) -> None:
-        row = await ctx.session.get(Tally, event.widget) or Tally(widget=event.widget, seen=0)
-        row.seen += 1
-        ctx.session.add(row)
+    svc.subscribe("count_widget", count_widget)
+    svc.subscribe("tally", tally)
 
     from fastapi import APIRouter
 

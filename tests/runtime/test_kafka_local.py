@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from contracts.topics import DAY_MS, Audience, Topic
-from services.runtime import kafka_local as kl
+from tools import kafka_local as kl
 
 # The head of a real Kafka 4.1 log after "port already bound" (stack frames shortened).
 PORT_BUSY_LOG = """\
@@ -247,7 +247,7 @@ def test_the_cluster_id_comes_from_the_formatted_storage(tmp_path: Path) -> None
 def test_format_accepts_a_cluster_id_starting_with_a_dash(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     """One random id in 64 starts with "-"; Kafka's own StorageTool must still take it as the
     value (run for real: the jars are fetched by the set-up)."""
-    from services.runtime import kafka_local
+    from tools import kafka_local
 
     monkeypatch.setattr(kafka_local, "new_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStU")
     libs = kafka_local.ensure_jars()

@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from services.reporting.render import render_zh
-from services.runtime.settings import SERVICES
+from tools.reporting.render import render_zh
+from tools.registry import BUS_SERVICES as SERVICES
 
 from .plan import YearParameters
 from .run import simulate

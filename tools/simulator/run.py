@@ -22,8 +22,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.reporting import REPORT_TOPICS, YearEndReport, compute
-from services.reporting.source import end_offsets, read_topics
+from tools.reporting import REPORT_TOPICS, YearEndReport, compute
+from tools.reporting.source import end_offsets, read_topics
 from services.runtime.clock import write_clock_file
 
 from .catalog import guide_catalog

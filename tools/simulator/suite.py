@@ -1,4 +1,4 @@
-"""Start and stop the suite as ``onewindow up`` does (``services.runtime.supervisor``: each
+"""Start and stop the suite as ``onewindow up`` does (``tools.supervisor``: each
 service its own process, port and SQLite database), in a data folder of its own, on free ports,
 against a given Kafka broker. Used by the simulator, the end-to-end benchmarks and their tests."""
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from services.runtime.auth import Authenticator
-from services.runtime.settings import SERVICES, ServiceSettings
+from services.runtime.settings import ServiceSettings
+from tools.registry import BUS_SERVICES as SERVICES
 
 
 def free_port() -> int:
@@ -71,13 +72,13 @@ class Suite:
                     os.environ[k] = v
 
     def up(self, wait: float = 180) -> int:
-        from services.runtime import supervisor
+        from tools import supervisor
 
         with self.environment():
             return supervisor.up(list(self.services), kafka=False, wait=wait)
 
     def down(self) -> None:
-        from services.runtime import supervisor
+        from tools import supervisor
 
         with self.environment():
             supervisor.down(list(self.services), kafka=False)

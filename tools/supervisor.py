@@ -1,4 +1,4 @@
-"""`onewindow up | down | status`: the local Kafka broker and the five services as separate
+"""`onewindow up | down | status`: the local Kafka broker and every declared service as separate
 processes, each on its own port with its own SQLite database under the data folder."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from .settings import DEFAULT_PORTS, SERVICES, REPO_ROOT, ServiceSettings
+from services.runtime.settings import ServiceSettings
+from tools.registry import DEFAULT_PORTS, REPO_ROOT, SERVICES
 
 console = Console(stderr=True)
 
@@ -104,7 +105,7 @@ def _ready(proc: Proc) -> tuple[bool, str]:
 def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True, demo: bool = True) -> int:
     names = services or list(SERVICES)
     if kafka:
-        from . import kafka_local
+        from tools import kafka_local
 
         info = kafka_local.start(console=console)
         console.print(f"Kafka: {info.bootstrap}" + (" (already running)" if info.already_running else ""))
@@ -129,7 +130,7 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
                 env.setdefault(key, value)
         log = open(_logfile(proc.name), "ab")
         p = subprocess.Popen(
-            [sys.executable, "-m", "services.runtime.cli", "serve", proc.name],
+            [sys.executable, "-m", "tools.cli", "serve", proc.name],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -187,7 +188,7 @@ def down(services: list[str] | None = None, kafka: bool = True, timeout: float =
             console.print(f"{proc.name}: stopped")
         _pidfile(proc.name).unlink(missing_ok=True)
     if kafka and services is None:
-        from . import kafka_local
+        from tools import kafka_local
 
         kafka_local.stop()
     return 0
@@ -197,7 +198,7 @@ def status() -> int:
     procs = processes()
     st = {p.name: (_ready(p)[1] if p.alive else "stopped") for p in procs}
     _print_table(procs, st)
-    from . import kafka_local
+    from tools import kafka_local
 
     st = kafka_local.status()
     if st.running:

@@ -4,7 +4,7 @@
 
 - ``kafka/topics.yaml``: a Strimzi ``KafkaTopic`` for every topic of the contracts' catalog and
   its ``.dlq`` twin (partitions, retention and compaction from the catalog, the twins' shape from
-  :func:`services.runtime.kafka_local.topic_specs`, replication 3, ``min.insync.replicas`` 2);
+  :func:`tools.kafka_local.topic_specs`, replication 3, ``min.insync.replicas`` 2);
 - ``kafka/users.yaml``: a Strimzi ``KafkaUser`` per service, for the operators' dead-letter
   replays, and for each subscribing bureau, with ACLs: a service writes only its own topics
   (``seal.commands`` is written by notify and intake, read by seal), reads what it consumes, writes the
@@ -32,7 +32,8 @@ from typing import Any
 import typer
 import yaml
 
-from .settings import DEFAULT_PORTS, REPO_ROOT, SERVICES
+from tools.registry import BUS_SERVICES as SERVICES
+from tools.registry import DEFAULT_PORTS, REPO_ROOT, declarations
 
 DEPLOY_DIR = REPO_ROOT / "deploy"
 K8S_BASE = DEPLOY_DIR / "k8s" / "base"
@@ -46,23 +47,16 @@ REPLICAS = 3
 MIN_INSYNC = 2
 UID = 10001
 
-#: Topics written by services other than their owner: a command topic belongs to the service
-#: that executes (reads) the commands, and only the requesters write it.
-WRITERS: Mapping[str, tuple[str, ...]] = {"seal.commands": ("intake", "notify")}
-
-#: The topics each service's handlers subscribe to (docs/architecture.md). tests/deploy checks
-#: every service that exists against its real handlers: a subscription missing here would be
-#: refused by the broker's ACLs on the cluster.
-CONSUMES: Mapping[str, tuple[str, ...]] = {
-    "intake": ("seal.documents", "deadline.clocks"),
-    "seal": ("seal.commands",),
-    "deadline": ("intake.applications", "intake.catalog", "intake.units", "deadline.calendar"),
-    "notify": (
-        "intake.applications", "intake.contacts", "intake.units", "intake.ratings", "seal.documents",
-        "deadline.clocks", "deadline.supervision", "attendance.staff", "attendance.duty",
-    ),
-    "attendance": ("deadline.clocks", "deadline.supervision", "intake.ratings", "intake.units"),
+#: Topics written by services other than their owner (a command topic belongs to the service
+#: that executes the commands; only the requesters write it), and the topics each service's
+#: handlers read: both as the services declare them (``DECLARATION`` in their config.py).
+#: tests/deploy checks the reads against the real handlers: a subscription missing there would
+#: be refused by the broker's ACLs on the cluster.
+WRITERS: Mapping[str, tuple[str, ...]] = {
+    topic: tuple(d.name for d in declarations().values() if topic in d.writes)
+    for topic in sorted({t for d in declarations().values() for t in d.writes})
 }
+CONSUMES: Mapping[str, tuple[str, ...]] = {name: declarations()[name].consumes for name in SERVICES}
 
 #: Bureaus that subscribe to the public topics (each gets a KafkaUser; consumer groups must
 #: start with its name).
@@ -127,7 +121,7 @@ def _catalog() -> list[Any]:
 
 def kafka_topics() -> list[dict[str, Any]]:
     """KafkaTopic resources for the catalog and its dead-letter twins."""
-    from .kafka_local import topic_specs
+    from tools.kafka_local import topic_specs
 
     out = []
     for spec in topic_specs(_catalog()):
@@ -384,8 +378,8 @@ def generated_files() -> dict[Path, str]:
     """Every generated file and its content."""
     return {
         K8S_BASE / "kafka" / "topics.yaml": dump(kafka_topics(), "the contracts' topic catalog (contracts/*.py)"),
-        K8S_BASE / "kafka" / "users.yaml": dump(kafka_users(), "services/runtime/deploy_gen.py (WRITERS, CONSUMES, BUREAUS)"),
-        K8S_BASE / "services.yaml": dump(service_manifests(), "services/runtime/deploy_gen.py (PLANS)"),
+        K8S_BASE / "kafka" / "users.yaml": dump(kafka_users(), "tools/deploy_gen.py (WRITERS, CONSUMES, BUREAUS)"),
+        K8S_BASE / "services.yaml": dump(service_manifests(), "tools/deploy_gen.py (PLANS)"),
         K8S_BASE / "monitoring" / "prometheusrule.yaml": dump(
             [prometheus_rule()], "deploy/prometheus/rules/onewindow.rules.yml"),
     }
@@ -461,7 +455,7 @@ def ensure_topics_cmd(
     timeout: float = typer.Option(60.0, help="Seconds to wait for the brokers."),
 ) -> None:
     """Create the catalog's topics and their .dlq twins (idempotent): the Compose stack's job."""
-    from .kafka_local import TopicSpec, ensure_topics_sync, topic_specs
+    from tools.kafka_local import TopicSpec, ensure_topics_sync, topic_specs
 
     specs = [
         TopicSpec(s.name, s.partitions, {**s.config, "min.insync.replicas": str(min_insync)}, replication_factor)

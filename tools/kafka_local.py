@@ -1,6 +1,6 @@
 """The project's own Apache Kafka 4.x broker, run without Docker.
 
-``onewindow kafka start`` (or ``python -m services.runtime.kafka_local start``):
+``onewindow kafka start`` (or ``python -m tools.kafka_local start``):
 
 1. fetches the broker's jars from Maven Central once, with Maven and ``deploy/kafka/pom.xml``,
    into a cache outside the working tree (``~/.cache/onewindow/kafka-<version>``, or
@@ -49,7 +49,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from contracts.topics import Topic
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
 POM = DEPLOY_DIR / "pom.xml"
 LOG4J_CONFIG = DEPLOY_DIR / "log4j2.properties"
@@ -301,7 +301,7 @@ def render_properties(data_dir: Path, port: int, controller_port: int) -> str:
         "num.recovery.threads.per.data.dir": 1,
     }
     lines = [
-        "# Written by services/runtime/kafka_local.py at every start; edit that module instead.",
+        "# Written by tools/kafka_local.py at every start; edit that module instead.",
         *(f"{k}={v}" for k, v in settings.items()),
     ]
     return "\n".join(lines) + "\n"
@@ -955,7 +955,7 @@ def status(data_dir: Path | str | None = None) -> BrokerStatus:
 
 
 # --------------------------------------------------------------------------------------------
-# CLI: mounted as ``onewindow kafka`` by services/runtime/cli.py
+# CLI: mounted as ``onewindow kafka`` by tools/cli.py
 
 
 kafka_app = typer.Typer(

@@ -15,9 +15,10 @@ from rich.console import Console
 from contracts.cli import contracts_app
 from contracts.common import Role
 
-from .deploy_gen import deploy_app
-from .kafka_local import kafka_app
-from .settings import SERVICES, ServiceSettings
+from services.runtime.settings import ServiceSettings
+from tools.deploy_gen import deploy_app
+from tools.kafka_local import kafka_app
+from tools.registry import REPO_ROOT, SERVICES
 
 app = typer.Typer(
     help="OneWindow (一窗受理): run, operate and inspect the suite.", no_args_is_help=True, pretty_exceptions_show_locals=False
@@ -37,18 +38,8 @@ def _check_service(name: str) -> str:
 
 
 def load_service(name: str):  # type: ignore[no-untyped-def]
-    """The service's ``create_service()``; a bare house (health, metrics) if it has none yet."""
-    try:
-        module = importlib.import_module(f"services.{name}.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"services.{name}.app":
-            raise
-        from .app import Service
-        from .db import service_registry
-
-        _, metadata = service_registry()
-        return Service(name, ServiceSettings(), metadata, title=f"OneWindow {name} (not built yet)")
-    return module.create_service()
+    """The service's ``create_service()`` (from its ``app.py``)."""
+    return importlib.import_module(f"services.{name}.app").create_service()
 
 
 @app.command()
@@ -58,7 +49,7 @@ def up(
     no_demo: bool = typer.Option(False, "--no-demo", help="Do not load the demo catalog."),
 ) -> None:
     """Start Kafka (if not running) and the services, wait until ready, print their URLs."""
-    from . import supervisor
+    from tools import supervisor
 
     raise typer.Exit(supervisor.up([_check_service(s) for s in service or []] or None, wait=wait, demo=not no_demo))
 
@@ -69,7 +60,7 @@ def down(
     keep_kafka: bool = typer.Option(False, help="Leave the Kafka broker running."),
 ) -> None:
     """Stop the services (and the local Kafka broker)."""
-    from . import supervisor
+    from tools import supervisor
 
     raise typer.Exit(supervisor.down([_check_service(s) for s in service or []] or None, kafka=not keep_kafka))
 
@@ -77,7 +68,7 @@ def down(
 @app.command()
 def status() -> None:
     """Show what runs."""
-    from . import supervisor
+    from tools import supervisor
 
     raise typer.Exit(supervisor.status())
 
@@ -97,7 +88,7 @@ def token(
     ttl: int = typer.Option(8 * 3600, help="Lifetime in seconds."),
 ) -> None:
     """Issue a local staff token (HS256 with the local key)."""
-    from .auth import Authenticator
+    from services.runtime.auth import Authenticator
 
     if role in (Role.CLERK, Role.UNIT_HEAD) and not unit:
         raise typer.BadParameter("clerks and unit heads belong to a unit: give --unit")
@@ -124,9 +115,9 @@ def report(
     """The year-end figures, computed from the public topics alone (read from the beginning)."""
     from datetime import date
 
-    from services.reporting import compute
-    from services.reporting.render import render_zh
-    from services.reporting.source import read_topics
+    from tools.reporting import compute
+    from tools.reporting.render import render_zh
+    from tools.reporting.source import read_topics
 
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
@@ -154,7 +145,7 @@ app.add_typer(dlq_app, name="dlq")
 @dlq_app.command("list")
 def dlq_list(topic: str = typer.Argument(..., help="The original topic (its .dlq twin is read)."), limit: int = 50) -> None:
     """Show the dead letters of a topic with their reasons."""
-    from . import deadletters
+    from services.runtime import deadletters
 
     for letter in asyncio.run(deadletters.read(topic, limit=limit)):
         console.print_json(json.dumps(letter.summary(), ensure_ascii=False))
@@ -167,7 +158,7 @@ def dlq_replay(
 ) -> None:
     """Publish dead letters back to their original topic, unchanged (same ce_id): consumers that
     already processed them skip them; the one that failed processes them again."""
-    from . import deadletters
+    from services.runtime import deadletters
 
     n = asyncio.run(deadletters.replay(topic, set(event_id or [])))
     console.print(f"replayed {n} dead letter(s) to {topic}")
@@ -192,7 +183,7 @@ def db_revision(name: str, message: str = typer.Option(..., "-m", help="What the
 
     from alembic import command
 
-    from .db import Database, sync_engine
+    from services.runtime.db import Database, sync_engine
 
     svc = load_service(_check_service(name))
     migrations = svc.db.migrations
@@ -222,7 +213,7 @@ def scaffold_migrations(folder: Path, name: str) -> None:
         )
     tmpl = folder / "script.py.mako"
     if not tmpl.exists():
-        tmpl.write_text((Path(__file__).parent / "script.py.mako").read_text())
+        tmpl.write_text((REPO_ROOT / "services" / "runtime" / "script.py.mako").read_text())
 
 
 def main() -> None:  # pragma: no cover
