@@ -39,39 +39,42 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from contracts.common import CaseKind  # noqa: E402
-from services.deadline import store, watcher  # noqa: E402
-from services.deadline.app import DeadlineSettings, create_service  # noqa: E402
-from services.deadline.domain import LOCAL_TZ, Clock  # noqa: E402
+from services.deadline import store  # noqa: E402
+from services.deadline.app import create_service  # noqa: E402
+from services.deadline.config import DeadlineSettings  # noqa: E402
+from services.deadline.domain import Clock  # noqa: E402
+from services.deadline.usecases import watch  # noqa: E402
+from services.runtime.workdays import TZ  # noqa: E402
 
 TODAY = date(2025, 11, 17)  # a Monday
 UNITS = [f"U{i:02d}" for i in range(27)]  # 27 units handle business in the center
 
 
-def templates(keeper, cal) -> dict[tuple[date, int], dict]:  # type: ignore[no-untyped-def]
+def templates(st, cal) -> dict[tuple[date, int], dict]:  # type: ignore[no-untyped-def]
     """One row (as column values) per acceptance day and promised limit, computed by the domain
     as the watcher would have left it at 00:00 on TODAY."""
-    now = datetime.combine(TODAY, datetime.min.time(), tzinfo=LOCAL_TZ)
+    now = datetime.combine(TODAY, datetime.min.time(), tzinfo=TZ)
     out = {}
     for back in range(1, 31):
         day = TODAY - timedelta(days=back)
         for promised in range(1, 21):
             clock, _ = Clock.start(
                 cal, receipt_no="TEMPLATE", unit_code="U00", item_code="ITEM.1", case_kind=CaseKind.PROMISED,
-                accepted_at=datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ).replace(hour=10),
+                accepted_at=datetime.combine(day, datetime.min.time(), tzinfo=TZ).replace(hour=10),
                 promised_days=promised, statutory_days=20,
             )
-            clock.check_alerts(cal, now=now, thresholds=keeper.thresholds)
-            row = store.clock_to_row(clock, cal, keeper.thresholds)
+            clock.check_alerts(cal, now=now, thresholds=st.thresholds)
+            row = store.clock_to_row(clock, cal, st.thresholds)
             values = {c.name: getattr(row, c.name) for c in store.ClockRow.__table__.columns}
             out[(day, promised)] = values
     return out
 
 
 async def load(svc, n: int, batch: int = 20_000) -> float:  # type: ignore[no-untyped-def]
-    keeper = svc.keeper
+    st = svc.state.deadline
     async with svc.uow() as uow:
-        cal = await keeper.calendar.current(uow.session)
-    tpl = templates(keeper, cal)
+        cal = await st.calendar.current(uow.session)
+    tpl = templates(st, cal)
     keys = list(tpl)
     rng = random.Random(20251117)
     table = store.ClockRow.__table__
@@ -122,7 +125,6 @@ async def main() -> None:
         )
         svc = create_service(settings)
         await svc.db.migrate()
-        keeper = svc.keeper  # type: ignore[attr-defined]
         print(f"loading {args.clocks:,} open clocks into {svc.db.dialect} ...", flush=True)
         load_s = await load(svc, args.clocks)
         async with svc.db.engine.connect() as conn:
@@ -135,25 +137,25 @@ async def main() -> None:
             print("  plan:", p)
 
         # 1. An idle tick at 09:00 on Monday: nothing due.
-        idle_at = datetime(2025, 11, 17, 9, tzinfo=LOCAL_TZ)
+        idle_at = datetime(2025, 11, 17, 9, tzinfo=TZ)
         idle_runs = []
         for _ in range(20):
             t = time.perf_counter()
-            res = await watcher.watch_once(svc, keeper, idle_at)
-            nxt = await watcher.next_wake(svc, idle_at)
+            res = await watch.watch_once(svc, idle_at)
+            nxt = await watch.next_wake(svc, idle_at)
             idle_runs.append(time.perf_counter() - t)
             assert res.clocks == 0
         idle_runs.sort()
-        print(f"  idle tick (find nothing due + next wake-up at {nxt.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}): "
+        print(f"  idle tick (find nothing due + next wake-up at {nxt.astimezone(TZ):%Y-%m-%d %H:%M}): "
               f"median {idle_runs[len(idle_runs) // 2] * 1000:.2f} ms, max {idle_runs[-1] * 1000:.2f} ms", flush=True)
 
         # 2. The rollover at 00:00 on Tuesday.
-        midnight = datetime(2025, 11, 18, 0, 0, tzinfo=LOCAL_TZ)
+        midnight = datetime(2025, 11, 18, 0, 0, tzinfo=TZ)
         t = time.perf_counter()
-        res = await watcher.watch_once(svc, keeper, midnight)
+        res = await watch.watch_once(svc, midnight)
         roll_s = time.perf_counter() - t
         t = time.perf_counter()
-        after = await watcher.watch_once(svc, keeper, midnight)
+        after = await watch.watch_once(svc, midnight)
         after_s = time.perf_counter() - t
         ob = svc.db.tables.outbox
         async with svc.db.engine.connect() as conn:

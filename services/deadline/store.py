@@ -25,11 +25,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.common import CaseKind
 from contracts.deadline import CalendarAction, NoticeSource, StopReason
+from services.runtime import clock as suite_clock
 from services.runtime.db import service_registry
+from services.runtime.workdays import WorkCalendar
 
-from .calendar import CalendarChange, WorkCalendar
-from .domain import OVERDUE, Clock, Extension, Stop
-from .oversight import CaseSpan, InspectionSample, Period, SupervisionNotice, UnitStats
+from .domain.calendar import CalendarChange
+from .domain.clock import OVERDUE, Clock, Extension, Stop
+from .domain.oversight import CaseSpan, InspectionSample, Period, SupervisionNotice, UnitStats
 
 Base, metadata = service_registry()
 
@@ -167,7 +169,7 @@ def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row
     row.fired = sorted(clock.fired)
     row.decided_at = utc(clock.decided_at)
     row.outcome = clock.outcome
-    row.updated_at = datetime.now(UTC)
+    row.updated_at = suite_clock.system_now()  # housekeeping: the wall clock
     return row
 
 
@@ -391,6 +393,22 @@ class RecomputeJob(Base, table=True):
     finished_at: datetime | None = _ts()
 
 
+async def next_recompute_job(session: AsyncSession) -> RecomputeJob | None:
+    """The oldest unfinished recomputation job."""
+    stmt = select(RecomputeJob).where(RecomputeJob.done == False).order_by(RecomputeJob.id).limit(1)  # noqa: E712
+    return (await session.exec(stmt)).first()
+
+
+async def pending_recompute_jobs(session: AsyncSession) -> int:
+    return len((await session.exec(select(RecomputeJob.id).where(RecomputeJob.done == False))).all())  # noqa: E712
+
+
+async def recompute_jobs_by_version(session: AsyncSession) -> dict[int, RecomputeJob]:
+    """The recomputation job of each calendar change (the library's are left out)."""
+    rows = (await session.exec(select(RecomputeJob).where(RecomputeJob.calendar_version > 0))).all()
+    return {j.calendar_version: j for j in rows}
+
+
 class KeyValue(Base, table=True):
     """Small service state: the calendar fingerprint last applied to the clocks, counters."""
 
@@ -513,6 +531,16 @@ def notice_to_row(n: SupervisionNotice, row: NoticeRow | None = None) -> NoticeR
     return row
 
 
+async def list_notices(session: AsyncSession, *, unit_code: str | None, open_only: bool, limit: int) -> list[NoticeRow]:
+    """Notices, newest first."""
+    stmt = select(NoticeRow)
+    if unit_code:
+        stmt = stmt.where(NoticeRow.unit_code == unit_code)
+    if open_only:
+        stmt = stmt.where(NoticeRow.replied_at == None)  # noqa: E711
+    return list((await session.exec(stmt.order_by(NoticeRow.raised_at.desc()).limit(limit))).all())  # type: ignore[attr-defined]
+
+
 async def notices_between(session: AsyncSession, start: datetime, end: datetime) -> list[NoticeRow]:
     stmt = select(NoticeRow).where(NoticeRow.raised_at >= utc(start), NoticeRow.raised_at < utc(end))
     return list((await session.exec(stmt.order_by(NoticeRow.raised_at))).all())
@@ -568,6 +596,10 @@ class InspectionRow(Base, table=True):
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     notice_no: str | None = Field(default=None, max_length=40)
+
+
+async def inspection_results(session: AsyncSession, sample_id: str) -> list[InspectionRow]:
+    return list((await session.exec(select(InspectionRow).where(InspectionRow.sample_id == sample_id))).all())
 
 
 async def violations_between(session: AsyncSession, start: datetime, end: datetime) -> list[InspectionRow]:

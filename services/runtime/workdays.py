@@ -8,7 +8,7 @@ years the statutory rule only (a holiday on a weekend is given on the next worki
 make-up days); outside the library's range (1950-2100), weekends only.
 
 The deadline service layers the schedules the center loads and the county's overrides on top
-(``services/deadline/calendar.py``: a ``CalendarBook`` compiles them into a
+(``services/deadline/domain/calendar.py``: a ``CalendarBook`` compiles them into a
 :class:`WorkCalendar`) and publishes every change on ``deadline.calendar``. Every other service
 counts working days with :class:`WorkCalendar` too (``national_calendar()`` until it follows the
 county's calendar events), so no service re-wraps the library.

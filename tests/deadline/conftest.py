@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.deadline.calendar import CalendarBook, WorkCalendar
+from services.deadline.domain.calendar import CalendarBook, WorkCalendar
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import holidays
 
-from services.deadline.domain import LOCAL_TZ
+from services.runtime.workdays import TZ
 
 
 def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
     """An instant in the county's time zone."""
-    return datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
+    return datetime(y, m, d, hh, mm, tzinfo=TZ)
 
 
 def hypothetical_2027_schedule() -> tuple[set[date], set[date]]:

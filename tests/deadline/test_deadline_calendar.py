@@ -9,7 +9,7 @@ import holidays
 import pytest
 
 from contracts.deadline import CalendarAction
-from services.deadline.calendar import CalendarBook, CalendarError, WorkCalendar
+from services.deadline.domain.calendar import CalendarBook, CalendarError, WorkCalendar
 
 from .helpers import hypothetical_2027_schedule, local
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.deadline.calendar import CalendarBook, WorkCalendar
+from services.deadline.domain.calendar import CalendarBook, WorkCalendar
 
 from .helpers import local
 

@@ -19,7 +19,7 @@ from contracts.deadline import (
     ExtensionGranted,
     StopReason,
 )
-from services.deadline.calendar import CalendarBook, WorkCalendar
+from services.deadline.domain.calendar import CalendarBook, WorkCalendar
 from services.deadline.domain import OVERDUE, Clock, DeadlineError, recompute_all, start_of_day, warn_key
 
 from .helpers import hypothetical_2027_schedule, local

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from contracts.common import Role
-from services.deadline.app import DeadlineSettings, create_service
+from services.deadline.app import create_service
+from services.deadline.config import DeadlineSettings
 from services.deadline.domain import DeadlineError
-from services.deadline.oversight import Period
+from services.deadline.domain.oversight import Period
 from services.runtime.app import Service
 from services.runtime.testing import in_memory, publish
 

@@ -8,9 +8,9 @@ import pytest
 
 from contracts.common import CaseKind
 from contracts.deadline import BulletinPublished, InspectionResult, NoticeSource
-from services.deadline.calendar import WorkCalendar
+from services.deadline.domain.calendar import WorkCalendar
 from services.deadline.domain import DeadlineError
-from services.deadline.oversight import (
+from services.deadline.domain.oversight import (
     CENTER_TOTAL,
     CaseSpan,
     ClosedCase,

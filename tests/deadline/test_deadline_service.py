@@ -17,8 +17,10 @@ from sqlalchemy import select
 from contracts.common import CaseKind, Role
 from contracts.deadline import DeadlineWarned
 from contracts.intake import SupplementStage
-from services.deadline import store, watcher
-from services.deadline.app import DeadlineSettings, create_service
+from services.deadline import store, workers
+from services.deadline.app import create_service
+from services.deadline.config import DeadlineSettings
+from services.deadline.usecases import watch
 from services.runtime.app import Service
 from services.runtime.testing import in_memory, publish
 
@@ -109,18 +111,17 @@ async def test_case_life_through_intake_events_and_the_api(svc: Service) -> None
     assert granted["approved_by"] == "王建国" and granted["new_due_date"] == "2025-10-28"
 
     # Yellow card on Fri 24 Oct (2 working days left), once; red card on Wed 29 Oct, once.
-    keeper = svc.keeper  # type: ignore[attr-defined]
-    assert (await watcher.watch_once(svc, keeper, local(2025, 10, 23, 23, 59))).clocks == 0
-    tick = await watcher.watch_once(svc, keeper, local(2025, 10, 24, 0, 0))
+    assert (await watch.watch_once(svc, local(2025, 10, 23, 23, 59))).clocks == 0
+    tick = await watch.watch_once(svc, local(2025, 10, 24, 0, 0))
     assert (tick.warnings, tick.overdue) == (1, 0)
-    assert (await watcher.watch_once(svc, keeper, local(2025, 10, 27, 9))).clocks == 0
-    assert await watcher.next_wake(svc, local(2025, 10, 27)) == local(2025, 10, 29, 0, 0)
-    tick = await watcher.watch_once(svc, keeper, local(2025, 10, 29, 0, 0))
+    assert (await watch.watch_once(svc, local(2025, 10, 27, 9))).clocks == 0
+    assert await watch.next_wake(svc, local(2025, 10, 27)) == local(2025, 10, 29, 0, 0)
+    tick = await watch.watch_once(svc, local(2025, 10, 29, 0, 0))
     assert (tick.warnings, tick.overdue) == (0, 1)
-    assert (await watcher.watch_once(svc, keeper, local(2025, 10, 30, 0, 0))).clocks == 0
+    assert (await watch.watch_once(svc, local(2025, 10, 30, 0, 0))).clocks == 0
     assert [e["threshold_days"] for e in await outbox(svc, "DeadlineWarned")] == [2]
     assert len(await outbox(svc, "DeadlineMissed")) == 1
-    assert await watcher.next_wake(svc, local(2025, 10, 30)) is None
+    assert await watch.next_wake(svc, local(2025, 10, 30)) is None
 
     # Decided late on Thu 30 Oct.
     await publish(svc, decided(R1, local(2025, 10, 30, 16)))
@@ -144,7 +145,7 @@ async def test_the_watcher_keeps_the_suites_clock(svc: Service, monkeypatch: pyt
     the 16th, when the suite's clock says so, whatever the machine's clock reads."""
     monkeypatch.setenv("ONEWINDOW_CLOCK", local(2025, 10, 14, 9).isoformat())
     await publish(svc, accepted(R1, local(2025, 9, 26, 10)))
-    task = asyncio.create_task(watcher.watch_forever(svc, svc.keeper))  # type: ignore[attr-defined]
+    task = asyncio.create_task(workers.watch_forever(svc))
     try:
         for _ in range(200):
             if await outbox(svc, "DeadlineWarned"):
@@ -153,7 +154,7 @@ async def test_the_watcher_keeps_the_suites_clock(svc: Service, monkeypatch: pyt
         assert len(await outbox(svc, "DeadlineWarned")) == 1
         assert await outbox(svc, "DeadlineMissed") == []  # the machine's clock (2026) would say overdue
         monkeypatch.setenv("ONEWINDOW_CLOCK", local(2025, 10, 17, 9).isoformat())
-        svc.keeper.wake.set()  # type: ignore[attr-defined]
+        svc.state.deadline.alarm.wake.set()
         for _ in range(200):
             if await outbox(svc, "DeadlineMissed"):
                 break
@@ -165,14 +166,13 @@ async def test_the_watcher_keeps_the_suites_clock(svc: Service, monkeypatch: pyt
 
 async def test_cards_are_issued_once_under_the_same_ids(svc: Service) -> None:
     await publish(svc, accepted(R1, local(2025, 9, 26, 10)))
-    keeper = svc.keeper  # type: ignore[attr-defined]
-    await watcher.watch_once(svc, keeper, local(2025, 10, 14, 0, 0))
+    await watch.watch_once(svc, local(2025, 10, 14, 0, 0))
     (first,) = await outbox(svc, "DeadlineWarned")
     # A second watcher (or a restart) reading a stale row would build the same card: same id.
-    assert first["id"] == watcher.card_id(
+    assert first["id"] == watch.card_id(
         DeadlineWarned.model_validate({k: v for k, v in first.items() if k not in ("type", "id")})
     )
-    assert (await watcher.watch_once(svc, keeper, local(2025, 10, 15, 0, 0))).clocks == 0
+    assert (await watch.watch_once(svc, local(2025, 10, 15, 0, 0))).clocks == 0
 
 
 async def test_reported_up_case(svc: Service) -> None:
@@ -234,8 +234,7 @@ async def test_calendar_change_recomputes_open_clocks(svc: Service) -> None:
         r = await admin.put("/deadline/calendar/days/2025-10-14", json={"working": False, "reason": "县级临时放假"})
         assert r.status_code == 201, r.text
         assert r.json()["version"] == 1 and r.json()["changed_by"] == "赵管理"
-        keeper = svc.keeper  # type: ignore[attr-defined]
-        while await watcher.recompute_once(svc, keeper):
+        while await watch.recompute_once(svc):
             pass
         assert (await clock_row(svc)).due_date == date(2025, 10, 17)
         assert (await clock_row(svc, "2025-SCJG-00002")).due_date == date(2025, 11, 17)
@@ -256,13 +255,12 @@ async def test_calendar_change_recomputes_open_clocks(svc: Service) -> None:
 
 
 async def test_library_change_schedules_a_full_recompute(svc: Service) -> None:
-    keeper = svc.keeper  # type: ignore[attr-defined]
-    assert await watcher.check_library(svc, keeper) is False  # first start: remembered
-    assert await watcher.check_library(svc, keeper) is False  # unchanged
+    assert await watch.check_library(svc) is False  # first start: remembered
+    assert await watch.check_library(svc) is False  # unchanged
     async with svc.uow() as uow:
-        await store.kv_set(uow.session, watcher.LIBRARY_KEY, "older-release")
+        await store.kv_set(uow.session, watch.LIBRARY_KEY, "older-release")
         await uow.commit()
-    assert await watcher.check_library(svc, keeper) is True
+    assert await watch.check_library(svc) is True
 
 
 async def test_bulletin_notices_and_inspections(svc: Service) -> None:
@@ -272,7 +270,7 @@ async def test_bulletin_notices_and_inspections(svc: Service) -> None:
     await publish(svc, decided("2025-SCJG-00003", local(2025, 10, 13, 10, 30), kind=CaseKind.IMMEDIATE))
     # Due Mon 13 Oct: Fri 10, Sat 11 (a make-up working day), Mon 13. Decided that day: on time.
     await publish(svc, decided("2025-SCJG-00002", local(2025, 10, 13, 16)))
-    await watcher.watch_once(svc, svc.keeper, local(2025, 10, 17, 0, 0))  # type: ignore[attr-defined]  # R1 overdue
+    await watch.watch_once(svc, local(2025, 10, 17, 0, 0))  # R1 overdue
 
     async with client(svc, Role.SUPERVISOR, unit=None, name="李督查") as sup:
         r = await sup.post("/deadline/notices", json={"unit_code": UNIT, "receipt_no": R1, "reason": "案件超过承诺时限未办结",
@@ -331,9 +329,8 @@ async def test_gauges(svc: Service) -> None:
     await publish(svc, accepted(R1, local(2025, 9, 26, 10)))
     await publish(svc, accepted("2025-SCJG-00002", local(2025, 10, 9, 10)))
     await publish(svc, supplement_requested("2025-SCJG-00002", local(2025, 10, 10)))
-    keeper = svc.keeper  # type: ignore[attr-defined]
-    await watcher.watch_once(svc, keeper, local(2025, 10, 17, 0, 0))
-    await watcher.refresh_gauges(svc, keeper)
+    await watch.watch_once(svc, local(2025, 10, 17, 0, 0))
+    await watch.refresh_gauges(svc)
     text = svc.metrics.render()[0].decode()
     assert 'onewindow_deadline_open_clocks{state="running"} 1.0' in text
     assert 'onewindow_deadline_open_clocks{state="stopped"} 1.0' in text

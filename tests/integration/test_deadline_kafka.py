@@ -17,8 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.deadline import CLOCKS
 from contracts.envelope import Envelope
 from contracts.intake import APPLICATIONS
-from services.deadline import store, watcher
-from services.deadline.app import DeadlineSettings, create_service
+from services.deadline import store
+from services.deadline.app import create_service
+from services.deadline.config import DeadlineSettings
+from services.deadline.usecases import watch
 from services.runtime import deadletters
 from services.runtime.app import Service
 from services.runtime.testing import running
@@ -114,7 +116,7 @@ async def test_clock_life_on_the_real_broker(tmp_path: Path, database_url: str, 
         assert row is not None and row.due_date.isoformat() == "2025-10-21"
 
         # The yellow card, issued by the watcher at 00:00 on Fri 17 Oct (2 working days left).
-        tick = await watcher.watch_once(svc, svc.keeper, local(2025, 10, 17, 0, 0))  # type: ignore[attr-defined]
+        tick = await watch.watch_once(svc, local(2025, 10, 17, 0, 0))
         assert tick.warnings == 1
         await _produce(kafka_bootstrap, [Envelope.wrap(decided(receipt, local(2025, 10, 20, 16)))])
 

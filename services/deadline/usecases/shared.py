@@ -1,23 +1,32 @@
-"""What the handlers, the API and the workers share: the current calendar, the settings'
-thresholds, saving a clock with its events, and the service's business metrics."""
+"""What the use cases share, kept on ``service.state.deadline`` (:class:`DeadlineState`): the
+settings, the yellow-card thresholds, the current calendar, the watcher's alarm and the service's
+business metrics; and saving a clock with its events (:func:`save_clock`)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.base import Event
 from contracts.deadline import ClockEnded, ClockStarted, DeadlineMissed, DeadlineWarned, DueDateChanged
-from services.runtime.app import Service
+from services.runtime.auth import Staff
+from services.runtime.metrics import RuntimeMetrics
 from services.runtime.uow import UnitOfWork
+from services.runtime.workdays import WorkCalendar
 
-from . import store
-from .calendar import CalendarBook, WorkCalendar
-from .domain import Clock, local_date
+from .. import store
+from ..config import DeadlineSettings
+from ..domain.calendar import CalendarBook
+from ..domain.clock import Clock, local_date
+
+if TYPE_CHECKING:
+    from services.runtime.app import Service
 
 #: Namespace of the ids derived for events that must be the same on a repeat.
 _NS = uuid.UUID("8b0f6a9e-3c1d-4e5f-9a7b-2d4c6e8f0a1b")
@@ -27,6 +36,12 @@ def derived_id(*parts: object) -> str:
     """A deterministic CloudEvents id: the same fact always gets the same id, so a repeat
     (a redelivered cause, two watchers) is absorbed by the outbox and the consumers' inboxes."""
     return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
+
+
+def who(staff: Staff) -> str:
+    """The name recorded for a staff member: the columns naming a person hold 80 characters, and
+    a token's name is the issuer's to choose."""
+    return (staff.name or staff.sub)[:80]
 
 
 class CalendarHolder:
@@ -49,8 +64,7 @@ class CalendarHolder:
 
 
 class DeadlineMetrics:
-    def __init__(self, service: Service) -> None:
-        m = service.metrics
+    def __init__(self, m: RuntimeMetrics) -> None:
         self.started = m.counter("clocks_started", "Clocks started (cases accepted).", ("unit",))
         self.ended = m.counter("clocks_ended", "Clocks ended by a decision.", ("on_time",))
         self.warnings = m.counter("warnings", "Yellow cards (DeadlineWarned) issued.", ("threshold",))
@@ -76,15 +90,14 @@ class DeadlineMetrics:
                 self.moved.labels(e.reason.value).inc()
 
 
-class Keeper:
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        settings = service.settings
-        self.thresholds: tuple[int, ...] = tuple(sorted(set(settings.deadline_warning_days), reverse=True))  # type: ignore[attr-defined]
-        self.calendar = CalendarHolder()
-        self.metrics = DeadlineMetrics(service)
+class Alarm:
+    """How handlers and routes wake the background workers: ``wake`` (a clock has a card earlier
+    than the watcher planned to look), ``recompute`` (a calendar change scheduled a recomputation)."""
+
+    def __init__(self) -> None:
         self._wake: asyncio.Event | None = None
         self._recompute: asyncio.Event | None = None
+        #: When the watcher plans to look next (None: no card pending).
         self.planned_wake: datetime | None = None
 
     @property
@@ -95,7 +108,6 @@ class Keeper:
 
     @property
     def recompute(self) -> asyncio.Event:
-        """Set when a calendar change scheduled a recomputation."""
         if self._recompute is None:
             self._recompute = asyncio.Event()
         return self._recompute
@@ -106,36 +118,64 @@ class Keeper:
         if times and (self.planned_wake is None or min(times) < self.planned_wake):
             self.wake.set()
 
-    async def save(
-        self,
-        uow: UnitOfWork,
-        clock: Clock,
-        cal: WorkCalendar,
-        events: Sequence[Event],
-        row: store.ClockRow | None = None,
-        *,
-        cause: str | None = None,
-        ids: Sequence[str] | None = None,
-        count: bool = True,
-        flush: bool = True,
-    ) -> store.ClockRow:
-        """Write the clock and add its events to the outbox, in the caller's transaction. With
-        ``cause`` (the causing event's id), the events' ids derive from it; ``ids`` gives them
-        outright. ``count=False`` leaves the metrics to the caller (to count after commit);
-        ``flush=False`` lets the commit write many rows at once (the watcher's batches)."""
-        row = store.clock_to_row(clock, cal, self.thresholds, row)
-        for e in events:
-            if isinstance(e, ClockEnded):
-                store.record_end(
-                    row, local_date(e.decided_at), e.on_time, e.working_days_used, e.working_days_stopped, e.late_working_days
-                )
-        uow.session.add(row)
-        if flush:
-            await uow.session.flush()
-        for i, e in enumerate(events):
-            event_id = ids[i] if ids is not None else (derived_id(cause, i) if cause else None)
-            await uow.emit(e, id=event_id)
-        if count:
-            self.metrics.count(events)
-        self.nudge(row.due_at, row.next_warning_at)
-        return row
+
+@dataclass
+class DeadlineState:
+    """The deadline service's shared objects (``service.state.deadline``)."""
+
+    settings: DeadlineSettings
+    metrics: DeadlineMetrics
+    #: The yellow-card thresholds, largest first.
+    thresholds: tuple[int, ...]
+    calendar: CalendarHolder = field(default_factory=CalendarHolder)
+    alarm: Alarm = field(default_factory=Alarm)
+
+    @classmethod
+    def create(cls, service: "Service") -> "DeadlineState":
+        settings: DeadlineSettings = service.settings  # type: ignore[assignment]
+        return cls(
+            settings=settings,
+            metrics=DeadlineMetrics(service.metrics),
+            thresholds=tuple(sorted(set(settings.deadline_warning_days), reverse=True)),
+        )
+
+
+def state_of(service: "Service | None") -> DeadlineState:
+    """The deadline state of ``service`` (set by ``app.create_service``)."""
+    assert service is not None, "the runtime gives handlers their service"
+    return service.state.deadline  # type: ignore[no-any-return]
+
+
+async def save_clock(
+    uow: UnitOfWork,
+    st: DeadlineState,
+    clock: Clock,
+    cal: WorkCalendar,
+    events: Sequence[Event],
+    row: store.ClockRow | None = None,
+    *,
+    cause: str | None = None,
+    ids: Sequence[str] | None = None,
+    count: bool = True,
+    flush: bool = True,
+) -> store.ClockRow:
+    """Write the clock and add its events to the outbox, in the caller's transaction. With
+    ``cause`` (the causing event's id), the events' ids derive from it; ``ids`` gives them
+    outright. ``count=False`` leaves the metrics to the caller (to count after commit);
+    ``flush=False`` lets the commit write many rows at once (the watcher's batches)."""
+    row = store.clock_to_row(clock, cal, st.thresholds, row)
+    for e in events:
+        if isinstance(e, ClockEnded):
+            store.record_end(
+                row, local_date(e.decided_at), e.on_time, e.working_days_used, e.working_days_stopped, e.late_working_days
+            )
+    uow.session.add(row)
+    if flush:
+        await uow.session.flush()
+    for i, e in enumerate(events):
+        event_id = ids[i] if ids is not None else (derived_id(cause, i) if cause else None)
+        await uow.emit(e, id=event_id)
+    if count:
+        st.metrics.count(events)
+    st.alarm.nudge(row.due_at, row.next_warning_at)
+    return row

@@ -1,7 +1,7 @@
 """A case's clock (限时办结): pure Python, no I/O.
 
 Counting rules (the Administrative Licensing Law's practice), all in working days of the
-:class:`~services.deadline.calendar.WorkCalendar`:
+:class:`~services.runtime.workdays.WorkCalendar`:
 
 - **Start.** The day of acceptance is not counted. A limit of N working days ends on the N-th
   working day after the acceptance date; an application accepted on a weekend or holiday thus
@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from contracts.base import Event
 from contracts.common import CaseKind
@@ -45,34 +44,23 @@ from contracts.deadline import (
     ExtensionGranted,
     StopReason,
 )
+from services.runtime.workdays import TZ, WorkCalendar
 
-from .calendar import WorkCalendar
-
-#: The county's time zone: every date in this service is a local date there.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from .errors import DeadlineConflict, DeadlineError
 
 OVERDUE = "overdue"
-
-
-class DeadlineError(ValueError):
-    """A rule broken by a request or an event; ``field`` names the input at fault. The message
-    is zh-CN: it reaches window staff as the problem+json detail."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def local_date(at: datetime) -> date:
     """The county's calendar date of an instant (naive datetimes are taken as local)."""
     if at.tzinfo is None:
         return at.date()
-    return at.astimezone(LOCAL_TZ).date()
+    return at.astimezone(TZ).date()
 
 
 def start_of_day(day: date) -> datetime:
     """00:00 local of ``day``, as an aware UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
 
 
 def warn_key(threshold: int) -> str:
@@ -80,7 +68,7 @@ def warn_key(threshold: int) -> str:
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)
+    return at if at.tzinfo is not None else at.replace(tzinfo=TZ)
 
 
 @dataclass
@@ -157,9 +145,9 @@ class Clock:
         item_version: int | None = None,
     ) -> tuple["Clock", list[Event]]:
         if promised_days < 0:
-            raise DeadlineError("承诺时限不能为负数", "promised_days")
+            raise DeadlineError("promised_days", "承诺时限不能为负数")
         if statutory_days < 0:
-            raise DeadlineError("法定时限不能为负数", "statutory_days")
+            raise DeadlineError("statutory_days", "法定时限不能为负数")
         clock = cls(
             receipt_no=receipt_no,
             unit_code=unit_code,
@@ -288,7 +276,7 @@ class Clock:
 
     def _require_open(self) -> None:
         if self.ended:
-            raise DeadlineError(f"案件 {self.receipt_no} 已办结", "receipt_no")
+            raise DeadlineConflict("receipt_no", f"案件 {self.receipt_no} 已办结")
 
     def _moved(self, old: tuple[date, date], reason: DueDateChangeReason) -> list[Event]:
         if old == (self.due_date, self.statutory_due_date):
@@ -323,7 +311,7 @@ class Clock:
         at = _aware(at)
         # Compared as instants: the local date of an instant near year 1 is out of range.
         if at < start_of_day(self.accepted_on):
-            raise DeadlineError("暂停计时不能早于受理日期", "started_at")
+            raise DeadlineError("started_at", "暂停计时不能早于受理日期")
         self.stops.append(Stop(stop_id, reason, at, None, note))
         return [
             ClockStopped(
@@ -364,7 +352,7 @@ class Clock:
             return []
         at = _aware(at)
         if at < stop.started_at:
-            raise DeadlineError("恢复计时不能早于暂停时间", "ended_at")
+            raise DeadlineError("ended_at", "恢复计时不能早于暂停时间")
         old = (self.due_date, self.statutory_due_date)
         before = self.stopped_days(cal)
         stop.ended_at = at
@@ -399,11 +387,11 @@ class Clock:
             return []
         self._require_open()
         if days < 1:
-            raise DeadlineError("延长期限至少为1个工作日", "days")
+            raise DeadlineError("days", "延长期限至少为1个工作日")
         if not approved_by.strip():
-            raise DeadlineError("须注明批准人", "approved_by")
+            raise DeadlineError("approved_by", "须注明批准人")
         if not reason.strip():
-            raise DeadlineError("须说明延长理由", "reason")
+            raise DeadlineError("reason", "须说明延长理由")
         at = _aware(at)
         old = (self.due_date, self.statutory_due_date)
         self.extensions.append(Extension(extension_id, days, approved_by.strip(), reason.strip(), at))
@@ -437,7 +425,7 @@ class Clock:
         decided_at = _aware(decided_at)
         decided_on = local_date(decided_at)
         if decided_on < self.accepted_on:
-            raise DeadlineError("办结时间不能早于受理时间", "decided_at")
+            raise DeadlineError("decided_at", "办结时间不能早于受理时间")
         for s in self.stops:
             if s.open:
                 s.ended_at = max(decided_at, s.started_at)

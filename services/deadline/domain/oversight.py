@@ -1,5 +1,6 @@
 """Supervision of the window units: statistics, the monthly bulletin, supervision notices and
-random inspections. Pure Python, no I/O (the bulletin's template is read from the package).
+random inspections. Pure Python, no I/O (the bulletin's template is read from the service's
+``templates/``).
 
 - Statistics (per unit and period) count the cases *decided* in the period: on-time rate,
   average working days used, share of immediate cases (即办件) and the number of cases.
@@ -38,11 +39,12 @@ from contracts.deadline import (
     SupervisionNoticeIssued,
     SupervisionReplied,
 )
+from services.runtime.workdays import WorkCalendar
 
-from .calendar import WorkCalendar
-from .domain import DeadlineError, local_date
+from .clock import local_date
+from .errors import DeadlineConflict, DeadlineError
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent.parent / "templates"
 _PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
@@ -65,7 +67,7 @@ class Period:
         match = _PERIOD.fullmatch(text)
         p = cls(int(match[1]), int(match[2])) if match else None
         if p is None or not (1 <= p.month <= 12) or not ((1, 2) <= (p.year, p.month) <= (9999, 11)):
-            raise DeadlineError(f"{text[:20]!r} 不是有效的月份（应为 YYYY-MM，在 0001-02 至 9999-11 之间）", "period")
+            raise DeadlineError("period", f"{text[:20]!r} 不是有效的月份（应为 YYYY-MM，在 0001-02 至 9999-11 之间）")
         return p
 
     @classmethod
@@ -393,11 +395,11 @@ def raise_notice(
     """A notice to a unit, due for reply ``reply_days`` working days after it was raised
     (counted like a limit: the day it is raised is not counted)."""
     if not raised_by.strip():
-        raise DeadlineError("须注明督办人", "raised_by")
+        raise DeadlineError("raised_by", "须注明督办人")
     if not reason.strip():
-        raise DeadlineError("须写明督办事项", "reason")
+        raise DeadlineError("reason", "须写明督办事项")
     if reply_days < 1:
-        raise DeadlineError("回复期限至少为1个工作日", "reply_days")
+        raise DeadlineError("reply_days", "回复期限至少为1个工作日")
     reply_due = cal.add_working_days(local_date(raised_at), reply_days)
     notice = SupervisionNotice(
         notice_no, unit_code, receipt_no, raised_by.strip(), raised_at, reason.strip(), reply_due, origin
@@ -417,11 +419,11 @@ def raise_notice(
 
 def reply_notice(notice: SupervisionNotice, *, replied_by: str, reply: str, at: datetime) -> SupervisionReplied:
     if notice.closed:
-        raise DeadlineError(f"督办通知书 {notice.notice_no} 已回复", "notice_no")
+        raise DeadlineConflict("notice_no", f"督办通知书 {notice.notice_no} 已回复")
     if not replied_by.strip():
-        raise DeadlineError("须注明回复人", "replied_by")
+        raise DeadlineError("replied_by", "须注明回复人")
     if not reply.strip():
-        raise DeadlineError("回复内容不能为空", "reply")
+        raise DeadlineError("reply", "回复内容不能为空")
     notice.replied_by = replied_by.strip()
     notice.replied_at = at
     notice.reply = reply.strip()
@@ -447,7 +449,7 @@ def new_seed() -> str:
 def sample_size(population: int, share: float) -> int:
     """ceil(share x population), at least one case when there is any."""
     if not 0 < share <= 1:
-        raise DeadlineError("抽查比例应大于0且不超过1", "share")
+        raise DeadlineError("share", "抽查比例应大于0且不超过1")
     if population == 0:
         return 0
     return max(1, min(population, math.ceil(share * population - 1e-9)))
@@ -514,9 +516,9 @@ def record_inspection(
     notice_no: str | None = None,
 ) -> InspectionRecorded:
     if receipt_no not in sample.receipt_nos:
-        raise DeadlineError(f"案件 {receipt_no} 不在抽查样本 {sample.sample_id} 中", "receipt_no")
+        raise DeadlineError("receipt_no", f"案件 {receipt_no} 不在抽查样本 {sample.sample_id} 中")
     if not inspector.strip():
-        raise DeadlineError("须注明检查人", "inspector")
+        raise DeadlineError("inspector", "须注明检查人")
     return InspectionRecorded(
         sample_id=sample.sample_id,
         unit_code=sample.unit_code,

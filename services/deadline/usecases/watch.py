@@ -1,0 +1,183 @@
+"""The steps of the deadline service's background work (``workers.py`` loops over them; tests
+and benchmarks call them directly).
+
+- :func:`watch_once` issues the yellow and red cards due at an instant: it asks the two indexed
+  columns for the clocks whose card is due (``due_at <= now``, ``next_warning_at <= now``) and
+  issues them in batches, one transaction each. :func:`next_wake` is the earliest pending
+  instant (two ``min()`` index lookups). No scans.
+- :func:`recompute_once` moves the due dates of open clocks after a calendar change, one chunk
+  of the oldest unfinished job (resumable after a crash), and publishes ``CalendarChanged`` when
+  the job is done.
+- :func:`check_library` schedules a full recomputation when the national calendar itself
+  changed (a newer ``holidays`` release).
+- :func:`refresh_gauges` sets the open / overdue clock gauges.
+
+They take the service (a source of units of work: one transaction per batch or chunk).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from contracts.base import Event
+from contracts.deadline import CalendarChanged, DeadlineMissed, DeadlineWarned
+from services.runtime import clock as suite_clock
+
+from .. import store
+from ..domain.calendar import CalendarBook
+from ..domain.clock import OVERDUE, warn_key
+from .shared import derived_id, save_clock, state_of
+
+if TYPE_CHECKING:
+    from services.runtime.app import Service
+
+log = logging.getLogger(__name__)
+
+#: The key under which the national calendar's fingerprint last applied to the clocks is kept.
+LIBRARY_KEY = "library_fingerprint"
+
+
+def card_id(event: Event) -> str:
+    """The same card of the same case always has the same id (two watchers, a restart
+    mid-batch): the outbox's unique event id and the consumers' inboxes absorb a repeat."""
+    if isinstance(event, DeadlineWarned):
+        return derived_id("card", event.receipt_no, warn_key(event.threshold_days))
+    return derived_id("card", event.receipt_no, OVERDUE)  # type: ignore[attr-defined]
+
+
+@dataclass
+class TickResult:
+    clocks: int = 0
+    warnings: int = 0
+    overdue: int = 0
+    batches: int = 0
+
+
+async def watch_once(service: "Service", now: datetime, *, batch_size: int | None = None) -> TickResult:
+    """Issue every card due at ``now``. Returns what was done."""
+    st = state_of(service)
+    batch_size = batch_size or st.settings.deadline_watch_batch_size
+    result = TickResult()
+    handled: set[str] = set()
+    while True:
+        issued: list[Event] = []
+        async with service.uow() as uow:
+            cal = await st.calendar.current(uow.session)
+            receipts = [r for r in await store.due_receipts(uow.session, now, batch_size) if r not in handled]
+            if not receipts:
+                break
+            rows = await store.clocks_for_update(uow.session, receipts)
+            for row in rows:
+                clock = store.clock_from_row(row)
+                events = clock.check_alerts(cal, now=now, thresholds=st.thresholds)
+                await save_clock(uow, st, clock, cal, events, row, ids=[card_id(e) for e in events], count=False, flush=False)
+                issued.extend(events)
+            handled.update(receipts)
+            await uow.commit()
+        st.metrics.count(issued)
+        result.batches += 1
+        result.clocks += len(receipts)
+        result.warnings += sum(isinstance(e, DeadlineWarned) for e in issued)
+        result.overdue += sum(isinstance(e, DeadlineMissed) for e in issued)
+        if len(receipts) < batch_size:
+            break
+    return result
+
+
+async def next_wake(service: "Service", now: datetime) -> datetime | None:
+    """The earliest instant a card is pending (None: none)."""
+    async with service.uow() as uow:
+        return await store.next_alert_at(uow.session)
+
+
+async def recompute_once(service: "Service", *, chunk: int | None = None) -> bool:
+    """One chunk of the oldest unfinished recomputation job. Returns False when none is left."""
+    st = state_of(service)
+    chunk = chunk or st.settings.deadline_recompute_chunk
+    async with service.uow() as uow:
+        session = uow.session
+        job = await store.next_recompute_job(session)
+        if job is None:
+            return False
+        cal = await st.calendar.current(session)
+        rows = await store.open_clocks_between(session, job.first_day, job.last_day, after=job.cursor, limit=chunk)
+        for row in rows:
+            clock = store.clock_from_row(row)
+            events = clock.recompute(cal)
+            if events:
+                job.moved += 1
+            await save_clock(
+                uow, st, clock, cal, events, row, cause=derived_id("recompute", job.id, row.receipt_no, cal.version), flush=False
+            )
+        if rows:
+            job.cursor = rows[-1].receipt_no
+        if len(rows) < chunk:
+            job.done = True
+            job.finished_at = suite_clock.system_now()  # bookkeeping: the wall clock
+            if job.calendar_version > 0:
+                change = await session.get(store.CalendarChangeRow, job.calendar_version)
+                if change is not None:
+                    await uow.emit(
+                        CalendarChanged(
+                            year=change.year,
+                            calendar_version=change.version,
+                            action=change.action,
+                            day=change.day,
+                            holidays=[date.fromisoformat(d) for d in change.holidays],
+                            working_days=[date.fromisoformat(d) for d in change.working_days],
+                            changed_by=change.changed_by,
+                            changed_at=store.aware(change.changed_at),
+                            reason=change.reason,
+                            clocks_moved=job.moved,
+                        ),
+                        id=derived_id("calendar", change.version),
+                    )
+            log.info("calendar recomputation %s done: %d clocks moved", job.id, job.moved)
+        session.add(job)
+        await uow.commit()
+    return True
+
+
+async def pending_recomputations(service: "Service") -> int:
+    """Recomputation jobs not finished (sets the gauge too)."""
+    async with service.uow() as uow:
+        pending = await store.pending_recompute_jobs(uow.session)
+    state_of(service).metrics.recompute_pending.set(pending)
+    return pending
+
+
+async def check_library(service: "Service") -> bool:
+    """When the national calendar itself changed (a newer ``holidays`` release with the next
+    year's State Council schedule), schedule a recomputation of every open clock. Returns True
+    when one was scheduled."""
+    st = state_of(service)
+    fingerprint = CalendarBook(library_official=st.calendar.library_official).calendar().fingerprint
+    async with service.uow() as uow:
+        stored = await store.kv_get(uow.session, LIBRARY_KEY)
+        if stored == fingerprint:
+            return False
+        scheduled = stored is not None
+        if scheduled:
+            uow.session.add(
+                store.RecomputeJob(
+                    calendar_version=0, first_day=date.min, last_day=date.max, created_at=suite_clock.system_now()
+                )
+            )
+            log.warning("the national calendar changed (library update): recomputing open clocks")
+        await store.kv_set(uow.session, LIBRARY_KEY, fingerprint)
+        await uow.commit()
+    if scheduled:
+        st.alarm.recompute.set()
+    return scheduled
+
+
+async def refresh_gauges(service: "Service") -> None:
+    metrics = state_of(service).metrics
+    async with service.uow() as uow:
+        counts = await store.clock_counts(uow.session)
+    for state in ("running", "stopped"):
+        metrics.open.labels(state).set(counts.get((state, False), 0) + counts.get((state, True), 0))
+    metrics.open_overdue.set(counts.get(("running", True), 0) + counts.get(("stopped", True), 0))
