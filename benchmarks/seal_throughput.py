@@ -29,10 +29,10 @@ from pathlib import Path
 
 from contracts.common import DocumentType, Role
 from contracts.seal import NoticeContent, SealDocument
-from services.seal.authority import KeyProtector, SealAuthority, SealSubject
-from services.seal.image import SealFace, seal_pdf as face_pdf
-from services.seal.render import Notice, render_notice
-from services.seal.signing import SealKey, SoftwareSignerProvider, seal_pdf
+from services.seal.adapters.authority import KeyProtector, SealAuthority, SealSubject
+from services.seal.adapters.image import SealFace, seal_pdf as face_pdf
+from services.seal.adapters.render import Notice, render_notice
+from services.seal.adapters.signing import SealKey, SoftwareSignerProvider, seal_pdf
 
 PASSPHRASE = "benchmark-passphrase-0123"
 UNIT_NAME = "某某县市场监督管理局"
@@ -114,7 +114,7 @@ async def _issue(svc, unit: str) -> None:  # type: ignore[no-untyped-def]
 
 async def bench_handler(n: int, tmp: Path) -> dict:
     from services.seal.app import create_service
-    from services.seal.handlers import handle_seal_document
+    from services.seal.usecases.documents import seal_document
 
     svc = create_service(_settings(tmp))
     # without Kafka the relay's flush at stop cannot publish; its warning is expected here
@@ -122,14 +122,12 @@ async def bench_handler(n: int, tmp: Path) -> dict:
     await svc.start(kafka=False)
     try:
         await _issue(svc, "SCJG")
-        office = svc.office  # type: ignore[attr-defined]
         latencies: list[float] = []
         start = time.perf_counter()
         for i in range(n):
             t = time.perf_counter()
             async with svc.uow() as uow:
-                await handle_seal_document(office, _command(i, "SCJG"), uow.session,
-                                           lambda e, **kw: uow.emit(e, **kw), str(uuid.uuid4()))
+                await seal_document(svc, uow, _command(i, "SCJG"), str(uuid.uuid4()))
                 await uow.commit()
             latencies.append(time.perf_counter() - t)
         return summary("handler + SQLite (rules, render, sign, file, log, outbox)", latencies, time.perf_counter() - start)

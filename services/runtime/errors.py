@@ -9,7 +9,8 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of every refusal. Subclasses set ``status`` and ``title``."""
+    """Base of every refusal. Subclasses set ``status`` and ``title`` (the titles are the ones
+    problem+json gives each status everywhere, ``services/runtime/problems.py``)."""
 
     status = 400
     title = "请求无法处理"
@@ -24,7 +25,7 @@ class InvalidInput(DomainError):
     """A value is wrong (bad check digit, a limit above the statutory one, ...)."""
 
     status = 422
-    title = "填写内容有误"
+    title = "提交的信息有误"
 
 
 class NotFound(DomainError):
@@ -36,14 +37,14 @@ class NotAllowed(DomainError):
     """The staff member's role or unit does not allow this."""
 
     status = 403
-    title = "无权办理"
+    title = "无权办理此事项"
 
 
 class InvalidState(DomainError):
     """The case (item, seal, task, ...) is not in a state that allows this step."""
 
     status = 409
-    title = "当前状态不能办理此操作"
+    title = "与当前状态冲突"
 
 
 class Unavailable(DomainError):

@@ -1,25 +1,21 @@
-"""Wiring of the seal service: settings, the seal office, routes, the SealDocument handler, the CRL
+"""Wiring of the seal service: settings, shared state, routes, the Kafka subscribers, the CRL
 refresher, migrations."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from services.runtime.app import Service
 
-from . import api, handlers
-from .config import SealSettings
-from .office import SealOffice
-from .signing import SignerProvider
+from . import api, handlers, workers
+from .adapters.signing import SignerProvider
+from .config import DECLARATION, SealSettings
+from .domain import WorkingHours
 from .store import metadata
-from .config import DECLARATION
-
-log = logging.getLogger(__name__)
+from .usecases.documents import SealMetrics
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CRL_CHECK_SECONDS = 3600
 
 
 def create_service(settings: SealSettings | None = None, provider: SignerProvider | None = None) -> Service:
@@ -30,17 +26,18 @@ def create_service(settings: SealSettings | None = None, provider: SignerProvide
         title="OneWindow seal (电子印章)",
         description="The county's dedicated approval seals (行政审批专用章) as verifiable electronic seals.",
     )
-    office = SealOffice(service.settings, provider)  # type: ignore[arg-type]
-    service.api.state.seal_office = office
-    service.office = office  # type: ignore[attr-defined]
+    settings = service.settings  # type: ignore[assignment]
+    state = service.state
+    state.provider = provider      # None: the software provider, made when the root opens
+    state.protector = None         # the key protector, when the root opens (usecases.root)
+    state.authority = None         # the county root, when it opens
+    state.opening = asyncio.Lock()
+    state.hours = WorkingHours(opens=settings.seal_hours_open, closes=settings.seal_hours_close)
+    state.metrics = SealMetrics(service.metrics)
+
     service.include_router(api.router)
-    handlers.register(service, office)
-
-    @service.worker(name="seal-crl")
-    async def crl_refresher(svc: Service) -> None:
-        await office.ensure_open(svc.db)
-        while True:
-            await office.refresh_crl_if_due(svc.db)
-            await asyncio.sleep(CRL_CHECK_SECONDS)
-
+    if settings.seal_auto_issue:
+        service.subscribe("seal_auto_issue", handlers.unit_registered)
+    service.subscribe("seal_documents", handlers.seal_document)
+    service.worker(workers.crl_refresher, name="seal-crl")
     return service

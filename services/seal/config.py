@@ -82,6 +82,6 @@ DECLARATION = ServiceDeclaration(
     name="seal",
     port=8102,
     title="OneWindow seal",
-    consumes=('seal.commands',),
+    consumes=('seal.commands', 'intake.units'),  # intake.units: the demo's auto-issue (seal_auto_issue)
     writes=(),
 )

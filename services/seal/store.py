@@ -17,7 +17,7 @@ from services.runtime.db import service_registry
 from services.runtime.params import SQL_INT_MAX
 
 from . import domain
-from .usagelog import LogEntry
+from .domain.usagelog import LogEntry, append
 
 Base, metadata = service_registry()
 
@@ -232,8 +232,6 @@ async def log_between(
 
 async def append_log(session: AsyncSession, *, at: datetime, action: str, unit_code: str, **kw: Any) -> LogEntry:
     """Add the next usage-log entry in the caller's transaction."""
-    from .usagelog import append
-
     await lock_authority(session)
     entry = append(await log_head(session), at=at, action=action, unit_code=unit_code, **kw)
     session.add(UsageLogRow.of(entry))

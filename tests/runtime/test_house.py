@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 
+from contracts.common import CaseKind
 from services.runtime.app import Service
 from services.runtime.auth import PUBLIC
 from services.runtime.consumer import HandlerContext
@@ -69,6 +70,10 @@ def _service_with_routes(tmp_path: Path, kafka: bool) -> Service:
     svc = Service(ServiceDeclaration("housetest", 8199, title="House test", kafka=kafka), _settings(tmp_path), metadata)
     router = APIRouter()
 
+    @router.get("/kinds", **PUBLIC)
+    async def kinds(kind: CaseKind) -> dict[str, str]:
+        return {"kind": kind.value}
+
     @router.get("/cases/{no}", **PUBLIC)
     async def case(no: str) -> dict[str, str]:
         if no == "missing":
@@ -86,7 +91,26 @@ async def test_domain_errors_answer_problem_json_naming_the_field(tmp_path: Path
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["errors"] == [{"field": "receipt_no", "reason": "没有这个受理编号"}]
         r = await c.get("/cases/done")
-        assert r.status_code == 409 and r.json()["title"] == "当前状态不能办理此操作"
+        assert r.status_code == 409 and r.json()["title"] == "与当前状态冲突"
+
+
+def test_domain_errors_carry_the_titles_every_problem_of_their_status_has() -> None:
+    from services.runtime import errors
+    from services.runtime.problems import _TITLES
+
+    for cls in (errors.InvalidInput, errors.NotFound, errors.NotAllowed, errors.InvalidState, errors.Unavailable):
+        assert cls.title == _TITLES[cls.status], cls
+
+
+async def test_a_wrong_choice_is_said_in_chinese_and_the_codes_are_given_apart(tmp_path: Path) -> None:
+    svc = _service_with_routes(tmp_path, kafka=False)
+    async with LifespanManager(svc.api), httpx.AsyncClient(transport=httpx.ASGITransport(svc.api), base_url="http://t") as c:
+        r = await c.get("/kinds", params={"kind": "sometime"})
+    assert r.status_code == 422
+    (err,) = r.json()["errors"]
+    assert err["field"] == "kind" and not re.search("[A-Za-z]", err["reason"]), err
+    assert err["expected"] == [k.value for k in CaseKind]
+    assert not re.search("[A-Za-z]", r.json()["detail"].replace("kind", ""))
 
 
 async def test_a_service_without_kafka_is_ready_on_its_database_alone(tmp_path: Path) -> None:

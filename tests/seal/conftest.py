@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from services.seal.authority import IssuedSeal, KeyProtector, SealAuthority, SealSubject
-from services.seal.image import SealFace, seal_pdf as face_pdf
-from services.seal.render import Notice, render_notice
-from services.seal.signing import SealKey, SoftwareSignerProvider, seal_pdf
+from services.seal.adapters.authority import IssuedSeal, KeyProtector, SealAuthority, SealSubject
+from services.seal.adapters.image import SealFace, seal_pdf as face_pdf
+from services.seal.adapters.render import Notice, render_notice
+from services.seal.adapters.signing import SealKey, SoftwareSignerProvider, seal_pdf
 
 PASSPHRASE = "test-passphrase-not-for-production"
 UNIT = SealSubject("SCJG", "某某县市场监督管理局")
@@ -94,7 +94,7 @@ def pdfsig(pdf: bytes, tmp: Path, nss_db: str | None = None) -> str:
 
 
 def revoked_crl(county: County, cert: x509.Certificate, at: datetime, reason: str = "lost", number: int = 2):
-    from services.seal.authority import RevokedSeal
+    from services.seal.adapters.authority import RevokedSeal
 
     return county.authority.crl([RevokedSeal(cert.serial_number, at, reason)], number=number,
                                 this_update=max(at, datetime.now(UTC)))

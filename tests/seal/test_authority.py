@@ -7,7 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from services.seal.authority import (
+from services.seal.adapters.authority import (
     KeyProtectionError, KeyProtector, RevokedSeal, SealAuthority, SealSubject, identity_of,
 )
 

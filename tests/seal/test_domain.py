@@ -8,8 +8,9 @@ from contracts.common import DocumentType
 from contracts.seal import REFUSAL_TEXT, RefusalCode, SealKind
 from services.seal.domain import (
     APPROVAL_DOCUMENTS, Seal, RuleViolation, WorkingHours, check_issue, check_use, cutover_day, local_date,
-    document_number, month_of, pick_seal,
+    document_number, pick_seal,
 )
+from services.runtime.workdays import period_of as month_of
 
 START = date(2024, 8, 1)
 T0 = datetime(2024, 7, 1, tzinfo=UTC)

@@ -8,8 +8,8 @@ from pathlib import Path
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from services.seal.image import DEFAULT_DIAMETER, SealFace, seal_pdf, seal_svg
-from services.seal.render import render_notice
+from services.seal.adapters.image import DEFAULT_DIAMETER, SealFace, seal_pdf, seal_svg
+from services.seal.adapters.render import render_notice
 
 from .conftest import sample_notice
 

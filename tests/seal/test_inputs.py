@@ -19,9 +19,9 @@ from contracts.common import Role
 from contracts.intake import UnitRegistered
 from services.runtime.testing import publish
 from services.seal import domain, store
-from services.seal.authority import CN_MAX_BYTES, KeyProtector, SealAuthority, SealSubject, identity_of
-from services.seal.image import SealFace, drawing, seal_svg, undrawable
-from services.seal.verify import verify_pdf
+from services.seal.adapters.authority import CN_MAX_BYTES, KeyProtector, SealAuthority, SealSubject, identity_of
+from services.seal.adapters.image import SealFace, drawing, seal_svg, undrawable
+from services.seal.adapters.verify import verify_pdf
 
 from .conftest import PASSPHRASE, County
 from .service_helpers import UNIT_CODE, UNIT_NAME, client, issue_no2, seal_service

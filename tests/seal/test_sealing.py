@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from services.seal.authority import KeyProtectionError, KeyProtector, SealAuthority, SealSubject
-from services.seal.image import SealFace, seal_pdf as face_pdf
-from services.seal.signing import SealBox, SealingError, SoftwareSignerProvider, seal_pdf
-from services.seal.verify import verify_pdf
-from services.seal.render import render_notice
+from services.seal.adapters.authority import KeyProtectionError, KeyProtector, SealAuthority, SealSubject
+from services.seal.adapters.image import SealFace, seal_pdf as face_pdf
+from services.seal.adapters.signing import SealBox, SealingError, SoftwareSignerProvider, seal_pdf
+from services.seal.adapters.verify import verify_pdf
+from services.seal.adapters.render import render_notice
 
 from .conftest import UNIT, County, pdfsig, revoked_crl, sample_notice, seal_notice
 

@@ -11,9 +11,9 @@ from contracts.common import DocumentType, Role
 from contracts.seal import DocumentSealed, RefusalCode, SealingRefused, SealIssued, SealKind, SealRevoked
 from services.runtime.testing import publish
 from services.seal.app import create_service
-from services.seal.authority import KeyProtectionError
+from services.seal.adapters.authority import KeyProtectionError
 from services.seal import store
-from services.seal.render import render_notice
+from services.seal.adapters.render import render_notice
 
 from .conftest import pdfsig, sample_notice
 from .service_helpers import UNIT_CODE, client, command, issue_no2, outbox, seal_service, settings
@@ -256,21 +256,19 @@ async def test_usage_log_chain_and_supervision_queries(tmp_path: Path, database_
 
 
 async def test_after_hours_uses_are_found(tmp_path: Path) -> None:
-    from services.seal.handlers import handle_seal_document
+    from services.seal.usecases.documents import seal_document
 
     async with seal_service(tmp_path, seal_hours_open="08:30", seal_hours_close="17:30") as svc:
         await issue_no2(svc, PAST)
-        office = svc.office
-        from services.seal.domain import CENTER_TZ, local_date
+        from services.runtime.workdays import TZ as CENTER_TZ
+        from services.seal.domain import local_date
 
         tomorrow = local_date(datetime.now(UTC)) + timedelta(days=1)   # after the certificate's start
         night = datetime.combine(tomorrow, time(22, 0), CENTER_TZ)
         day = datetime.combine(tomorrow, time(10, 0), CENTER_TZ)
         async with svc.uow() as uow:
-            async def emit(event, **kw):
-                return await uow.emit(event, **kw)
-            await handle_seal_document(office, command("night"), uow.session, emit, "e-night", now=night)
-            await handle_seal_document(office, command("day"), uow.session, emit, "e-day", now=day)
+            await seal_document(svc, uow, command("night"), "e-night", now=night)
+            await seal_document(svc, uow, command("day"), "e-day", now=day)
             await uow.commit()
         async with client(svc, role=Role.SUPERVISOR) as c:
             after = (await c.get("/seal/supervision/after-hours", params={"from": str(tomorrow), "to": str(tomorrow)})).json()
@@ -326,11 +324,13 @@ async def test_keys_in_the_database_are_encrypted_and_never_served(tmp_path: Pat
             cert = (await c.get(f"/seal/seals/{seal['seal_id']}/cert.pem")).text
         assert "PRIVATE KEY" not in listed and "PRIVATE KEY" not in cert
     # a restart without the passphrase (a new local one is generated) cannot open the root
+    from services.seal.usecases.root import open_authority
+
     svc2 = create_service(settings(tmp_path).model_copy(update={"seal_key_passphrase": None,
                                                                   "seal_key_passphrase_file": None}))
     await svc2.db.migrate()
     try:
         with pytest.raises(KeyProtectionError):
-            await svc2.office.open(svc2.db)   # falls back to a freshly generated local passphrase
+            await open_authority(svc2)   # falls back to a freshly generated local passphrase
     finally:
         await svc2.db.dispose()

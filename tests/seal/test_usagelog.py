@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.seal.usagelog import GENESIS, LogEntry, append, entry_hash, verify_chain
+from services.seal.domain.usagelog import GENESIS, LogEntry, append, entry_hash, verify_chain
 
 T = datetime(2024, 8, 5, 2, 0, tzinfo=UTC)
 

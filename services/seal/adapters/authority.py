@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from services.runtime import clock
+
 PASSPHRASE_ENV = "SEAL_KEY_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "SEAL_KEY_PASSPHRASE_FILE"
 MIN_PASSPHRASE = 12
@@ -206,7 +208,7 @@ class IssuedSeal:
 
 
 def _utc(at: datetime | None) -> datetime:
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     if at.tzinfo is None:
         raise ValueError("aware datetimes only")
     return at.astimezone(UTC).replace(microsecond=0)

@@ -1,4 +1,4 @@
-"""The rules of the seals (pure, no I/O).
+"""The rules of the seals (pure, no I/O), and the seal service's refusals.
 
 A stamp request is honoured only if the seal belongs to the requesting unit, has reached its start
 date (启用日期), is not revoked and its certificate is in force, the document type is within its
@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Iterable
-from zoneinfo import ZoneInfo
 
 from contracts.common import DocumentType
 from contracts.seal import REFUSAL_TEXT, RefusalCode, SealKind
+from services.runtime import errors
+# Start dates, cut-over dates, months and working hours are local (the center's time zone).
+from services.runtime.workdays import TZ, local, local_date, period_of
 
-#: The center's local time: start dates, cut-over dates and working hours are local.
-CENTER_TZ = ZoneInfo("Asia/Shanghai")
+__all__ = [
+    "APPROVAL_DOCUMENTS", "DEFAULT_SCOPE", "DOCUMENT_TITLES", "EARLIEST_START", "SEAL_NAME_MAX", "UNIT_CODE",
+    "UNIT_CODE_RULE", "UNIT_NAME_MAX", "DocumentTooLarge", "InvalidInput", "MonthlyUse", "NotFound",
+    "Refusal", "RuleViolation", "Seal", "Unavailable", "UnsupportedUpload", "WorkingHours",
+    "check_approvals_until", "check_issue", "check_revocation", "check_start_date", "check_use", "clean_name",
+    "clean_note", "clean_unit_code", "cutover_day", "document_number", "local_date", "local_midnight",
+    "monthly_use", "period_of", "pick_seal", "query_window",
+]
 
 #: Documents of the approval process (everything a window unit issues to an applicant). The
 #: supervision notice is the center's own document, outside a unit's approval seal.
@@ -39,15 +48,9 @@ DOCUMENT_TITLES: dict[DocumentType, str] = {
 }
 
 
-def local_date(at: datetime) -> date:
-    if at.tzinfo is None:
-        raise ValueError("aware datetimes only")
-    return at.astimezone(CENTER_TZ).date()
-
-
 def local_midnight(d: date) -> datetime:
     """The instant a local date begins, in UTC."""
-    return datetime.combine(d, time(0), CENTER_TZ).astimezone(UTC)
+    return datetime.combine(d, time(0), TZ).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -128,18 +131,43 @@ def cutover_day(no2_start: date) -> date:
     return no2_start - timedelta(days=1)
 
 
-class RuleViolation(ValueError):
-    """An administrative action the rules forbid (``field`` names the offending input)."""
+# -- refusals (the runtime answers each with problem+json: status, field, zh-CN reason) ----------
+# The titles are the ones these answers have always had.
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+class RuleViolation(errors.InvalidState):
+    """An administrative action the rules forbid in the present state (HTTP 409; ``field`` names
+    the offending input)."""
+
+    title = "与当前状态冲突"
 
 
-class InvalidInput(RuleViolation):
+class InvalidInput(errors.InvalidInput, RuleViolation):
     """An input no seal could be made from, whatever the state (HTTP 422; a conflict with the
     seals already issued is a plain :class:`RuleViolation`, HTTP 409)."""
+
+    title = "提交的信息有误"
+
+
+class NotFound(errors.NotFound):
+    """No such seal, document or file reference (HTTP 404)."""
+
+
+class Unavailable(errors.Unavailable):
+    """The seal office is not open yet, or has no CRL yet (HTTP 503)."""
+
+
+class DocumentTooLarge(errors.DomainError):
+    """A file above the configured limit (HTTP 413)."""
+
+    status = 413
+    title = "提交的内容过大"
+
+
+class UnsupportedUpload(errors.DomainError):
+    """An upload that is not a PDF (HTTP 415)."""
+
+    status = 415
+    title = "不支持的内容类型"
 
 
 # -- what a seal may say ------------------------------------------------------------------------
@@ -257,10 +285,10 @@ class WorkingHours:
     days: frozenset[int] = field(default_factory=lambda: frozenset(range(7)))  # Monday = 0
 
     def outside(self, at: datetime) -> bool:
-        local = at.astimezone(CENTER_TZ)
-        if local.weekday() not in self.days:
+        here = local(at)
+        if here.weekday() not in self.days:
             return True
-        return not self.opens <= local.time() < self.closes
+        return not self.opens <= here.time() < self.closes
 
 
 def document_number(unit_code: str, year: int, seq: int) -> str:
@@ -268,6 +296,19 @@ def document_number(unit_code: str, year: int, seq: int) -> str:
     return f"{unit_code}-{year}-{seq:06d}"
 
 
-def month_of(at: datetime) -> str:
-    local = at.astimezone(CENTER_TZ)
-    return f"{local.year:04d}-{local.month:02d}"
+@dataclass(frozen=True)
+class MonthlyUse:
+    """A unit's uses of its seals in one local month."""
+
+    unit_code: str
+    month: str  # YYYY-MM, local
+    sealed: int
+    refused: int
+
+
+def monthly_use(entries: Iterable[tuple[str, datetime, str]]) -> list[MonthlyUse]:
+    """Uses (``sealed``) and refusals per unit per local month, from usage-log entries given as
+    (unit_code, at, action); ordered by unit, then month."""
+    counts: Counter[tuple[str, str, str]] = Counter((unit, period_of(at), action) for unit, at, action in entries)
+    keys = sorted({(u, m) for u, m, _ in counts})
+    return [MonthlyUse(u, m, counts[(u, m, "sealed")], counts[(u, m, "refused")]) for u, m in keys]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
@@ -23,6 +23,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from services.runtime import clock
 
 from .authority import cert_der, crl_der, identity_of, serial_hex
 
@@ -113,7 +115,7 @@ async def verify_pdf(
     if not embedded:
         return Verification(sha256=digest, readable=True, problems=("该文件没有电子签章",))
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     root_asn1 = asn1_x509.Certificate.load(cert_der(root))
     crls = [crl_der(crl)] if crl is not None else []
     checks = []

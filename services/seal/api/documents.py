@@ -1,0 +1,56 @@
+"""Public: verification of a sealed PDF (JSON), a sealed document's record verified now, and the
+sealed PDF by its reference (capability URL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request, UploadFile
+from fastapi.responses import Response
+
+from services.runtime.auth import PUBLIC
+from services.runtime.deps import ServiceDep, UoW
+
+from ..schemas import DocumentStatus, VerificationAnswer
+from ..usecases import documents
+from .deps import PDF, seal_router, uploaded
+
+if TYPE_CHECKING:
+    from services.runtime.app import Service
+    from services.runtime.uow import UnitOfWork
+
+router = seal_router()
+
+
+async def verification_answer(svc: "Service", uow: "UnitOfWork", pdf: bytes) -> VerificationAnswer:
+    checked = await documents.verify(svc, uow, pdf)
+    return VerificationAnswer.of(checked.verification, checked.registered)
+
+
+async def document_status_of(svc: "Service", uow: "UnitOfWork", document_no: str) -> DocumentStatus:
+    record = await documents.public_record(svc, uow, document_no)
+    answer = VerificationAnswer.of(record.checked.verification, record.checked.registered)
+    return DocumentStatus.of(record.document, record.seal, answer)
+
+
+@router.post(
+    "/verify", response_model=VerificationAnswer, summary="Verify a sealed PDF (body application/pdf, or multipart field file)",
+    **PUBLIC,
+)
+async def verify(request: Request, svc: ServiceDep, uow: UoW, file: UploadFile | None = None) -> VerificationAnswer:
+    return await verification_answer(svc, uow, await uploaded(request, file))
+
+
+@router.get("/documents/{document_no}/status", response_model=DocumentStatus,
+            summary="A sealed document's public record, verified now", **PUBLIC)
+async def document_status(document_no: str, svc: ServiceDep, uow: UoW) -> DocumentStatus:
+    return await document_status_of(svc, uow, document_no)
+
+
+@router.get("/files/{token}.pdf", summary="Download a sealed document by its reference (capability URL)", **PUBLIC)
+async def download(token: str, svc: ServiceDep, uow: UoW) -> Response:
+    doc, pdf = await documents.document_file(svc, uow, token)
+    return Response(pdf, media_type=PDF, headers={
+        "Content-Disposition": f'inline; filename="{doc.document_no}.pdf"',
+        "X-Content-SHA256": doc.sha256, "Cache-Control": "private, no-store",
+    })
