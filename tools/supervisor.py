@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.runtime.settings import ServiceSettings
-from tools.registry import DEFAULT_PORTS, REPO_ROOT, SERVICES
+from tools.registry import DEFAULT_PORTS, REPO_ROOT, SERVICES, declarations
 
 console = Console(stderr=True)
 
@@ -123,8 +123,7 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
         env["ONEWINDOW_DATA_DIR"] = str(data_dir())
         env["ONEWINDOW_HTTP_PORT"] = str(proc.port)
         if demo:
-            # the demo county: intake loads its catalog, seal issues each unit its No. 2 seal
-            env.setdefault("ONEWINDOW_INTAKE_DEMO_CATALOG", "1")
+            # the demo county: seal issues each unit its No. 2 seal (the catalog is loaded below)
             env.setdefault("ONEWINDOW_SEAL_AUTO_ISSUE", "1")
             for key, value in DEMO_COUNTY.items():
                 env.setdefault(key, value)
@@ -153,12 +152,34 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
             spinner.update(f"waiting for: {', '.join(pending) or 'nothing'}")
             if pending:
                 time.sleep(0.5)
+    if demo and status.get("intake") == "ready":
+        _load_demo_catalog(next(p for p in started if p.name == "intake"))
     _print_table(started, status)
+    for proc in started:
+        welcome = declarations()[proc.name].welcome
+        if welcome and status.get(proc.name) == "ready":
+            console.print(welcome.format(url=proc.url))
     failed = [n for n, s in status.items() if s != "ready"]
     if failed:
         console.print(f"[red]not ready:[/red] {', '.join(failed)} (logs in {data_dir() / 'logs'})")
         return 1
     return 0
+
+
+def _load_demo_catalog(intake: Proc) -> None:
+    """The demo county's catalog (tools/demo), through intake's API once it is ready; skipped
+    with ONEWINDOW_INTAKE_DEMO_CATALOG=0. Units and items already there are left alone."""
+    from tools.demo import loader
+
+    if not loader.wanted():
+        return
+    try:
+        units, items = loader.load_into(intake.url, loader.admin_token(data_dir()))
+    except (httpx.HTTPError, loader.DemoLoadError, RuntimeError) as exc:
+        console.print(f"[yellow]demo catalog not loaded:[/yellow] {exc}")
+        return
+    if units or items:
+        console.print(f"demo catalog: {units} units and {items} items loaded into intake")
 
 
 def _print_table(procs: list[Proc], status: dict[str, str]) -> None:

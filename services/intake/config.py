@@ -17,8 +17,6 @@ class IntakeSettings(ServiceSettings):
         5, ge=1, le=60, description="Working days a unit has to answer a low rating (整改期限).")
     intake_inactivity_months: int = Field(
         3, ge=1, le=24, description="Months without business after which an entered unit is flagged (应进不进).")
-    intake_demo_catalog: bool = Field(
-        False, description="Load the demo catalog of 青山县 (27 units, 246 items) at start when the catalog is empty.")
     intake_lookup_rate_limit: str = Field(
         "20/minute", description="Public status lookups and ratings allowed per client (limits syntax, e.g. '20/minute').")
     intake_trust_forwarded_for: bool = Field(

@@ -1,24 +1,19 @@
 """What intake consumes: the deadline service's clocks, so that the public status page shows the
-authoritative promised due date (intake's own estimate is only a first guess)."""
+authoritative promised due date (intake's own estimate is only a first guess).
+
+Consumer group ``intake.due_dates`` (its name is deployed: offsets and ACLs depend on it)."""
 
 from __future__ import annotations
 
 from contracts.deadline import ClockStarted, DueDateChanged
-from services.runtime import HandlerContext, Service
+from services.runtime import HandlerContext
 
-from .store import Store
+from . import usecases
 
 
-def register(service: Service) -> None:
-    @service.handler(ClockStarted, DueDateChanged, name="due_dates")
-    async def on_clock(event: ClockStarted | DueDateChanged, ctx: HandlerContext) -> None:
-        store = Store(ctx.session)
-        found = await store.case(event.receipt_no)
-        if found is None:
-            return  # not ours (or not yet visible): nothing to show
-        app, rev = found
-        due = event.due_date if isinstance(event, ClockStarted) else event.new_due_date
-        if app.due_on == due:
-            return
-        app.due_on = due
-        await store.save_case(app, rev)
+async def due_dates(event: ClockStarted | DueDateChanged, ctx: HandlerContext) -> None:
+    await usecases.due_date_changed(ctx.uow, event)
+
+
+#: The consumer groups (``intake.<name>``) and their handlers, for ``app.py``.
+GROUPS = {"due_dates": (due_dates,)}

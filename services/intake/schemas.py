@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from contracts.common import ApplicantType, CaseKind, Channel
 from contracts.intake import (
@@ -18,11 +18,11 @@ from contracts.intake import (
     RatingLevel,
 )
 
-from .catalog import Item, ItemContent, ItemVersion, Unit
-from .consultations import Consultation
-from .domain import Application, RequestedMaterial
-from .ratings import Rectification
-from .volume import parse_period
+from .domain.cases import Application, JointTask, RequestedMaterial, Status
+from .domain.catalog import Item, ItemContent, ItemVersion, Unit
+from .domain.consultations import Consultation
+from .domain.ratings import Rectification, RectificationStatus
+from .domain.volume import parse_period
 
 # --------------------------------------------------------------------------- shared value types
 
@@ -149,19 +149,28 @@ class ItemAdminView(BaseModel):
     current: int | None = Field(description="现行版本号")
     retired: bool
     draft_version: int | None = Field(description="草稿将发布为的版本号")
-    draft: dict[str, Any] | None
-    versions: list[dict[str, Any]]
+    draft: ItemContent | None = Field(description="草稿内容")
+    versions: list[ItemVersion] = Field(description="已发布的各版本（发布后不再改变）")
 
     @classmethod
     def of(cls, item: Item) -> "ItemAdminView":
         return cls(code=item.code, unit_code=item.unit_code, current=item.current, retired=item.retired,
-                   draft_version=item.draft_version,
-                   draft=item.draft.model_dump(mode="json") if item.draft else None,
-                   versions=[v.model_dump(mode="json") for v in item.versions])
+                   draft_version=item.draft_version, draft=item.draft, versions=list(item.versions))
 
 
-def unit_view(u: Unit) -> dict[str, Any]:
-    return u.model_dump(mode="json")
+class UnitView(BaseModel):
+    """A window unit as the catalog administration sees it."""
+
+    code: str = Field(description="单位代码")
+    name: str = Field(description="单位名称")
+    window_numbers: list[str] = Field(description="窗口号")
+    entered: bool = Field(description="是否已进驻中心")
+    entered_since: date | None = Field(description="进驻日期")
+    registered_on: date | None = Field(description="首次登记日期")
+
+
+def unit_view(u: Unit) -> UnitView:
+    return UnitView.model_validate(u.model_dump())
 
 
 # --------------------------------------------------------------------------- applications
@@ -236,14 +245,42 @@ class DecisionIn(BaseModel):
     decision_text: str = Field(description="决定内容（载入决定书）", max_length=4000)
 
 
-def case_view(app: Application) -> dict[str, Any]:
-    """The staff view of a case: everything, with labels."""
-    data = app.model_dump(mode="json")
-    data.update(
-        unit_code=app.unit_code, status_label=app.status.label, case_kind=app.kind.value,
-        case_kind_label=app.kind.label, six_kind=app.six_kind.value, six_kind_label=app.six_kind.label,
-    )
-    return data
+#: The staff view of a case: every field of the case (``Application``), with its unit and labels.
+CaseView = create_model(
+    "CaseView",
+    __doc__="The staff view of a case (案件): everything, with labels.",
+    **{name: (f.annotation, f) for name, f in Application.model_fields.items()},  # type: ignore[arg-type]
+    unit_code=(str, Field(description="办理单位代码")),
+    status_label=(str, Field(description="办理状态")),
+    case_kind=(CaseKind, Field(description="事项类型")),
+    case_kind_label=(str, Field(description="事项类型（中文）")),
+    six_kind=(CaseKind, Field(description="六件管理中计入的类型（退回件、补办件或事项类型）")),
+    six_kind_label=(str, Field(description="六件管理中计入的类型（中文）")),
+)
+
+
+def case_view(app: Application) -> Any:
+    """The staff view of a case (a :data:`CaseView`)."""
+    return CaseView.model_validate({
+        **app.model_dump(), "unit_code": app.unit_code, "status_label": app.status.label, "case_kind": app.kind,
+        "case_kind_label": app.kind.label, "six_kind": app.six_kind, "six_kind_label": app.six_kind.label,
+    })
+
+
+class JointProgressView(BaseModel):
+    """What a participating unit sees after answering its joint task: its task and the case's
+    progress, not the applicant's data."""
+
+    receipt_no: str
+    status: Status
+    status_label: str
+    joint_tasks: list[JointTask]
+    unit_code: str
+
+    @classmethod
+    def of(cls, app: Application) -> "JointProgressView":
+        return cls(receipt_no=app.receipt_no, status=app.status, status_label=app.status.label,
+                   joint_tasks=list(app.joint_tasks), unit_code=app.unit_code)
 
 
 class CaseSummary(BaseModel):
@@ -299,19 +336,86 @@ class ConsultationIn(BaseModel):
     referred_to_unit: str | None = Field(None, description="转交单位代码（转交时）", max_length=12)
 
 
-def consultation_view(c: Consultation) -> dict[str, Any]:
-    return c.model_dump(mode="json")
+class ConsultationView(BaseModel):
+    """A consultation (咨询) and its first-inquiry staff member (首问负责人)."""
+
+    consultation_id: str
+    unit_code: str
+    staff_id: str
+    channel: Channel
+    item_code: str | None
+    question: str
+    outcome: ConsultationOutcome
+    answer: str | None
+    referred_to_unit: str | None
+    recorded_at: datetime
+
+
+def consultation_view(c: Consultation) -> ConsultationView:
+    return ConsultationView.model_validate(c.model_dump())
 
 
 class CloseRectificationIn(BaseModel):
     response: str = Field(description="整改情况说明", max_length=2000)
 
 
-def rectification_view(r: Rectification) -> dict[str, Any]:
-    data = r.model_dump(mode="json")
-    data["level_label"] = r.level.label
-    return data
+class RectificationView(BaseModel):
+    """A rectification task (整改) opened by a low rating."""
+
+    rectification_id: str
+    receipt_no: str
+    unit_code: str
+    level: RatingLevel
+    comment: str | None
+    opened_at: datetime
+    due_on: date
+    accepted_by: str | None
+    status: RectificationStatus
+    response: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    level_label: str = Field(description="评价等级（中文）")
+
+
+def rectification_view(r: Rectification) -> RectificationView:
+    return RectificationView.model_validate({**r.model_dump(), "level_label": r.level.label})
+
+
+# --------------------------------------------------------------------------- reports
 
 
 class MonthlyReportIn(BaseModel):
     period: Period
+
+
+class MonthlyReportOut(BaseModel):
+    period: str = Field(description="月份")
+    events: list[str] = Field(description="本次发布的事件（已发布过的不再发布）")
+    flagged: list[str] = Field(description="标记为“应进不进”的单位代码")
+
+
+class VolumeRow(BaseModel):
+    """A unit's business in one month (the figures of ``UnitVolumeReported``)."""
+
+    unit_code: str
+    unit_name: str
+    period: str
+    received: int
+    accepted: int
+    not_accepted: int
+    decided: int
+    weekend_received: int
+    by_kind: dict[CaseKind, int]
+    consultations: int
+    reported_at: datetime
+
+
+class WeekendCount(BaseModel):
+    saturday: date = Field(description="周六的日期")
+    received: int = Field(description="该周末的收件量")
+
+
+class WeekendReport(BaseModel):
+    weekends: list[WeekendCount]
+    total: int
+    average_per_weekend: int | float

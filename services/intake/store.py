@@ -20,13 +20,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.common import CaseKind
 from services.runtime.db import service_registry
 
-from .catalog import Item, Unit
-from .consultations import Consultation
-from .domain import Application, Status
-from .errors import InvalidState
-from .ratings import Rectification, RectificationStatus
-from .volume import CaseFacts
-from .workdays import local_date, period_of
+from services.runtime.errors import InvalidState
+from services.runtime.workdays import local_date, period_of
+
+from .domain.cases import Application, Status
+from .domain.catalog import Item, Unit
+from .domain.consultations import Consultation
+from .domain.ratings import Rectification, RectificationStatus
+from .domain.volume import CaseFacts
 
 Base, metadata = service_registry()
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from contracts.common import CaseKind, Role
 from contracts.intake import Fee, MaterialSpec
-from services.intake.access import Actor
-from services.intake.catalog import CatalogRules, Item, ItemContent, ItemVersion
-from services.intake.domain import Applicant, Application
+from services.intake.domain.access import Actor
+from services.intake.domain.catalog import CatalogRules, Item, ItemContent, ItemVersion
+from services.intake.domain.cases import Applicant, Application
 
 RULES = CatalogRules()
 ADMIN = Actor("A0001", Role.CENTER_ADMIN)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from contracts.common import Role
 from contracts.envelope import parse
-from services.intake.app import IntakeSettings, create_service
+from services.intake.app import create_service
+from services.intake.config import IntakeSettings
 from services.runtime.app import Service
 from services.runtime.testing import in_memory
 
@@ -30,7 +31,7 @@ def settings(tmp: Path, **kw) -> IntakeSettings:
 async def intake_service(tmp: Path, now: datetime = MONDAY, **kw) -> AsyncIterator[Service]:
     svc = create_service(settings(tmp, **kw))
     clock = Clock(now)
-    svc.api.state.intake.now = clock
+    svc.state.intake.now = clock
     svc.clock = clock  # type: ignore[attr-defined]
     async with in_memory(svc):
         yield svc

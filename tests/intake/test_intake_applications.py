@@ -8,8 +8,8 @@ from contracts.common import ApplicantType, CaseKind
 from contracts.intake import (
     APPLICATIONS, CONTACTS, ApplicantContactRecorded, JointAnswer, NotAcceptedReason, Outcome, SupplementStage,
 )
-from services.intake.domain import Application, RequestedMaterial, Status, normalize_receipt_no, receipt_number
-from services.intake.errors import InvalidInput, InvalidState, NotAllowed
+from services.intake.domain.cases import Application, RequestedMaterial, Status, normalize_receipt_no, receipt_number
+from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
 
 from .helpers import (
     CLERK, HEAD, MONDAY, OTHER_CLERK, RFB_CLERK, SATURDAY, SUPERVISOR, UNIT_NAMES, ZRJ_CLERK, company, names,

@@ -4,8 +4,8 @@ import pytest
 
 from contracts.common import CaseKind
 from contracts.intake import Fee, ItemPublished, ItemRetired, MaterialSpec, UnitRegistered
-from services.intake.catalog import CatalogRules, Item, check_content, matches, register_unit
-from services.intake.errors import InvalidInput, InvalidState, NotAllowed
+from services.intake.domain.catalog import CatalogRules, Item, check_content, matches, register_unit
+from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
 
 from .helpers import ADMIN, CLERK, MONDAY, RULES, SUPERVISOR, content, published
 
@@ -124,7 +124,7 @@ class TestVersions:
 
     def test_running_cases_keep_their_version(self):
         item = published()
-        from services.intake.domain import Application
+        from services.intake.domain.cases import Application
         from .helpers import person
         app = Application.receive(receipt_no="2024-LYJ-00001", item=item.current_version(), unit_name="林业局",
                                   applicant=person(), materials=["M01", "M02", "M03"], at=MONDAY, actor=CLERK)

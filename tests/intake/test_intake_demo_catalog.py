@@ -1,11 +1,44 @@
 """The shipped demo catalog of 青山县: figures as in the source report, every item valid."""
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import date
 
 from contracts.common import CaseKind
-from services.intake.catalog import CatalogRules
-from services.intake.demo import load
-from services.intake.demo.build_catalog import build
+from contracts.intake import Fee, MaterialSpec
+from services.intake.domain.catalog import CatalogRules, ItemContent, Unit, check_content
+from tools import demo
+from tools.demo.build_catalog import build
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    code: str
+    unit_code: str
+    content: ItemContent
+
+
+def load(rules: CatalogRules) -> tuple[list[Unit], list[DemoItem]]:
+    """Read the demo catalog (tools/demo) and check it: every item passes the center's catalog rules."""
+    units = [
+        Unit(code=u["code"], name=u["name"], window_numbers=u["window_numbers"], entered=u["entered"],
+             entered_since=date.fromisoformat(u["entered_since"]) if u["entered_since"] else None)
+        for u in demo.units()
+    ]
+    codes = [u.code for u in units]
+    items = []
+    for raw in demo.items():
+        content = ItemContent(
+            name=raw["name"], case_kind=raw["case_kind"], joint_units=tuple(raw["joint_units"]),
+            higher_authority=raw["higher_authority"], legal_basis=tuple(raw["legal_basis"]),
+            procedure=tuple(raw["procedure"]), materials=tuple(MaterialSpec(**m) for m in raw["materials"]),
+            statutory_days=raw["statutory_days"], promised_days=raw["promised_days"], fee=Fee(**raw["fee"]),
+            flow=raw["flow"],
+        )
+        check_content(content, raw["unit_code"], rules, codes)
+        items.append(DemoItem(code=raw["code"], unit_code=raw["unit_code"], content=content))
+    return units, items
+
 
 UNITS, ITEMS = load(CatalogRules())
 

@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from services.intake import identifiers
-from services.intake.errors import InvalidInput
+from services.intake.domain import identifiers
+from services.runtime.errors import InvalidInput
 
 from .helpers import VALID_ID, VALID_ID_2, VALID_USCC
 

@@ -6,10 +6,10 @@ from contracts.common import CaseKind, Channel
 from contracts.intake import (
     RATINGS, ConsultationOutcome, NotAcceptedReason, Outcome, RatingLevel, RectificationClosed,
 )
-from services.intake.consultations import record_consultation
-from services.intake.domain import Status, lookup
-from services.intake.errors import InvalidInput, InvalidState, NotAllowed
-from services.intake.ratings import Rectification, RectificationStatus, submit_rating
+from services.intake.domain.consultations import record_consultation
+from services.intake.domain.cases import Status, lookup
+from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
+from services.intake.domain.ratings import Rectification, RectificationStatus, submit_rating
 
 from .helpers import CLERK, HEAD, MONDAY, OTHER_CLERK, SUPERVISOR, names, receive
 

@@ -231,8 +231,8 @@ async def test_consultations_reports_and_metrics(tmp_path: Path) -> None:
             assert sorted(made["flagged"]) == ["RFB", "SCJ", "ZRJ"]  # no business since recorded in June
             again = (await sup.post("/intake/reports/monthly", json={"period": "2024-06"})).json()
             assert again["events"] == []
-        from services.intake.reports import refresh_gauges
-        await refresh_gauges(svc, svc.api.state.intake)
+        from services.intake.workers import refresh_gauges
+        await refresh_gauges(svc)
         async with client(svc, role=None) as pub:
             text = (await pub.get("/metrics")).text
         assert 'onewindow_intake_applications_received_total{kind="immediate",weekend="true"} 1.0' in text
@@ -241,13 +241,16 @@ async def test_consultations_reports_and_metrics(tmp_path: Path) -> None:
 
 
 async def test_demo_catalog_loads_once_and_serves_the_guide(tmp_path: Path) -> None:
-    from services.intake.demo.loader import load_demo_catalog
+    from tools.demo import STAFF_ID, loader
 
     async with intake_service(tmp_path) as svc:
-        assert await load_demo_catalog(svc, MONDAY) == (27, 246)
-        assert await load_demo_catalog(svc, MONDAY) == (0, 0)
+        async with client(svc, sub=STAFF_ID) as admin:
+            assert await loader.load(admin) == (27, 246)
+            assert await loader.load(admin) == (0, 0)
         assert types(await outbox(svc, "intake.catalog")).count("ItemPublished") == 246
-        assert len(await outbox(svc, "intake.units")) == 27
+        units_registered = await outbox(svc, "intake.units")
+        assert len(units_registered) == 27
+        assert {e.data.staff_id for e in units_registered + await outbox(svc, "intake.catalog")} == {STAFF_ID}
         async with client(svc, role=None) as pub:
             units = (await pub.get("/intake/guide/units")).json()
             assert len(units) == 27 and sum(u["items"] for u in units) == 246
@@ -255,26 +258,56 @@ async def test_demo_catalog_loads_once_and_serves_the_guide(tmp_path: Path) -> N
             assert len(immediate) == 139
             forestry = (await pub.get("/intake/guide/items", params={"q": "林木采伐"})).json()
             assert forestry[0]["unit_name"] == "青山县林业局"
+        async with client(svc) as admin:
+            fgj = next(u for u in (await admin.get("/intake/catalog/units")).json() if u["code"] == "FGJ")
+            assert fgj == {"code": "FGJ", "name": "青山县发展和改革局", "window_numbers": ["01", "02"], "entered": True,
+                           "entered_since": "2012-03-01", "registered_on": "2024-06-03"}
+            item = (await admin.get("/intake/catalog/items/FGJ-001")).json()
+            assert item["current"] == 1 and [v["version"] for v in item["versions"]] == [1]
 
 
-async def test_the_startup_option_loads_the_demo_catalog(tmp_path: Path) -> None:
-    import asyncio
+async def test_the_demo_loader_finishes_a_cut_short_load_and_leaves_another_catalog_alone(tmp_path: Path) -> None:
+    from tools import demo
+    from tools.demo import loader
 
-    async with intake_service(tmp_path, intake_demo_catalog=True) as svc:
-        async with client(svc, role=None) as pub:
-            for _ in range(100):
-                items = (await pub.get("/intake/guide/items")).json()
-                if len(items) == 246:
-                    break
-                await asyncio.sleep(0.1)
-            assert len(items) == 246
+    async with intake_service(tmp_path) as svc:
+        async with client(svc, sub=demo.STAFF_ID) as admin:
+            # a run cut short: some units, one item created but not yet published
+            first = demo.units()[0]
+            assert (await admin.post("/intake/catalog/units", json=first)).status_code == 201
+            item = next(i for i in demo.items() if i["unit_code"] == first["code"])
+            assert (await admin.post("/intake/catalog/items", json=item)).status_code == 201
+            assert await loader.load(admin) == (26, 246)
+    async with intake_service(tmp_path / "other") as svc:
+        await seed_catalog(svc)
+        async with client(svc) as admin:
+            assert await loader.load(admin) == (0, 0)
+
+
+def test_onewindow_up_loads_the_demo_catalog_through_intakes_api(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from services.runtime.auth import Authenticator
+    from services.runtime.settings import ServiceSettings
+    from tools import supervisor
+    from tools.demo import loader
+
+    calls = []
+    monkeypatch.setenv("ONEWINDOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONEWINDOW_AUTH_SECRET", "demo-loader-secret-0123456789abcdef")
+    monkeypatch.setattr(loader, "load_into", lambda url, token: calls.append((url, token)) or (27, 246))
+    supervisor._load_demo_catalog(supervisor.Proc("intake", 18101, None, True))
+    (url, token), = calls
+    staff = Authenticator(ServiceSettings()).verify(token)
+    assert url == "http://127.0.0.1:18101" and staff.sub == "demo-catalog" and staff.role is Role.CENTER_ADMIN
+    monkeypatch.setenv("ONEWINDOW_INTAKE_DEMO_CATALOG", "0")
+    supervisor._load_demo_catalog(supervisor.Proc("intake", 18101, None, True))
+    assert len(calls) == 1
 
 
 async def test_two_clerks_on_one_case_cannot_overwrite_each_other(tmp_path: Path) -> None:
     import pytest
 
     from contracts.intake import Outcome
-    from services.intake.errors import InvalidState
+    from services.runtime.errors import InvalidState
     from services.intake.store import Store
 
     from .helpers import CLERK

@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from contracts.common import CaseKind
-from services.intake.catalog import Unit
-from services.intake.volume import CaseFacts, inactive_units, monthly_volume, months_without_business
+from services.intake.domain.catalog import Unit
+from services.intake.domain.volume import CaseFacts, inactive_units, monthly_volume, months_without_business
 
 from .helpers import MONDAY
 

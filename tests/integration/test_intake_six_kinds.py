@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts.common import Role
 from contracts.envelope import parse
 from contracts.topics import get_topic
-from services.intake.app import IntakeSettings, create_service
+from services.intake.app import create_service
+from services.intake.config import IntakeSettings
 from services.runtime.testing import running
 
 pytestmark = pytest.mark.integration

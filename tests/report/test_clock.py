@@ -43,8 +43,9 @@ def test_a_bad_clock_is_refused(monkeypatch: pytest.MonkeyPatch, bad: str) -> No
 
 
 def test_intake_stamps_with_the_runtime_clock(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from services.intake.app import IntakeSettings, create_service
+    from services.intake.app import create_service
+    from services.intake.config import IntakeSettings
 
     monkeypatch.setenv(clock.ENV, "2026-06-13T10:00:00+08:00")
     svc = create_service(IntakeSettings(data_dir=tmp_path, auth_secret="k" * 32, intake_monthly_reports=False))
-    assert svc.api.state.intake.now() == datetime(2026, 6, 13, 2, 0, tzinfo=UTC)
+    assert svc.state.intake.now() == datetime(2026, 6, 13, 2, 0, tzinfo=UTC)

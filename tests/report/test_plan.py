@@ -67,7 +67,7 @@ def test_every_case_goes_in_order_and_weekend_cases_fall_on_weekends(year) -> No
 
 
 def test_applicants_pass_intakes_checks() -> None:
-    from services.intake import identifiers
+    from services.intake.domain import identifiers
 
     people = People(7)
     for _ in range(300):

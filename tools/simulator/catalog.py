@@ -10,7 +10,7 @@ import httpx
 
 from .plan import CatalogItem
 
-DEMO_ITEMS = Path(__file__).resolve().parents[2] / "services" / "intake" / "demo" / "items.json"
+DEMO_ITEMS = Path(__file__).resolve().parents[1] / "demo" / "items.json"
 
 
 def demo_catalog(path: Path = DEMO_ITEMS) -> list[CatalogItem]:

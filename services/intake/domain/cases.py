@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from contracts.base import Event
 from contracts.common import ApplicantType, CaseKind, Channel, mask_mobile, mask_name, mask_resident_id
+from contracts.kinds import CaseStep, KindRules, rules_of
 from contracts.intake import (
     ApplicantContactRecorded,
     ApplicantPublic,
@@ -52,8 +53,8 @@ from contracts.intake import (
 from . import identifiers
 from .access import Actor, require_oversight, require_unit_staff
 from .catalog import ItemVersion
-from .errors import InvalidInput, InvalidState, NotAllowed
-from .workdays import add_working_days, is_weekend, local_date
+from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
+from services.runtime.workdays import is_weekend, local_date, national_calendar
 
 # --------------------------------------------------------------------------- receipt numbers
 
@@ -279,6 +280,11 @@ class Application(BaseModel):
         return self.item.case_kind
 
     @property
+    def rules(self) -> KindRules:
+        """The rules of the case's kind (contracts/kinds.py)."""
+        return rules_of(self.kind)
+
+    @property
     def six_kind(self) -> CaseKind:
         """The kind the case is counted under: returned, supplement, or its item's kind."""
         if self.status is Status.NOT_ACCEPTED:
@@ -375,7 +381,7 @@ class Application(BaseModel):
         c = self.item.content
         self.accepted_at, self.accepted_by = at, actor.staff_id
         self.after_supplement = bool(self.requests)
-        self.due_on = add_working_days(local_date(at), c.promised_days)
+        self.due_on = national_calendar().add_working_days(local_date(at), c.promised_days)
         self._step(at, "accepted", "已受理")
         out = [ApplicationAccepted(
             **self._case(actor), accepted_at=at, received_at=self.received_at, item_name=c.name,
@@ -385,7 +391,7 @@ class Application(BaseModel):
             after_supplement=self.after_supplement,
         )]
         self.status = Status.ACCEPTED
-        if c.case_kind is CaseKind.JOINT:
+        if rules_of(c.case_kind).joint_tasks:
             out += self._open_joint_tasks(actor, at)
         return self._emit(*out)
 
@@ -557,7 +563,7 @@ class Application(BaseModel):
 
     def forward(self, actor: Actor, at: datetime, authority: str | None = None, note: str | None = None) -> list[Event]:
         require_unit_staff(actor, self.unit_code)
-        if self.kind is not CaseKind.REPORTED_UP:
+        if not self.rules.allows(CaseStep.FORWARD):
             raise InvalidState(None, "只有上报件才需要上报上级机关")
         self._require(Status.ACCEPTED, what="上报")
         if self.higher_approved is not None:
@@ -616,18 +622,18 @@ class Application(BaseModel):
         text = (text or "").strip()
         if not text:
             raise InvalidInput("decision_text", "请填写决定内容，将载入决定书")
-        if self.kind is CaseKind.JOINT:
+        if self.rules.joint_tasks:
             refused = [t.unit_name for t in self.joint_tasks if t.answer is JointAnswer.REFUSE]
             if refused and outcome is Outcome.APPROVED:
                 raise InvalidState("outcome", f"联办单位（{'、'.join(refused)}）不同意，不能作出准予决定")
-        if self.kind is CaseKind.REPORTED_UP:
+        if self.rules.forwarded:
             if self.higher_approved is None:
                 raise InvalidState(None, "上报件须先上报并录入上级机关答复后再作决定")
             if not self.higher_approved and outcome is Outcome.APPROVED:
                 raise InvalidState("outcome", "上级机关不同意，不能作出准予决定")
         self.status = Status.DECIDED
         self.outcome, self.decision_text, self.decided_at, self.decided_by = outcome, text, at, actor.staff_id
-        on_the_spot = (self.kind is CaseKind.IMMEDIATE and self.accepted_at is not None
+        on_the_spot = (self.rules.on_the_spot and self.accepted_at is not None
                        and local_date(at) == local_date(self.accepted_at))
         self._step(at, "decided", "已办结：" + ("准予" if outcome is Outcome.APPROVED else "不予许可"))
         return self._emit(ApplicationDecided(

@@ -13,9 +13,9 @@ from contracts.base import Event
 from contracts.intake import RatingLevel, RectificationClosed, RectificationOpened
 
 from .access import Actor, require_unit_staff
-from .domain import Application
-from .errors import InvalidInput, InvalidState
-from .workdays import add_working_days, local_date
+from .cases import Application
+from services.runtime.errors import InvalidInput, InvalidState
+from services.runtime.workdays import local_date, national_calendar
 
 MAX_RESPONSE = 2000
 
@@ -55,7 +55,7 @@ class Rectification(BaseModel):
         r = cls(
             rectification_id=rectification_id, receipt_no=app.receipt_no, unit_code=app.unit_code,
             level=app.rating.level, comment=app.rating.comment, opened_at=at,
-            due_on=add_working_days(local_date(at), working_days), accepted_by=app.accepted_by,
+            due_on=national_calendar().add_working_days(local_date(at), working_days), accepted_by=app.accepted_by,
         )
         r._events.append(RectificationOpened(
             rectification_id=rectification_id, receipt_no=app.receipt_no, unit_code=app.unit_code,

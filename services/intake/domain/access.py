@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from contracts.common import Role
 
-from .errors import NotAllowed
+from services.runtime.errors import NotAllowed
 
 UNIT_ROLES = frozenset({Role.CLERK, Role.UNIT_HEAD})
 OVERSIGHT_ROLES = frozenset({Role.SUPERVISOR, Role.CENTER_ADMIN})

@@ -16,17 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from contracts.base import Event
 from contracts.common import CaseKind
 from contracts.intake import Fee, ItemPublished, ItemRetired, MaterialSpec, UnitRegistered
+from contracts.kinds import ITEM_KINDS, rules_of
 
 from .access import Actor, require_center_admin
-from .errors import InvalidInput, InvalidState, NotFound
-from .workdays import local_date
+from services.runtime.errors import InvalidInput, InvalidState, NotFound
+from services.runtime.workdays import local_date
 
 #: Unit codes are upper-case letters and digits because they are part of receipt numbers.
 UNIT_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 ITEM_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}-\d{3,4}$")
 
-#: The kinds an item can have; supplement (补办) and returned (退回) are what happens to a case.
-ITEM_KINDS = (CaseKind.IMMEDIATE, CaseKind.PROMISED, CaseKind.JOINT, CaseKind.REPORTED_UP)
+#: The kinds an item can have (contracts/kinds.py); supplement (补办) and returned (退回) are what
+#: happens to a case.
+_ITEM_KIND_LABELS = "、".join(k.label for k in ITEM_KINDS[:-1]) + "或" + ITEM_KINDS[-1].label
 
 
 class CatalogRules(BaseModel):
@@ -116,7 +118,7 @@ def check_content(content: ItemContent, unit_code: str, rules: CatalogRules,
     if not content.name.strip():
         raise InvalidInput("name", "请填写事项名称")
     if content.case_kind not in ITEM_KINDS:
-        raise InvalidInput("case_kind", "事项类型应为即办件、承诺件、联办件或上报件")
+        raise InvalidInput("case_kind", f"事项类型应为{_ITEM_KIND_LABELS}")
     if not content.legal_basis or not all(b.strip() for b in content.legal_basis):
         raise InvalidInput("legal_basis", "请填写审批依据（法律法规名称及条款）")
     if not content.procedure or not all(p.strip() for p in content.procedure):
@@ -142,11 +144,12 @@ def check_content(content: ItemContent, unit_code: str, rules: CatalogRules,
                            f"承诺时限（{content.promised_days}个工作日）不能超过法定时限（{content.statutory_days}个工作日）")
     if content.promised_days > rules.promise_cap_days:
         raise InvalidInput("promised_days", f"承诺时限不能超过中心规定的{rules.promise_cap_days}个工作日")
-    if content.case_kind is CaseKind.IMMEDIATE and content.promised_days != 0:
+    kind = rules_of(content.case_kind)
+    if kind.on_the_spot and content.promised_days != 0:
         raise InvalidInput("promised_days", "即办件当场办结，承诺时限应为0")
-    if content.case_kind is not CaseKind.IMMEDIATE and content.promised_days == 0:
+    if not kind.on_the_spot and content.promised_days == 0:
         raise InvalidInput("promised_days", "非即办件的承诺时限至少为1个工作日；当场办结的事项请设为即办件")
-    if content.case_kind is CaseKind.JOINT:
+    if kind.joint_tasks:
         if not content.joint_units:
             raise InvalidInput("joint_units", "联办件请填写参与联办的单位")
         if unit_code in content.joint_units:
@@ -159,7 +162,7 @@ def check_content(content: ItemContent, unit_code: str, rules: CatalogRules,
                 raise InvalidInput("joint_units", f"联办单位代码不存在：{'、'.join(unknown)}")
     elif content.joint_units:
         raise InvalidInput("joint_units", "只有联办件才填写联办单位")
-    if content.case_kind is CaseKind.REPORTED_UP:
+    if kind.forwarded:
         if not (content.higher_authority or "").strip():
             raise InvalidInput("higher_authority", "上报件请填写上级审批机关")
     elif content.higher_authority:

@@ -2,7 +2,7 @@
 
 The SMS notify sends after a decision links to ``/intake/public/ratings/{receipt_no}``, and the
 center's website links to ``/intake/public/status``. Both pages post ordinary HTML forms and
-call the JSON routes' own functions (``api.public_status`` and ``api.public_rating``), so the
+call the JSON routes' own functions (``public.public_status`` and ``public.public_rating``), so the
 rate limit, the "a wrong pair answers exactly as an unknown number" rule, the masking and the
 once-only rating with its rectification are the same code path as the API's. Refusals are shown
 on the page in plain words with the HTTP status the API would give.
@@ -22,14 +22,15 @@ from pydantic import ValidationError
 
 from contracts.intake import RatingLevel
 from services.runtime import PUBLIC, Problem, UoW
+from services.runtime.errors import DomainError
+from services.runtime.workdays import local
 
-from . import api
-from .domain import MAX_COMMENT, normalize_receipt_no
-from .errors import IntakeError
-from .schemas import LookupIn, PublicRatingIn
-from .workdays import local
+from ..domain.cases import MAX_COMMENT, normalize_receipt_no
+from ..schemas import LookupIn, PublicRatingIn
+from . import public
+from .deps import State
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent.parent / "templates"
 _WEEKDAYS = "一二三四五六日"
 
 # Longest values the page accepts before it stops reading them (the JSON API's limits).
@@ -89,7 +90,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return {"status": status, "message": message, "headers": headers}
 
 
-def _refusal(exc: Problem | IntakeError) -> dict[str, Any]:
+def _refusal(exc: Problem | DomainError) -> dict[str, Any]:
     """What the API would answer, as a message for the page."""
     if isinstance(exc, Problem):
         message = exc.detail
@@ -117,7 +118,7 @@ async def status_page(request: Request) -> HTMLResponse:
 @router.post("/status/page", response_class=HTMLResponse, name="status_page_result",
              summary="办件查询页面的查询结果（表单提交）", **PUBLIC)
 async def status_page_result(
-    request: Request, uow: UoW, ctx: api.Ctx,
+    request: Request, uow: UoW, st: State,
     receipt_no: Annotated[str, Form(description="受理编号")] = "",
     mobile_last4: Annotated[str, Form(description="手机号码后四位")] = "",
 ) -> HTMLResponse:
@@ -134,8 +135,8 @@ async def status_page_result(
     if problem:
         return _render(request, "status.html.j2", status_code=422, form=form, error=_error(422, problem), view=None)
     try:
-        view = await api.public_status(LookupIn(receipt_no=typed, mobile_last4=last4), request, uow, ctx)
-    except (Problem, IntakeError) as exc:
+        view = await public.public_status(LookupIn(receipt_no=typed, mobile_last4=last4), request, uow, st)
+    except (Problem, DomainError) as exc:
         err = _refusal(exc)
         return _render(request, "status.html.j2", status_code=err["status"], headers=err["headers"], form=form,
                        error=err, view=None)
@@ -171,7 +172,7 @@ async def rating_page(request: Request, receipt_no: str) -> HTMLResponse:
 @router.post("/ratings/{receipt_no}", response_class=HTMLResponse, name="rating_page_submit",
              summary="办件评价页面的提交（表单），每件一次", **PUBLIC)
 async def rating_page_submit(
-    request: Request, receipt_no: str, uow: UoW, ctx: api.Ctx,
+    request: Request, receipt_no: str, uow: UoW, st: State,
     level: Annotated[str, Form(description="满意程度")] = "",
     comment: Annotated[str, Form(description="评价内容（选填）")] = "",
     mobile_last4: Annotated[str, Form(description="手机号码后四位")] = "",
@@ -201,12 +202,12 @@ async def rating_page_submit(
         return _render(request, "rating.html.j2", status_code=422, form=form, ack=None,
                        error=_error(422, problem or "填写的内容有误"), **context)
     try:
-        ack = await api.public_rating(body, request, uow, ctx)
-    except (Problem, IntakeError) as exc:
+        ack = await public.public_rating(body, request, uow, st)
+    except (Problem, DomainError) as exc:
         err = _refusal(exc)
         # A refusal of the case itself (already rated, not yet decided) ends here: no form again.
         again = err["status"] != 409
         return _render(request, "rating.html.j2", status_code=err["status"], headers=err["headers"],
                        form=form if again else None, ack=None, error=err, **context)
     return _render(request, "rating.html.j2", status_code=201, form=None, error=None, ack=ack,
-                   rectification_days=ctx.settings.intake_rectification_days, **context)
+                   rectification_days=st.settings.intake_rectification_days, **context)

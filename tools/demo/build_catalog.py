@@ -2,7 +2,7 @@
 Center: 27 window units and 246 approval items, 139 of them immediate (即办件, 56.3%), as in the
 source report. Deterministic: run it to regenerate units.json and items.json next to it.
 
-    python -m services.intake.demo.build_catalog
+    python -m tools.demo.build_catalog
 
 Legal bases name real Chinese laws and regulations; fee standards cite real national documents.
 The county, its units' window numbers and entry dates are fictional.

@@ -13,7 +13,8 @@ import phonenumbers
 from stdnum import exceptions as sx
 from stdnum.cn import ric, uscc
 
-from .errors import InvalidInput
+from services.runtime import clock
+from services.runtime.errors import InvalidInput
 
 
 def resident_id(value: str, *, field: str = "resident_id", today: date | None = None) -> str:
@@ -33,7 +34,7 @@ def resident_id(value: str, *, field: str = "resident_id", today: date | None = 
         raise InvalidInput(field, "居民身份证号码中的出生日期或地区代码不存在，请核对") from None
     except sx.ValidationError:
         raise InvalidInput(field, "居民身份证号码不正确，请核对") from None
-    if ric.get_birth_date(number) > (today or date.today()):
+    if ric.get_birth_date(number) > (today or clock.today()):
         raise InvalidInput(field, "居民身份证号码中的出生日期晚于今天，请核对")
     return number
 

@@ -11,7 +11,7 @@ from contracts.common import Channel
 from contracts.intake import ConsultationOutcome, ConsultationRecorded
 
 from .access import UNIT_ROLES, Actor
-from .errors import InvalidInput, NotAllowed
+from services.runtime.errors import InvalidInput, NotAllowed
 
 MAX_TEXT = 1000
 

@@ -1,0 +1,31 @@
+"""intake's HTTP API, one router per resource (prefix ``/intake``); every route is a thin adapter
+over :mod:`services.intake.usecases` (parse → use case → shape the answer).
+
+- ``guide.py``: the public guide (办事指南);
+- ``public.py``: the public status lookup and rating (rate-limited per client);
+- ``pages.py``: the public HTML pages of those two (zh-CN, ``templates/``);
+- ``catalog.py``: units and items (center admin);
+- ``consultations.py``: consultations (首问负责);
+- ``applications.py``: cases through the six kinds, joint tasks, overrides;
+- ``ratings.py``: rectification tasks (整改);
+- ``reports.py``: volume, weekends, monthly reports;
+- ``deps.py``: the shared dependencies (``State``: ``service.state.intake``; the acting staff member).
+
+Refusals are the runtime's ``DomainError``s (or a ``Problem``), made problem+json by the runtime;
+a request either commits whole (state and events) or not at all.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import applications, catalog, consultations, guide, pages, public, ratings, reports
+
+router = APIRouter(prefix="/intake")
+for _module in (guide, public, catalog, consultations, applications, ratings, reports):
+    router.include_router(_module.router)
+
+#: The HTML pages (prefix ``/intake/public``).
+pages_router = pages.router
+
+__all__ = ["pages_router", "router"]

@@ -1,0 +1,45 @@
+"""Reports: monthly volume per unit, weekend receptions, the monthly reports (supervisors)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from contracts.intake import UnitInactivityFlagged
+from services.runtime import CurrentStaff, UoW
+
+from .. import usecases
+from ..schemas import MonthlyReportIn, MonthlyReportOut, Period, VolumeRow, WeekendCount, WeekendReport
+from ..store import Store
+from .deps import State, actor_of, unit_scope
+
+router = APIRouter(tags=["reports"])
+
+
+@router.get("/reports/volume", summary="各单位月度业务量（含双休日）")
+async def volume(
+    staff: CurrentStaff, uow: UoW, st: State, period: Annotated[Period, Query(description="月份，YYYY-MM")],
+) -> list[VolumeRow]:
+    rows = await usecases.volume_for(Store(uow.session), period, st.now(), unit_scope(staff, None))
+    return [VolumeRow.model_validate(r.model_dump()) for r in rows]
+
+
+@router.get("/reports/weekends", summary="双休日收件量（按周末）")
+async def weekends(
+    staff: CurrentStaff, uow: UoW,
+    since: Annotated[date | None, Query(description="自该日起")] = None,
+    until: Annotated[date | None, Query(description="至该日止")] = None,
+) -> WeekendReport:
+    rows = await Store(uow.session).weekend_counts(since, until)
+    total = sum(n for _, n in rows)
+    return WeekendReport(weekends=[WeekendCount(saturday=d, received=n) for d, n in rows], total=total,
+                         average_per_weekend=round(total / len(rows), 1) if rows else 0)
+
+
+@router.post("/reports/monthly", summary="发布月度业务量并标记“应进不进”单位（督查人员）")
+async def monthly(body: MonthlyReportIn, staff: CurrentStaff, uow: UoW, st: State) -> MonthlyReportOut:
+    events = await usecases.monthly_reports(uow, st, actor_of(staff), body.period)
+    return MonthlyReportOut(period=body.period, events=[type(e).__name__ for e in events],
+                            flagged=[e.unit_code for e in events if isinstance(e, UnitInactivityFlagged)])

@@ -1,0 +1,482 @@
+"""intake's use cases: one function per command (or event), taking the unit of work.
+
+Each loads what it needs through :class:`~.store.Store`, lets the domain decide, saves the
+aggregate and emits its events, and commits — a command commits whole or not at all. The
+routes (``api/``) and the handlers (``handlers.py``) are thin adapters over these; the refusals
+are the runtime's :mod:`services.runtime.errors`, answered as problem+json by the runtime.
+
+The service's shared objects (settings, metrics, the public rate limiter, the clock) are one
+:class:`IntakeState`, kept on ``service.state.intake``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import limits
+import limits.storage
+import limits.strategies
+
+from contracts.base import Event
+from contracts.common import ApplicantType, CaseKind
+from contracts.deadline import ClockStarted, DueDateChanged
+from contracts.intake import APPLICATIONS, UnitVolumeReported
+from services.runtime import Problem, Service, clock
+from services.runtime.errors import InvalidInput, NotFound
+from services.runtime.uow import UnitOfWork
+from services.runtime.workdays import local_date
+
+from .config import IntakeSettings
+from .domain import access
+from .domain.access import Actor
+from .domain.cases import (
+    Applicant,
+    Application,
+    PublicStatus,
+    RequestedMaterial,
+    lookup,
+    normalize_receipt_no,
+    receipt_number,
+)
+from .domain.catalog import CatalogRules, Item, Unit, register_unit as new_unit
+from .domain.consultations import Consultation, record_consultation
+from .domain.ratings import Rectification, submit_rating
+from .domain.volume import inactive_units, monthly_volume
+from .schemas import ApplicationIn, ConsultationIn, ItemCreate, ItemContentIn, LookupIn, PublicRatingIn, UnitIn
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+# ============================================================================ shared state
+
+
+@dataclass
+class IntakeMetrics:
+    received: object
+    transitions: object
+    cases: object
+    weekend_received: object
+    lookups: object
+
+    @classmethod
+    def create(cls, service: Service) -> "IntakeMetrics":
+        m = service.metrics
+        return cls(
+            received=m.counter("applications_received", "Applications received, by item kind and weekend.",
+                               ("kind", "weekend")),
+            transitions=m.counter("case_events", "Case events emitted, by event type.", ("event",)),
+            cases=m.gauge("cases", "Cases in the store, by the kind they count under and status.",
+                          ("kind", "status")),
+            weekend_received=m.gauge("weekend_applications", "Applications received on Saturdays and Sundays (all time)."),
+            lookups=m.counter("public_lookups", "Public status lookups, by result (found, unknown, limited).",
+                              ("result",)),
+        )
+
+
+@dataclass
+class IntakeState:
+    """What the use cases need besides the unit of work (``service.state.intake``)."""
+
+    settings: IntakeSettings
+    metrics: IntakeMetrics
+    limiter: limits.strategies.MovingWindowRateLimiter
+    rate: limits.RateLimitItem
+    #: The runtime's clock: the system's, or a simulation's (ONEWINDOW_CLOCK); tests replace it.
+    now: Callable[[], datetime] = field(default=clock.now)
+
+    @classmethod
+    def create(cls, service: Service) -> "IntakeState":
+        s: IntakeSettings = service.settings  # type: ignore[assignment]
+        return cls(
+            settings=s, metrics=IntakeMetrics.create(service),
+            limiter=limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage()),
+            rate=limits.parse(s.intake_lookup_rate_limit),
+        )
+
+    @property
+    def rules(self) -> CatalogRules:
+        return self.settings.catalog_rules()
+
+    def count_case_events(self, events: Iterable[Event]) -> None:
+        for e in events:
+            if e.topic == APPLICATIONS.name:
+                self.metrics.transitions.labels(type(e).__name__).inc()  # type: ignore[attr-defined]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
+
+
+async def _emit(uow: UnitOfWork, events: Iterable[Event]) -> None:
+    for e in events:
+        await uow.emit(e)
+
+
+# ============================================================================ catalog
+
+
+async def register_unit(uow: UnitOfWork, st: IntakeState, actor: Actor, body: UnitIn) -> Unit:
+    store = Store(uow.session)
+    if await store.unit(body.code.strip().upper()):
+        raise Problem(409, f"单位代码 {body.code} 已存在", field="code")
+    unit, events = new_unit(actor, st.now(), code=body.code, name=body.name, window_numbers=body.window_numbers,
+                            entered=body.entered, entered_since=body.entered_since)
+    await store.save_unit(unit)
+    await _emit(uow, events)
+    await uow.commit()
+    return unit
+
+
+async def update_unit(uow: UnitOfWork, st: IntakeState, actor: Actor, unit_code: str, body: UnitIn) -> Unit:
+    store = Store(uow.session)
+    existing = await store.unit(unit_code)
+    if existing is None:
+        raise Problem(404, f"没有代码为 {unit_code} 的单位", field="unit_code")
+    if body.code.strip().upper() != unit_code:
+        raise InvalidInput("code", "单位代码不能修改")
+    unit, events = new_unit(actor, st.now(), code=body.code, name=body.name, window_numbers=body.window_numbers,
+                            entered=body.entered, entered_since=body.entered_since,
+                            registered_on=existing.registered_on)
+    await store.save_unit(unit)
+    await _emit(uow, events)
+    await uow.commit()
+    return unit
+
+
+async def load_item(store: Store, code: str) -> Item:
+    item = await store.item(code.upper())
+    if item is None:
+        raise NotFound("item_code", f"没有编码为 {code} 的事项")
+    return item
+
+
+async def create_item(uow: UnitOfWork, st: IntakeState, actor: Actor, body: ItemCreate) -> Item:
+    store = Store(uow.session)
+    access.require_center_admin(actor)
+    if await store.item(body.code.strip().upper()):
+        raise Problem(409, f"事项编码 {body.code} 已存在", field="code")
+    units = (await store.unit_names()).keys()
+    item = Item.create(actor, code=body.code, unit_code=body.unit_code.strip().upper(), content=body.content(),
+                       rules=st.rules, known_units=units)
+    await store.save_item(item)
+    await uow.commit()
+    return item
+
+
+async def edit_item(uow: UnitOfWork, st: IntakeState, actor: Actor, item_code: str, body: ItemContentIn) -> Item:
+    store = Store(uow.session)
+    item = await load_item(store, item_code)
+    item.edit(actor, body.content(), st.rules, (await store.unit_names()).keys())
+    await store.save_item(item)
+    await uow.commit()
+    return item
+
+
+async def publish_item(uow: UnitOfWork, st: IntakeState, actor: Actor, item_code: str) -> Item:
+    store = Store(uow.session)
+    item = await load_item(store, item_code)
+    unit = await store.unit(item.unit_code)
+    events = item.publish(actor, st.now(), unit.name if unit else item.unit_code, st.rules)
+    await store.save_item(item)
+    await _emit(uow, events)
+    await uow.commit()
+    return item
+
+
+async def retire_item(uow: UnitOfWork, st: IntakeState, actor: Actor, item_code: str, reason: str | None) -> Item:
+    store = Store(uow.session)
+    item = await load_item(store, item_code)
+    events = item.retire(actor, st.now(), reason)
+    await store.save_item(item)
+    await _emit(uow, events)
+    await uow.commit()
+    return item
+
+
+# ============================================================================ consultations
+
+
+async def add_consultation(uow: UnitOfWork, st: IntakeState, actor: Actor, body: ConsultationIn) -> Consultation:
+    store = Store(uow.session)
+    item_unit = None
+    if body.item_code:
+        item = await store.item(body.item_code.upper())
+        item_unit = item.unit_code if item else None
+    if body.referred_to_unit and await store.unit(body.referred_to_unit) is None:
+        raise InvalidInput("referred_to_unit", f"单位代码 {body.referred_to_unit} 不存在")
+    c, events = record_consultation(
+        actor, st.now(), consultation_id=new_id("ZX"), channel=body.channel, question=body.question,
+        outcome=body.outcome, item_code=body.item_code.upper() if body.item_code else None, item_unit=item_unit,
+        answer=body.answer, referred_to_unit=body.referred_to_unit,
+    )
+    await store.add_consultation(c)
+    await _emit(uow, events)
+    await uow.commit()
+    return c
+
+
+# ============================================================================ applications
+
+
+def applicant_of(body: ApplicationIn) -> Applicant:
+    a = body.applicant
+    if a.type is ApplicantType.PERSON:
+        if not a.resident_id:
+            raise InvalidInput("applicant.resident_id", "个人申请请填写居民身份证号码")
+        return Applicant.person(name=a.name, resident_id=a.resident_id, mobile=a.mobile)
+    if not a.credit_code:
+        raise InvalidInput("applicant.credit_code", "单位申请请填写统一社会信用代码")
+    return Applicant.company(company_name=a.company_name or "", credit_code=a.credit_code, contact_name=a.name,
+                             mobile=a.mobile)
+
+
+async def receive_application(uow: UnitOfWork, st: IntakeState, actor: Actor, body: ApplicationIn) -> Application:
+    """收件: the item's current version, the applicant's identifiers checked, a receipt number
+    without gaps (a refused application uses none), accepted or the one-time notice at once."""
+    store = Store(uow.session)
+    item = await store.item(body.item_code.strip().upper())
+    if item is None:
+        raise NotFound("item_code", f"没有编码为 {body.item_code} 的事项")
+    version = item.current_version()
+    access.require_unit_staff(actor, item.unit_code)
+    applicant = applicant_of(body)
+    now = st.now()
+    names = await store.unit_names()
+    year = local_date(now).year
+    seq = await store.next_seq(year, item.unit_code)
+    app = Application.receive(
+        receipt_no=receipt_number(year, item.unit_code, seq), item=version,
+        unit_name=names.get(item.unit_code, item.unit_code), applicant=applicant, materials=body.materials,
+        conditional=body.conditional_materials, channel=body.channel, at=now, actor=actor,
+        accept_if_complete=body.accept_if_complete, unit_names=names,
+    )
+    events = app.pull_events()
+    await store.add_case(app)
+    await _emit(uow, events)
+    await uow.commit()
+    st.metrics.received.labels(app.kind.value, str(app.weekend).lower()).inc()  # type: ignore[attr-defined]
+    st.count_case_events(events)
+    return app
+
+
+async def load_case(store: Store, receipt_no: str) -> tuple[Application, int]:
+    found = await store.case(receipt_no.strip().upper())
+    if found is None:
+        raise NotFound("receipt_no", f"没有受理编号为 {receipt_no} 的案件")
+    return found
+
+
+async def _act(uow: UnitOfWork, st: IntakeState, receipt_no: str,
+               step: Callable[[Application, datetime], list[Event]]) -> Application:
+    """Load the case, take one step, save it (revision checked) with its events, commit."""
+    store = Store(uow.session)
+    app, rev = await load_case(store, receipt_no)
+    events = step(app, st.now())
+    app.pull_events()
+    await store.save_case(app, rev)
+    await _emit(uow, events)
+    await uow.commit()
+    st.count_case_events(events)
+    return app
+
+
+async def accept(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str) -> Application:
+    return await _act(uow, st, receipt_no, lambda a, now: a.accept(actor, now))
+
+
+async def request_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str,
+                             materials: list[RequestedMaterial]) -> Application:
+    return await _act(uow, st, receipt_no, lambda a, now: a.request_supplement(actor, now, materials))
+
+
+async def override_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str,
+                              materials: list[RequestedMaterial], reason: str) -> Application:
+    return await _act(uow, st, receipt_no,
+                      lambda a, now: a.record_override(actor, now, materials, reason, new_id("PZ")))
+
+
+async def provide_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str,
+                             materials: list[str]) -> Application:
+    return await _act(uow, st, receipt_no, lambda a, now: a.provide_supplement(actor, now, materials))
+
+
+async def not_accept(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, reason_code, reason: str) -> Application:  # type: ignore[no-untyped-def]
+    return await _act(uow, st, receipt_no, lambda a, now: a.not_accept(actor, now, reason_code, reason))
+
+
+async def forward(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, authority: str | None,
+                  note: str | None) -> Application:
+    return await _act(uow, st, receipt_no, lambda a, now: a.forward(actor, now, authority, note))
+
+
+async def record_higher_answer(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, approved: bool,
+                               answer: str, document_no: str | None) -> Application:
+    return await _act(uow, st, receipt_no,
+                      lambda a, now: a.record_higher_answer(actor, now, approved, answer, document_no))
+
+
+async def answer_joint_task(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, answer,  # type: ignore[no-untyped-def]
+                            opinion: str) -> Application:
+    return await _act(uow, st, receipt_no, lambda a, now: a.answer_joint_task(actor, now, answer, opinion))
+
+
+async def decide(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, outcome, text: str) -> Application:  # type: ignore[no-untyped-def]
+    return await _act(uow, st, receipt_no, lambda a, now: a.decide(actor, now, outcome, text))
+
+
+# ============================================================================ public status and rating
+
+
+UNKNOWN_CASE = "未查询到该办件，请核对受理编号和手机号码后四位"
+
+
+def rate_limit(st: IntakeState, client_key: str) -> None:
+    """The public lookups and ratings of one client (per process); 429 with Retry-After."""
+    if not st.limiter.hit(st.rate, "lookup", client_key):
+        st.metrics.lookups.labels("limited").inc()  # type: ignore[attr-defined]
+        stats = st.limiter.get_window_stats(st.rate, "lookup", client_key)
+        retry = max(1, int(stats.reset_time - st.now().timestamp()) + 1)
+        raise Problem(429, "查询过于频繁，请稍后再试", headers={"Retry-After": str(retry)})
+
+
+async def _public_case(store: Store, st: IntakeState, body: LookupIn) -> tuple[Application, int, PublicStatus]:
+    """The case for a (receipt number, last four digits) pair; a wrong pair is an unknown number."""
+    receipt_no = normalize_receipt_no(body.receipt_no)
+    found = await store.case(receipt_no) if receipt_no else None
+    view = lookup(found[0] if found else None, body.mobile_last4)
+    if view is None or found is None:
+        st.metrics.lookups.labels("unknown").inc()  # type: ignore[attr-defined]
+        raise Problem(404, UNKNOWN_CASE, field="receipt_no")
+    st.metrics.lookups.labels("found").inc()  # type: ignore[attr-defined]
+    return found[0], found[1], view
+
+
+async def public_status(uow: UnitOfWork, st: IntakeState, body: LookupIn) -> PublicStatus:
+    _, _, view = await _public_case(Store(uow.session), st, body)
+    return view
+
+
+async def public_rating(uow: UnitOfWork, st: IntakeState, body: PublicRatingIn) -> tuple[Application, Rectification | None]:
+    """The applicant's once-only rating; a low one opens a rectification task for the unit."""
+    store = Store(uow.session)
+    app, rev, _ = await _public_case(store, st, body)
+    events, rect = submit_rating(app, at=st.now(), level=body.level, comment=body.comment,
+                                 rectification_id=new_id("ZG"), rectification_days=st.settings.intake_rectification_days)
+    await store.save_case(app, rev)
+    if rect is not None:
+        await store.add_rectification(rect)
+    await _emit(uow, events)
+    await uow.commit()
+    return app, rect
+
+
+# ============================================================================ rectifications
+
+
+async def close_rectification(uow: UnitOfWork, st: IntakeState, actor: Actor, rectification_id: str,
+                              response: str) -> Rectification:
+    store = Store(uow.session)
+    found = await store.rectification(rectification_id)
+    if found is None:
+        raise NotFound("rectification_id", f"没有编号为 {rectification_id} 的整改任务")
+    rect, rev = found
+    events = rect.close(actor, st.now(), response)
+    rect.pull_events()
+    await store.save_rectification(rect, rev)
+    await _emit(uow, events)
+    await uow.commit()
+    return rect
+
+
+# ============================================================================ reports
+
+
+def previous_period(now: datetime) -> str:
+    d = local_date(now)
+    year, month = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+async def volume_for(store: Store, period: str, at: datetime, unit_code: str | None = None) -> list[UnitVolumeReported]:
+    """The month's volume of every unit (or one), computed at `at` (not emitted)."""
+    facts = await store.case_facts(period)
+    consultations = await store.consultation_counts(period)
+    now = at
+    return [monthly_volume(u, period, facts, sum(consultations.get(u.code, {}).values()), now)
+            for u in await store.units() if unit_code is None or u.code == unit_code]
+
+
+async def make_monthly_reports(store: Store, period: str, at: datetime, threshold: int) -> list[Event]:
+    """Volume of every unit and inactivity flags for `period`, each made once (a second call for
+    the same period returns only what was not made yet)."""
+    events: list[Event] = []
+    facts = await store.case_facts(period)
+    consultations = await store.consultation_counts(period)
+    units = await store.units()
+    for unit in units:
+        if await store.report_made(unit.code, period, "volume"):
+            continue
+        events.append(monthly_volume(unit, period, facts, sum(consultations.get(unit.code, {}).values()), at))
+        await store.mark_report(unit.code, period, "volume", at)
+    last = await store.last_business()
+    for flag in inactive_units(units, dict(last), period, threshold, at):
+        if await store.report_made(flag.unit_code, period, "inactivity"):
+            continue
+        events.append(flag)
+        await store.mark_report(flag.unit_code, period, "inactivity", at)
+    return events
+
+
+async def monthly_reports(uow: UnitOfWork, st: IntakeState, actor: Actor, period: str) -> list[Event]:
+    """A supervisor publishes a month's volume and flags (each made once)."""
+    access.require_oversight(actor)
+    events = await make_monthly_reports(Store(uow.session), period, st.now(), st.settings.intake_inactivity_months)
+    await _emit(uow, events)
+    await uow.commit()
+    return events
+
+
+async def last_month_reports(uow: UnitOfWork, st: IntakeState, now: datetime) -> list[Event]:
+    """The worker's step: last month's reports once (the 1st, or at the first start after)."""
+    period = previous_period(now)
+    store = Store(uow.session)
+    if not await store.units():
+        return []
+    events = await make_monthly_reports(store, period, now, st.settings.intake_inactivity_months)
+    await _emit(uow, events)
+    await uow.commit()
+    if events:
+        log.info("monthly unit reports for %s: %d events", period, len(events))
+    return events
+
+
+async def refresh_gauges(uow: UnitOfWork, st: IntakeState) -> None:
+    store = Store(uow.session)
+    rows = await store.counts_by_kind_and_status()
+    weekends = await store.weekend_counts()
+    st.metrics.cases.clear()  # type: ignore[attr-defined]
+    for kind, status, n in rows:
+        st.metrics.cases.labels(CaseKind(kind).value, status).set(n)  # type: ignore[attr-defined]
+    st.metrics.weekend_received.set(sum(n for _, n in weekends))  # type: ignore[attr-defined]
+
+
+# ============================================================================ events
+
+
+async def due_date_changed(uow: UnitOfWork, event: ClockStarted | DueDateChanged) -> None:
+    """The deadline service's due date replaces intake's own first estimate on the status page."""
+    store = Store(uow.session)
+    found = await store.case(event.receipt_no)
+    if found is None:
+        return  # not ours (or not yet visible): nothing to show
+    app, rev = found
+    due = event.due_date if isinstance(event, ClockStarted) else event.new_due_date
+    if app.due_on == due:
+        return
+    app.due_on = due
+    await store.save_case(app, rev)
