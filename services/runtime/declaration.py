@@ -24,6 +24,9 @@ class ServiceDeclaration:
     consumes: tuple[str, ...] = ()
     #: Topics owned by another service that it writes (commands it sends).
     writes: tuple[str, ...] = ()
+    #: What `onewindow up` prints for people once the service is ready (``{url}``: its address),
+    #: e.g. where to point a browser and the demo sign-ins.
+    welcome: str = ""
 
     @property
     def module(self) -> str:

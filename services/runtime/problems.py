@@ -138,16 +138,22 @@ def _reason(err: dict[str, Any]) -> str:
         return f"{base}（至少 {ctx['min_length']} 个）"
     if base and kind in ("string_too_long", "too_long") and "max_length" in ctx:
         return f"{base}（最多 {ctx['max_length']} 个）"
-    if base and kind in ("enum", "literal_error") and "expected" in ctx:
-        return f"{base}：{ctx['expected']}"
     if base:
         return base
     msg = str(err.get("msg", ""))
     return msg if _CJK.search(msg) else "格式不正确"  # never English to a window clerk
 
 
+def _item(err: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"field": _field(tuple(err.get("loc", ()))), "reason": _reason(err)}
+    if err.get("type") in ("enum", "literal_error") and "expected" in (err.get("ctx") or {}):
+        # The allowed codes for programs (a form shows their labels); never inside the sentence.
+        item["expected"] = re.findall(r"'([^']*)'", str(err["ctx"]["expected"]))
+    return item
+
+
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:
-    items = [{"field": _field(tuple(e.get("loc", ()))), "reason": _reason(e)} for e in errors]
+    items = [_item(e) for e in errors]
     first = items[0] if items else {"field": "", "reason": "格式不正确"}
     detail = f"{first['field']}：{first['reason']}" if first["field"] else first["reason"]
     if len(items) > 1:

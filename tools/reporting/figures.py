@@ -33,9 +33,7 @@ import calendar
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from statistics import fmean
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -59,8 +57,10 @@ from contracts.intake import (
     UnitInactivityFlagged,
     UnitRegistered,
 )
+from contracts.kinds import KINDS
+from services.runtime.workdays import TZ, local_date, national_calendar
 
-CENTER_TZ = ZoneInfo("Asia/Shanghai")
+CENTER_TZ = TZ
 
 #: The public topics the report reads.
 REPORT_TOPICS = (APPLICATIONS.name, CONSULTATIONS.name, CATALOG.name, UNITS.name, CLOCKS.name)
@@ -68,20 +68,9 @@ REPORT_TOPICS = (APPLICATIONS.name, CONSULTATIONS.name, CATALOG.name, UNITS.name
 SIX_KINDS = tuple(k.value for k in CaseKind)
 
 
-def local_date(at: datetime) -> date:
-    return at.astimezone(CENTER_TZ).date()
-
-
-@lru_cache(maxsize=16)
-def _national_calendar(year: int):  # type: ignore[no-untyped-def]
-    import holidays
-
-    return holidays.country_holidays("CN", years=year)
-
-
 def official_working_day(day: date) -> bool:
     """The national calendar's answer (weekdays minus holidays plus make-up working days)."""
-    return bool(_national_calendar(day.year).is_working_day(day))
+    return national_calendar().is_working_day(day)
 
 
 class MonthFigures(BaseModel):
@@ -251,7 +240,7 @@ def compute(
     # -- deadlines
     on_time = sum(1 for c in ended.values() if c.on_time)
     used = [c.working_days_used for c in ended.values()]
-    used_limited = [c.working_days_used for c in ended.values() if c.case_kind is not CaseKind.IMMEDIATE]
+    used_limited = [c.working_days_used for c in ended.values() if not KINDS[c.case_kind].on_the_spot]
 
     # -- the catalog at the end of the window
     end_instant = datetime.combine(end + timedelta(days=1), datetime.min.time(), CENTER_TZ)
@@ -263,8 +252,8 @@ def compute(
                 last = ev
         if isinstance(last, ItemPublished):
             current[code] = last
-    immediate_items = sum(1 for i in current.values() if i.case_kind is CaseKind.IMMEDIATE)
-    immediate_cases = sum(1 for a in accepted.values() if a.case_kind is CaseKind.IMMEDIATE)
+    immediate_items = sum(1 for i in current.values() if KINDS[i.case_kind].on_the_spot)
+    immediate_cases = sum(1 for a in accepted.values() if KINDS[a.case_kind].on_the_spot)
 
     # -- weekends
     weekend_cases = [r for r in received.values()

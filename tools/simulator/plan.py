@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from services.runtime.workdays import TZ, national_calendar
+
 from .people import People
 
-TZ = ZoneInfo("Asia/Shanghai")
 IMMEDIATE, PROMISED, JOINT, REPORTED_UP = "immediate", "promised", "joint", "reported_up"
 #: how often an item of a kind is applied for, relative to a promised item of the same unit
 KIND_WEIGHTS = {PROMISED: 1.0, JOINT: 0.5, REPORTED_UP: 0.2, IMMEDIATE: 1.0}
@@ -171,11 +171,13 @@ class Plan:
 
 @lru_cache(maxsize=8)
 def _cn(year: int):  # type: ignore[no-untyped-def]
+    # Holiday names only (a weekend day that is a public holiday is no weekend service day);
+    # working days come from the suite's calendar.
     return holidays.country_holidays("CN", years=year)
 
 
 def working_day(d: date) -> bool:
-    return bool(_cn(d.year).is_working_day(d))
+    return national_calendar().is_working_day(d)
 
 
 def add_working_days(d: date, n: int) -> date:
