@@ -3,9 +3,9 @@
 Usable from tests (hand it an ``httpx.AsyncClient``, e.g. on an ASGI transport) and as a
 command against a running service::
 
-    python -m services.attendance.simulator demo --base-url http://localhost:8085 --sn CQZ7232460012 \\
+    python -m tools.terminal_simulator demo --base-url http://localhost:8085 --sn CQZ7232460012 \\
         --pin 1001 --pin 1002
-    python -m services.attendance.simulator replay traffic.txt --base-url http://localhost:8085
+    python -m tools.terminal_simulator replay traffic.txt --base-url http://localhost:8085
 
 A replay script has one step per line (``#`` starts a comment); fields are separated by
 whitespace, a punch time is ``YYYY-MM-DD HH:MM:SS``::
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import httpx
 
-from . import iclock
+from services.attendance.domain import iclock
+from services.runtime import clock
 
 USER_AGENT = "iClock Proxy/1.09"
 
@@ -282,7 +283,7 @@ def main() -> None:  # pragma: no cover - thin CLI around replay()
                  pin: list[str] = typer.Option(["1001"], help="PINs that punch (repeatable)."),
                  day: str = typer.Option("", help="YYYY-MM-DD; today if empty.")) -> None:
         """Handshake, a morning of punches with a resend, noon punches, a command poll."""
-        when = datetime.strptime(day, "%Y-%m-%d") if day else datetime.now()
+        when = datetime.strptime(day, "%Y-%m-%d") if day else clock.local_now().replace(tzinfo=None)
         text = demo_script(sn, pin, when)
 
         async def go() -> None:

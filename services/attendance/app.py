@@ -4,32 +4,17 @@ month-end publication."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from services.runtime.app import Service
+from services.runtime.workdays import national_calendar
 
-from . import api, api_iclock, handlers, jobs
-from .config import AttendanceSettings
+from . import api, handlers, workers
+from .config import DECLARATION, AttendanceSettings
 from .store import metadata
-from .config import DECLARATION
-
-log = logging.getLogger(__name__)
+from .usecases.shared import Attendance, AttendanceMetrics
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-@dataclass
-class AttendanceMetrics:
-    punches: Any
-    lines_rejected: Any
-    upload_failed: Any
-    unknown_device: Any
-    clock_suspect: Any
-    duty_gaps: Any
 
 
 def create_service(settings: AttendanceSettings | None = None) -> Service:
@@ -40,31 +25,25 @@ def create_service(settings: AttendanceSettings | None = None) -> Service:
         "leave, monthly attendance, evaluation and the red-flag window / service star awards.",
     )
     m = service.metrics
-    service.attendance_metrics = AttendanceMetrics(  # type: ignore[attr-defined]
-        punches=m.counter("punches", "Punches received from terminals, new or resent.", ("kind",)),
-        lines_rejected=m.counter("lines_rejected", "Upload lines that could not be read.", ("table",)),
-        upload_failed=m.counter("uploads_failed", "Terminal uploads answered with an error (resent later).", ("table",)),
-        unknown_device=m.counter("unknown_device_requests", "Requests refused for an unknown serial number."),
-        clock_suspect=m.counter("clock_suspect_punches", "Punches whose terminal time looks wrong."),
-        duty_gaps=m.counter("duty_gaps", "Weekend shifts found uncovered.", ("window",)),
+    service.state.attendance = Attendance(
+        settings=service.settings,  # type: ignore[arg-type]
+        calendar=national_calendar(),
+        metrics=AttendanceMetrics(
+            punches=m.counter("punches", "Punches received from terminals, new or resent.", ("kind",)),
+            lines_rejected=m.counter("lines_rejected", "Upload lines that could not be read.", ("table",)),
+            upload_failed=m.counter("uploads_failed", "Terminal uploads answered with an error (resent later).",
+                                    ("table",)),
+            unknown_device=m.counter("unknown_device_requests", "Requests refused for an unknown serial number."),
+            clock_suspect=m.counter("clock_suspect_punches", "Punches whose terminal time looks wrong."),
+            duty_gaps=m.counter("duty_gaps", "Weekend shifts found uncovered.", ("window",)),
+        ),
     )
-    service.include_router(api_iclock.router)
-    service.include_router(api.router)
-    handlers.register(service)
-    s: AttendanceSettings = service.settings  # type: ignore[assignment]
-    if not s.attendance_background_jobs:
-        return service
-
-    @service.worker(name="attendance-duty-watcher")
-    async def duty_watcher(svc: Service) -> None:
-        while True:
-            await jobs.check_duty(svc, jobs.utcnow())
-            await asyncio.sleep(s.attendance_duty_check_seconds)
-
-    @service.worker(name="attendance-month-end")
-    async def month_end(svc: Service) -> None:
-        while True:
-            await jobs.publish_due(svc, jobs.utcnow())
-            await asyncio.sleep(s.attendance_publish_check_seconds)
-
+    for router in api.ROUTERS:
+        service.include_router(router)
+    # One consumer group per fact, named as they always were (deployed offsets and ACLs).
+    service.subscribe("on_clock_ended", handlers.on_clock_ended)
+    service.subscribe("on_rating", handlers.on_rating)
+    service.subscribe("on_supervision_notice", handlers.on_supervision_notice)
+    if service.settings.attendance_background_jobs:  # type: ignore[attr-defined]
+        workers.register(service)
     return service

@@ -8,9 +8,9 @@ from pydantic import Field
 from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
 
-from .domain import AttendanceRules
-from .evaluation import EvaluationSettings
-from .iclock import PushOptions
+from .domain.evaluation import EvaluationSettings
+from .domain.iclock import PushOptions
+from .domain.rules import AttendanceRules
 
 
 class AttendanceSettings(ServiceSettings):
@@ -67,6 +67,6 @@ DECLARATION = ServiceDeclaration(
     name="attendance",
     port=8105,
     title="OneWindow attendance",
-    consumes=('deadline.clocks', 'deadline.supervision', 'intake.ratings', 'intake.units'),
+    consumes=('deadline.clocks', 'deadline.supervision', 'intake.ratings'),
     writes=(),
 )

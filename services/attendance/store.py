@@ -24,7 +24,7 @@ from contracts.attendance import StaffRole
 from services.runtime.db import service_registry
 
 from . import domain
-from .evaluation import CaseOutcome, NoticeFact, RatingFact
+from .domain.evaluation import CaseOutcome, NoticeFact, RatingFact
 
 Base, metadata = service_registry()
 
@@ -35,10 +35,6 @@ def stable_id(*parts: object) -> str:
     """A deterministic event id, so a watcher that repeats itself after a restart repeats the
     same event (consumers drop the second)."""
     return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -323,6 +319,25 @@ async def insert_oplogs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     insert = _insert(session)
     await session.execute(insert(OperationLog).values(list(rows))
                           .on_conflict_do_nothing(index_elements=["device_sn", "op", "admin", "local_time"]))
+
+
+async def all_devices(session: AsyncSession) -> list[Device]:
+    return list((await session.exec(select(Device).order_by(Device.sn))).all())
+
+
+async def active_devices(session: AsyncSession) -> list[Device]:
+    return list((await session.exec(select(Device).where(Device.active == True))).all())  # noqa: E712
+
+
+async def unknown_devices(session: AsyncSession) -> list[UnknownDevice]:
+    return list((await session.exec(select(UnknownDevice).order_by(UnknownDevice.sn))).all())
+
+
+async def commands_of(session: AsyncSession, sn: str, limit: int) -> list[CommandRow]:
+    """A terminal's latest commands, newest first."""
+    q = (select(CommandRow).where(CommandRow.device_sn == sn)
+         .order_by(CommandRow.id.desc()).limit(limit))  # type: ignore[union-attr]
+    return list((await session.exec(q)).all())
 
 
 async def staff_by_pin(session: AsyncSession, pins: Iterable[str]) -> dict[str, StaffRow]:

@@ -259,6 +259,18 @@ class WorkCalendar:
 
 
 @lru_cache(maxsize=1)
+def _statutory_days() -> frozenset[date]:
+    cn = holidays_lib.country_holidays("CN", years=range(LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR + 1))
+    return frozenset(cn)
+
+
+def is_statutory_holiday(day: date) -> bool:
+    """A statutory holiday (法定节假日) by the national calendar, a weekend one included (a
+    festival on a Saturday is still a holiday, though no working day is lost to it)."""
+    return day in _statutory_days()
+
+
+@lru_cache(maxsize=1)
 def national_calendar() -> WorkCalendar:
     """The national layer alone (the library's calendar for 1950-2100)."""
     years = range(LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR + 1)

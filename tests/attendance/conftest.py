@@ -7,8 +7,8 @@ from services.attendance.domain import (
     RosterEntry,
     StaffMember,
     WindowPosts,
-    WorkCalendar,
 )
+from services.runtime.workdays import WorkCalendar, national_calendar
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def rules() -> AttendanceRules:
 
 @pytest.fixture(scope="session")
 def calendar() -> WorkCalendar:
-    return WorkCalendar()
+    return national_calendar()
 
 
 def at(day: str, hm: str) -> datetime:

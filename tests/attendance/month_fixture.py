@@ -2,7 +2,8 @@
 
 from datetime import date, datetime, time, timedelta
 
-from services.attendance.domain import Leave, LeaveKind, TrainingSession, WorkCalendar, month_days
+from services.attendance.domain import Leave, LeaveKind, TrainingSession, is_statutory_holiday, month_days
+from services.runtime.workdays import WorkCalendar
 
 from .conftest import STAFF
 
@@ -17,7 +18,7 @@ def june_punches(calendar: WorkCalendar) -> dict[str, list[datetime]]:
     out: dict[str, list[datetime]] = {s.staff_id: [] for s in STAFF}
     fridays = {t.day for t in FRIDAY_TRAININGS}
     for d in month_days(2025, 6):
-        if calendar.is_workday(d):
+        if calendar.is_working_day(d):
             for i, s in enumerate(STAFF):
                 base = datetime.combine(d, time())
                 day = [base + timedelta(hours=8, minutes=20 + i), base + timedelta(hours=12, minutes=2)]
@@ -26,7 +27,7 @@ def june_punches(calendar: WorkCalendar) -> dict[str, list[datetime]]:
                 else:
                     day += [base + timedelta(hours=14, minutes=22), base + timedelta(hours=17, minutes=33)]
                 out[s.staff_id].extend(day)
-        elif not calendar.is_public_holiday(d):
+        elif not is_statutory_holiday(d, calendar):
             for window, sid in WEEKEND_COVER.items():
                 if d == date(2025, 6, 7) and window == "02":
                     continue  # nobody at window 02 on Saturday the 7th

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 
 from contracts.attendance import DutyGapDetected
 from services.attendance.domain import AttendanceRules, Hours, SessionKind, SessionStatus, judge_day
-from services.attendance.duty import coverage, due_gaps, duty_slots, gap_event, resolved_event
+from services.attendance.domain.duty import coverage, due_gaps, duty_slots, gap_event, resolved_event
 
 from .conftest import at, roster_entry
 

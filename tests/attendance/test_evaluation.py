@@ -7,8 +7,8 @@ import pytest
 from contracts.attendance import RankingPublished
 from contracts.envelope import Envelope, parse
 from services.attendance.domain import WindowPosts
-from services.attendance.monthly import PersonMonth, WindowMonth
-from services.attendance.evaluation import (
+from services.attendance.domain.monthly import PersonMonth, WindowMonth
+from services.attendance.domain.evaluation import (
     CaseOutcome,
     EvaluationSettings,
     NoticeFact,

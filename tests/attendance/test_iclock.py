@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.attendance import iclock
+from services.attendance.domain import iclock
 
 
 def test_options_block_v2_exact_text():

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 
-from services.attendance.monthly import combine_reports, monthly_report
-from services.attendance.evaluation import CaseOutcome, EvaluationSettings, RatingFact, evaluate, monthly_event
-from services.attendance.reports import evaluation_json, report_json, to_bytes, workbook
+from services.attendance.domain.monthly import combine_reports, monthly_report
+from services.attendance.domain.evaluation import CaseOutcome, EvaluationSettings, RatingFact, evaluate, monthly_event
+from services.attendance.adapters.workbook import to_bytes, workbook
+from services.attendance.schemas import evaluation_json, report_json
 
 from .conftest import STAFF
 from .month_fixture import FRIDAY_TRAININGS, LEAVES, june_punches
@@ -105,7 +106,7 @@ def test_nobody_owes_days_before_joining_or_after_leaving(rules, calendar):
     from dataclasses import replace
     from datetime import date
 
-    from services.attendance.monthly import monthly_report as report_of
+    from services.attendance.domain.monthly import monthly_report as report_of
 
     from .conftest import STAFF as everyone
 

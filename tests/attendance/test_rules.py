@@ -156,3 +156,18 @@ def test_friday_trainings_skip_holidays(calendar):
     oct_ = friday_trainings(2025, 10, calendar, time(15), time(17))
     assert [t.day.day for t in oct_] == [10, 17, 24, 31]  # 3 October is in the National Day break
     assert oct_[0].session_id == "T20251010" and oct_[0].staff_ids is None
+
+
+def test_a_festival_on_a_weekend_is_a_holiday_not_a_weekend_service_day() -> None:
+    """Dragon Boat 2025 fell on Saturday 31 May: a statutory holiday, though no working day is
+    lost to it (the calendar gives no weekday off in its place)."""
+    from datetime import date
+
+    from services.attendance.domain import is_statutory_holiday
+    from services.runtime.workdays import national_calendar
+
+    cal = national_calendar()
+    assert is_statutory_holiday(date(2025, 5, 31), cal)
+    assert not is_statutory_holiday(date(2025, 6, 7), cal)  # an ordinary Saturday
+    assert is_statutory_holiday(date(2025, 10, 1), cal)  # National Day, a Wednesday
+    assert not is_statutory_holiday(date(2025, 9, 30), cal)

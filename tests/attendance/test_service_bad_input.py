@@ -13,7 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from services.attendance import domain, iclock, store
+from services.attendance import domain, store
+from services.attendance.domain import iclock
 
 from .service_fixture import SN, attendance_service, client, outbox, setup_center
 

@@ -11,10 +11,14 @@ from openpyxl import load_workbook
 from contracts.common import CaseKind, Role
 from contracts.deadline import ClockEnded, NoticeSource, SupervisionNoticeIssued
 from contracts.intake import RatingLevel, RatingSubmitted
-from services.attendance import domain, jobs, monthly, store
-from services.attendance.reports import report_json
-from services.attendance.simulator import Terminal
+from services.attendance import domain, store, workers
+from services.attendance.domain import monthly
+from services.attendance.schemas import report_json
+from services.attendance.usecases.duty import check_duty
+from services.attendance.usecases.reports import publish_due
 from services.runtime.testing import publish
+from services.runtime.workdays import national_calendar
+from tools.terminal_simulator import Terminal
 
 from .conftest import POSTS, STAFF
 from .month_fixture import FRIDAY_TRAININGS, june_punches
@@ -75,15 +79,15 @@ async def _upload(svc, punches: dict[str, list[datetime]]) -> None:
 async def test_weekend_ab_gap_fires_once_and_resolves(svc):
     """Saturday 7 June: 01's A and 02's B arrive; nobody of window 03 does until 09:40."""
     await _upload(svc, {"S01": [datetime(2025, 6, 7, 8, 52)], "S04": [datetime(2025, 6, 7, 9, 11)]})
-    before = await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 14, tzinfo=SH))
+    before = await check_duty(svc, datetime(2025, 6, 7, 9, 14, tzinfo=SH))
     assert before == []  # still within the 15-minute grace
-    events = await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 16, tzinfo=SH))
+    events = await check_duty(svc, datetime(2025, 6, 7, 9, 16, tzinfo=SH))
     assert [(type(e).__name__, e.window_no) for e in events] == [("DutyGapDetected", "03")]
     gap = events[0]
     assert (gap.post_a.name, gap.post_b.name, gap.opening_time) == ("陈静", "杨磊", time(9))
-    assert await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 20, tzinfo=SH)) == []  # once only
+    assert await check_duty(svc, datetime(2025, 6, 7, 9, 20, tzinfo=SH)) == []  # once only
     await _upload(svc, {"S06": [datetime(2025, 6, 7, 9, 40)]})
-    resolved = await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 45, tzinfo=SH))
+    resolved = await check_duty(svc, datetime(2025, 6, 7, 9, 45, tzinfo=SH))
     assert [(type(e).__name__, e.staff.name, e.minutes_late) for e in resolved] == [("DutyGapResolved", "杨磊", 40)]
     duty = await outbox(svc, "attendance.duty")
     assert [(t.split(".")[2], k) for t, k, _ in duty] == [("DutyGapDetected", "03"), ("DutyGapResolved", "03")]
@@ -95,7 +99,7 @@ async def test_weekend_ab_gap_fires_once_and_resolves(svc):
 
 
 async def test_a_simulated_month_report_rankings_and_publication(svc):
-    cal = domain.WorkCalendar()
+    cal = national_calendar()
     await _upload(svc, june_punches(cal))
     async with client(svc, role=Role.SUPERVISOR) as sup:
         for t in FRIDAY_TRAININGS:
@@ -167,9 +171,9 @@ async def test_a_simulated_month_report_rankings_and_publication(svc):
     assert "13800000001" not in body and "按时办结率" in body and '"window_no":"04"' in body
 
     # The month-end job publishes the month before on the configured day, and in January the year.
-    assert await jobs.publish_due(svc, datetime(2025, 7, 1, 9, tzinfo=SH)) == []
-    assert await jobs.publish_due(svc, datetime(2025, 7, 2, 9, tzinfo=SH)) == []  # June already out
-    done = await jobs.publish_due(svc, datetime(2026, 1, 2, 9, tzinfo=SH))
+    assert await publish_due(svc, datetime(2025, 7, 1, 9, tzinfo=SH)) == []
+    assert await publish_due(svc, datetime(2025, 7, 2, 9, tzinfo=SH)) == []  # June already out
+    done = await publish_due(svc, datetime(2026, 1, 2, 9, tzinfo=SH))
     assert [(type(e).__name__, e.period) for e in done] == [
         ("MonthlyAttendanceReported", "2025-12"), ("RankingPublished", "2025-12"), ("RankingPublished", "2025")]
 
@@ -226,7 +230,7 @@ async def test_the_workers_watch_duty_and_publish_month_end(tmp_path, monkeypatc
     import asyncio
 
     saturday = datetime(2025, 6, 7, 9, 30, tzinfo=SH)  # the 7th is also past the publication day
-    monkeypatch.setattr(jobs, "utcnow", lambda: saturday.astimezone(UTC))
+    monkeypatch.setattr(workers, "now", lambda: saturday.astimezone(UTC))
     async with attendance_service(tmp_path, attendance_background_jobs=True, attendance_duty_check_seconds=0.05,
                                   attendance_publish_check_seconds=0.05, attendance_publish_on_day=5) as svc:
         await setup_center(svc)
@@ -298,5 +302,5 @@ async def test_staff_active_range_defaults_and_empty_periods_are_not_auto_publis
                                                                  "active_from": "2025-06-10", "active_until": "2025-06-01"})
             assert bad.status_code == 422 and "离岗日期" in bad.text
         # Nobody was at the center in May 2025: the month-end job leaves it alone.
-        assert await jobs.publish_due(svc, datetime(2025, 6, 3, 9, tzinfo=SH)) == []
+        assert await publish_due(svc, datetime(2025, 6, 3, 9, tzinfo=SH)) == []
         assert await outbox(svc, "attendance.evaluation") == []

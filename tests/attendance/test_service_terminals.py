@@ -6,8 +6,9 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import func, select
 
-from services.attendance import iclock, store
-from services.attendance.simulator import Terminal
+from services.attendance import store
+from services.attendance.domain import iclock
+from tools.terminal_simulator import Terminal
 
 from .service_fixture import SN, attendance_service, client, outbox, setup_center
 

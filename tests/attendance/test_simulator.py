@@ -4,8 +4,8 @@ from datetime import datetime
 
 import httpx
 
-from services.attendance import iclock
-from services.attendance.simulator import Terminal, demo_script, replay
+from services.attendance.domain import iclock
+from tools.terminal_simulator import Terminal, demo_script, replay
 
 
 class FakeServer:

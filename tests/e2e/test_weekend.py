@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from contracts.common import Role
-from services.attendance.simulator import Terminal
+from tools.terminal_simulator import Terminal
 
 from .harness import (
     SHANGHAI, Suite, eventually, guide_items, issue_seals, last_weekend_morning, mandatory_materials,

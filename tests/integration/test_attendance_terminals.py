@@ -27,12 +27,13 @@ from contracts.common import CaseKind, Role
 from contracts.deadline import ClockEnded, NoticeSource, SupervisionNoticeIssued
 from contracts.envelope import Envelope, parse
 from contracts.intake import RatingLevel, RatingSubmitted
-from services.attendance import domain, jobs
 from services.attendance.app import create_service
 from services.attendance.config import AttendanceSettings
-from services.attendance.simulator import Terminal
+from services.attendance.usecases.duty import check_duty
+from services.runtime.workdays import national_calendar
 from tests.attendance.conftest import POSTS, STAFF
 from tests.attendance.month_fixture import FRIDAY_TRAININGS, june_punches
+from tools.terminal_simulator import Terminal
 
 pytestmark = pytest.mark.integration
 
@@ -204,7 +205,7 @@ async def test_terminal_traffic_end_to_end(tmp_path: Path, database_url: str, ka
 
         # The simulator as a command: a morning and a noon batch (the first one resent), a poll.
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.attendance.simulator", "demo", "--base-url", base, "--sn", sn,
+            sys.executable, "-m", "tools.terminal_simulator", "demo", "--base-url", base, "--sn", sn,
             "--pin", "1006", "--pin", "1007", "--day", "2025-06-05",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
@@ -226,8 +227,8 @@ async def test_weekend_ab_gap_goes_out_on_kafka(tmp_path: Path, database_url: st
         await _setup(svc, base, sn)
         # Saturday 7 June 2025: window 01's A person and window 02's B person come; nobody of 03.
         await _upload(base, sn, {"S01": [datetime(2025, 6, 7, 8, 52)], "S04": [datetime(2025, 6, 7, 9, 11)]})
-        assert await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 10, tzinfo=SH)) == []
-        found = await jobs.check_duty(svc, datetime(2025, 6, 7, 9, 16, tzinfo=SH))
+        assert await check_duty(svc, datetime(2025, 6, 7, 9, 10, tzinfo=SH)) == []
+        found = await check_duty(svc, datetime(2025, 6, 7, 9, 16, tzinfo=SH))
         assert [e.window_no for e in found] == ["03"]
         gaps = await reader.wait(lambda e: isinstance(e.data, DutyGapDetected) and e.data.day == date(2025, 6, 7),
                                  count=1, settle=2)
@@ -263,7 +264,7 @@ async def test_a_simulated_month_report_and_rankings(tmp_path: Path, database_ur
 
     async with Reader(kafka_bootstrap, "attendance.evaluation") as reader, served(svc) as base:
         await _setup(svc, base, sn)
-        await _upload(base, sn, june_punches(domain.WorkCalendar()))
+        await _upload(base, sn, june_punches(national_calendar()))
         async with _admin(svc, base, Role.SUPERVISOR) as sup:
             for t in FRIDAY_TRAININGS:
                 r = await sup.put(f"/attendance/trainings/{t.session_id}", json={

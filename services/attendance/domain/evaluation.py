@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from contracts import attendance as c
 
-from .domain import StaffMember, WindowPosts
+from .rules import StaffMember, WindowPosts
 from .monthly import PersonMonth, WindowMonth
 
 #: The national five-level satisfaction scale (政务服务“好差评”).

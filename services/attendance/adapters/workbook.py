@@ -1,6 +1,8 @@
-"""Report shapes: JSON for the API and an XLSX workbook (openpyxl) for download.
+"""The monthly report and the evaluation as an XLSX workbook (openpyxl), for download.
 
-Headers and labels are zh-CN: the workbook goes to the center's management as it is.
+An adapter (rendering a file), not a rule: the figures come from :mod:`..domain.monthly` and
+:mod:`..domain.evaluation`; the JSON shapes of the same data are in :mod:`..schemas`. Headers
+and labels are zh-CN: the workbook goes to the center's management as it is.
 """
 
 from __future__ import annotations
@@ -17,106 +19,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .domain import LEAVE_LABELS, LeaveKind
-from .monthly import MonthlyReport, PersonMonth, WindowMonth
-from .evaluation import Evaluation, Parts, PersonScore, WindowScore
+from ..domain.evaluation import Evaluation, PersonScore, WindowScore
+from ..domain.monthly import MonthlyReport
+from ..domain.rules import LEAVE_LABELS, LeaveKind
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-# --- JSON -----------------------------------------------------------------------------------
-
-
-def _iso(v: date | time | datetime | None) -> str | None:
-    return None if v is None else v.isoformat()
-
-
-def person_json(p: PersonMonth) -> dict[str, Any]:
-    return {
-        "staff_id": p.staff_id, "name": p.name, "unit_code": p.unit_code, "unit_name": p.unit_name,
-        "window_no": p.window_no, "required_sessions": p.required_sessions,
-        "on_time_sessions": p.on_time_sessions, "irregular_sessions": p.irregular_sessions,
-        "late": p.late, "late_minutes": p.late_minutes, "early_leave": p.early_leave,
-        "early_minutes": p.early_minutes, "missing_punches": p.missing_punches,
-        "absent_sessions": p.absent_sessions, "leave_sessions": p.leave_sessions,
-        "leave_by_kind": dict(p.leave_by_kind), "training_due": p.training_due,
-        "training_attended": p.training_attended, "training_late": p.training_late,
-        "duty_shifts": p.duty_shifts, "duty_shifts_missed": p.duty_shifts_missed,
-        "attendance_rate": p.attendance_rate, "attendance_score": p.attendance_score,
-    }
-
-
-def window_json(w: WindowMonth) -> dict[str, Any]:
-    return {
-        "window_no": w.window_no, "unit_code": w.unit_code, "unit_name": w.unit_name,
-        "post_a": w.post_a, "post_b": w.post_b, "staff_count": w.staff_count,
-        "required_sessions": w.required_sessions, "late": w.late, "early_leave": w.early_leave,
-        "missing_punches": w.missing_punches, "absent_sessions": w.absent_sessions,
-        "leave_sessions": w.leave_sessions, "duty_slots": w.duty_slots, "duty_gaps": w.duty_gaps,
-        "attendance_score": w.attendance_score,
-    }
-
-
-def report_json(report: MonthlyReport, *, details: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "period": report.period,
-        "working_days": report.working_days,
-        "as_of": _iso(report.as_of),
-        "people": [person_json(p) for p in report.people],
-        "windows": [window_json(w) for w in report.windows],
-        "duty_gaps": [
-            {"window_no": g.window_no, "unit_name": g.unit_name, "day": _iso(g.day),
-             "opening": _iso(g.opening), "closing": _iso(g.closing),
-             "arrived_staff": g.arrived_staff, "arrived_at": _iso(g.arrived_at)}
-            for g in report.duty_gaps
-        ],
-    }
-    if details:
-        out["details"] = [
-            {"day": _iso(d.day), "staff_id": d.staff_id, "name": d.name, "window_no": d.window_no,
-             "session": d.session.value, "start": _iso(d.start), "end": _iso(d.end),
-             "arrived": _iso(d.arrived), "left": _iso(d.left), "status": d.status.value, "note": d.note}
-            for d in report.details
-        ]
-    return out
-
-
-def parts_json(p: Parts) -> dict[str, Any]:
-    return {"on_time_rate": p.on_time_rate, "satisfaction_index": p.satisfaction_index,
-            "attendance_score": p.attendance_score, "supervision_notices": p.supervision_notices,
-            "cases": p.cases, "cases_on_time": p.cases_on_time, "ratings": p.ratings}
-
-
-def _window_score_json(w: WindowScore, rank: int | None = None) -> dict[str, Any]:
-    d = {"window_no": w.window_no, "unit_code": w.unit_code, "unit_name": w.unit_name, "score": w.score,
-         "parts": parts_json(w.parts), "duty_gaps": w.duty_gaps, "eligible": w.eligible,
-         "reasons": list(w.reasons)}
-    if rank is not None:
-        d["rank"] = rank
-    return d
-
-
-def _person_score_json(p: PersonScore, rank: int | None = None) -> dict[str, Any]:
-    d = {"staff_id": p.staff_id, "name": p.name, "unit_code": p.unit_code, "unit_name": p.unit_name,
-         "window_no": p.window_no, "score": p.score, "parts": parts_json(p.parts),
-         "eligible": p.eligible, "reasons": list(p.reasons)}
-    if rank is not None:
-        d["rank"] = rank
-    return d
-
-
-def evaluation_json(ev: Evaluation) -> dict[str, Any]:
-    s = ev.settings
-    return {
-        "period": ev.period,
-        "formula": ev.formula,
-        "weights": {"on_time": s.on_time_weight, "satisfaction": s.satisfaction_weight,
-                    "attendance": s.attendance_weight, "supervision_penalty": s.supervision_penalty},
-        "windows": [_window_score_json(w) for w in ev.windows],
-        "people": [_person_score_json(p) for p in ev.people],
-        "red_flag_windows": [_window_score_json(w, i) for i, w in enumerate(ev.red_flag_windows, 1)],
-        "service_stars": [_person_score_json(p, i) for i, p in enumerate(ev.service_stars, 1)],
-    }
 
 
 # --- XLSX -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Monthly attendance per person and per window, from the rules in :mod:`domain` and the
-weekend coverage in :mod:`duty`; several months combine into a year. Pure Python, no I/O."""
+"""Monthly attendance per person and per window, from the rules in :mod:`.rules` and the
+weekend coverage in :mod:`.duty`; several months combine into a year. Pure Python, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from .domain import (
+from services.runtime.workdays import WorkCalendar
+
+from .rules import (
     AttendanceRules,
     Leave,
     RosterEntry,
@@ -18,10 +20,10 @@ from .domain import (
     StaffMember,
     TrainingSession,
     WindowPosts,
-    WorkCalendar,
     judge_day,
     month_days,
     parse_period,
+    working_days,
 )
 from .duty import coverage, duty_slots
 
@@ -243,8 +245,8 @@ def monthly_report(
                                    c.first_arrival[0] if c.first_arrival else None,
                                    c.first_arrival[1] if c.first_arrival else None))
 
-    working_days = len(calendar.workdays(year, month))
-    return MonthlyReport(period, working_days, people, sorted(windows.values(), key=lambda w: w.window_no),
+    days_worked = len(working_days(year, month, calendar))
+    return MonthlyReport(period, days_worked, people, sorted(windows.values(), key=lambda w: w.window_no),
                          details, gaps, as_of)
 
 
@@ -280,3 +282,17 @@ def combine_reports(period: str, reports: Sequence[MonthlyReport]) -> MonthlyRep
     return MonthlyReport(period, sum(r.working_days for r in reports), list(people.values()),
                          sorted(windows.values(), key=lambda w: w.window_no), details, gaps,
                          max((r.as_of for r in reports if r.as_of), default=None))
+
+
+def restrict_to_unit(report: MonthlyReport, unit_code: str) -> MonthlyReport:
+    """A unit head sees their own unit's people and windows only."""
+    people = [p for p in report.people if p.unit_code == unit_code]
+    windows = [w for w in report.windows if w.unit_code == unit_code]
+    staff_ids = {p.staff_id for p in people}
+    window_nos = {w.window_no for w in windows}
+    return MonthlyReport(
+        report.period, report.working_days, people, windows,
+        [d for d in report.details if d.staff_id in staff_ids],
+        [g for g in report.duty_gaps if g.window_no in window_nos],
+        report.as_of,
+    )

@@ -1,6 +1,6 @@
 """Weekend duty coverage (双休日正常办理, AB岗): which window shifts must be covered on a day,
 who may cover them, and whether anybody of them punched in within the grace after opening.
-Pure Python, no I/O; wall times in the center's zone as in :mod:`domain`."""
+Pure Python, no I/O; wall times in the center's zone as in :mod:`.rules`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timedelta
 
 from contracts.attendance import DutyGapDetected, DutyGapResolved, DutyPerson
 
-from .domain import AttendanceRules, RosterEntry, StaffMember, WindowPosts, WorkCalendar, minutes
+from services.runtime.workdays import WorkCalendar
+
+from .rules import AttendanceRules, RosterEntry, StaffMember, WindowPosts, is_statutory_holiday, minutes
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,9 @@ class DutySlot:
 def is_weekend_service_day(day: date, rules: AttendanceRules, calendar: WorkCalendar) -> bool:
     """Rest days on which the windows still serve (双休日正常办理): weekends that are not
     working days; statutory holidays only when the setting says so."""
-    if calendar.is_workday(day):
+    if calendar.is_working_day(day):
         return False
-    if calendar.is_public_holiday(day):
+    if is_statutory_holiday(day, calendar):
         return rules.serve_on_public_holidays
     return True
 

@@ -1,8 +1,8 @@
 """Attendance rules: working hours by season, sessions, late/early/missing/absent, leave,
 Friday-afternoon training, AB posts and weekend duty coverage, monthly summaries.
 
-Pure Python, no I/O. Weekend duty coverage is in :mod:`duty`, the monthly summaries in
-:mod:`monthly`. Times handed to the rules are wall-clock times in the center's zone
+Pure Python, no I/O. Weekend duty coverage is in :mod:`.duty`, the monthly summaries in
+:mod:`.monthly`. Times handed to the rules are wall-clock times in the center's zone
 (``AttendanceRules.time_zone``); :func:`to_local` converts zone-aware instants.
 
 A working day has two sessions (上午, 下午). Each session wants a punch in and a punch out; the
@@ -21,12 +21,14 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-import holidays
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from contracts.attendance import PunchKind, StaffRole, VerifyMethod
+from services.runtime import workdays
+from services.runtime.workdays import TZ, WorkCalendar
 
-DEFAULT_ZONE = "Asia/Shanghai"
+#: The zone of the rules and of a terminal unless set otherwise: the center's (``workdays.TZ``).
+DEFAULT_ZONE = TZ.key
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -112,33 +114,21 @@ class AttendanceRules(BaseModel):
 
 
 # --- calendar -------------------------------------------------------------------------------
+#
+# Working days are the suite's one calendar (``services.runtime.workdays``: weekdays except the
+# statutory holidays, plus the weekend make-up working days, 调休上班); the service is handed a
+# :class:`WorkCalendar` (``national_calendar()``) and never reads the ``holidays`` package itself.
 
 
-class WorkCalendar:
-    """Statutory working days: weekdays except public holidays, plus the weekend make-up days
-    (调休上班) the State Council announces; the holidays library knows both."""
+def is_statutory_holiday(day: date, calendar: WorkCalendar) -> bool:
+    """A statutory holiday (a festival on a weekend included), or a weekday the calendar gives
+    off (a day off in a holiday's place, a county closure)."""
+    return workdays.is_statutory_holiday(day) or (day.weekday() < 5 and not calendar.is_working_day(day))
 
-    def __init__(self, country: str = "CN", extra_workdays: Iterable[date] = (),
-                 extra_rest_days: Iterable[date] = ()) -> None:
-        self._holidays = holidays.country_holidays(country)
-        self._extra_work = frozenset(extra_workdays)
-        self._extra_rest = frozenset(extra_rest_days)
 
-    def is_workday(self, day: date) -> bool:
-        if day in self._extra_rest:
-            return False
-        if day in self._extra_work:
-            return True
-        return self._holidays.is_working_day(day)
-
-    def is_public_holiday(self, day: date) -> bool:
-        return day in self._holidays and day not in self._extra_work
-
-    def holiday_name(self, day: date) -> str | None:
-        return self._holidays.get(day)
-
-    def workdays(self, year: int, month: int) -> list[date]:
-        return [d for d in month_days(year, month) if self.is_workday(d)]
+def working_days(year: int, month: int, calendar: WorkCalendar) -> list[date]:
+    """The month's working days."""
+    return [d for d in month_days(year, month) if calendar.is_working_day(d)]
 
 
 def month_days(year: int, month: int) -> list[date]:
@@ -247,7 +237,7 @@ def friday_trainings(year: int, month: int, calendar: WorkCalendar, start: time,
                      topic: str = "集中学习培训") -> list[TrainingSession]:
     """The month's Friday-afternoon study sessions (working Fridays only), for scheduling in bulk."""
     return [TrainingSession(f"T{d:%Y%m%d}", d, start, end, topic)
-            for d in month_days(year, month) if d.weekday() == 4 and calendar.is_workday(d)]
+            for d in month_days(year, month) if d.weekday() == 4 and calendar.is_working_day(d)]
 
 
 class LeaveKind(StrEnum):
@@ -312,7 +302,7 @@ def verify_method(code: int) -> VerifyMethod:
 def read_terminal_time(local: datetime, zone_name: str | None) -> datetime:
     """A terminal's zoneless wall time as an aware instant in the device's zone. At a DST fold
     the earlier reading is taken (fold=0); China has no DST, other zones are rare here."""
-    zone = ZoneInfo(zone_name or DEFAULT_ZONE)
+    zone = ZoneInfo(zone_name) if zone_name else TZ
     return local.replace(tzinfo=zone)
 
 
@@ -463,7 +453,7 @@ def planned_sessions(staff_id: str, day: date, rules: AttendanceRules, calendar:
     """What a person owes on a day: the two office sessions on a working day (a training
     replaces the ones it overlaps), plus any weekend duty shifts they are rostered for."""
     sessions: list[PlannedSession] = []
-    if calendar.is_workday(day):
+    if calendar.is_working_day(day):
         season = rules.season(day)
         sessions = [
             PlannedSession(SessionKind.MORNING, day, season.morning.start, season.morning.end),
