@@ -95,6 +95,31 @@ class SealKind(StrEnum):
     OLD = "old"             # the unit's old administrative seal, registered for the cut-over rule
 
 
+class DocumentFormat(StrEnum):
+    """A sealed document's file format."""
+
+    PDF = "pdf"   # PDF with a PAdES baseline signature (ECDSA, the county's X.509 root)
+    OFD = "ofd"   # OFD (GB/T 33190) with a GB/T 38540 v4 electronic seal signature (SM2/SM3)
+
+
+class SignatureFormat(StrEnum):
+    PADES = "pades"            # PAdES B-B (ETSI EN 319 142), ECDSA P-256 with SHA-256
+    SES_V4 = "gbt38540_v4"     # GB/T 38540-2020 SES_Signature v4, SM3withSM2
+
+
+class SealedFile(BaseModel):
+    """One format of a sealed document."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    format: DocumentFormat = Field(..., description="pdf or ofd")
+    signature: SignatureFormat = Field(..., description="the kind of electronic seal it carries")
+    sha256: str = Field(..., pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the sealed file")
+    size_bytes: int = Field(..., ge=0, description="its size")
+    url: str = Field(..., description="where to fetch it (capability URL)")
+    cert_serial: str = Field(..., description="serial number (hex) of the seal certificate that signed it")
+
+
 class SealBoxSpec(BaseModel):
     """Where on the document the visible seal goes, in PDF points (origin bottom left)."""
 
@@ -133,6 +158,12 @@ class SealDocument(Command, source="seal", topic=COMMANDS.name, version=1, key_f
     seal_box: SealBoxSpec | None = Field(None, description="where the seal goes; default bottom right of the last page")
     seal_kind: SealKind = Field(SealKind.APPROVAL, description="which of the unit's seals to use")
     requested_by: str = Field(..., min_length=1, max_length=64, description="service or staff id asking")
+    formats: list[DocumentFormat] | None = Field(
+        None, max_length=2,
+        description="the formats wanted (pdf, ofd), each one the county issues (ONEWINDOW_SEAL_FORMATS); "
+        "default: the county's formats this request can make. An OFD is rendered from content, so asking "
+        "for ofd needs content (a pdf_base64 is sealed as the PDF).",
+    )
 
 
 class DocumentSealed(Event, source="seal", topic=DOCUMENTS.name, version=1, key_field="receipt_no"):
@@ -141,12 +172,15 @@ class DocumentSealed(Event, source="seal", topic=DOCUMENTS.name, version=1, key_
     unit_code: UnitCode = Field(..., description="unit whose seal was used")
     document_no: str = Field(..., description="the sealed document's number (public page, verification)")
     document_type: DocumentType = Field(..., description="which notice or decision")
-    sha256: str = Field(..., pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the sealed PDF")
-    size_bytes: int = Field(..., ge=0, description="size of the sealed PDF")
-    url: str = Field(..., description="where to fetch the sealed PDF (capability URL)")
+    sha256: str = Field(..., pattern=r"^[0-9a-f]{64}$",
+                        description="SHA-256 of the sealed file: the PDF when one was made, else the OFD")
+    size_bytes: int = Field(..., ge=0, description="size of that file")
+    url: str = Field(..., description="where to fetch that file (capability URL)")
     seal_id: str = Field(..., description="the seal used")
-    seal_serial: str = Field(..., description="the seal certificate's serial number, hex")
+    seal_serial: str = Field(..., description="serial number (hex) of the certificate that signed that file")
     signed_at: datetime = Field(..., description="when it was sealed (UTC)")
+    files: list[SealedFile] = Field(
+        default_factory=list, description="every format sealed (pdf, ofd), each with its digest and URL")
 
 
 class SealingRefused(Event, source="seal", topic=DOCUMENTS.name, version=1, key_field="receipt_no"):

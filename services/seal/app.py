@@ -31,6 +31,7 @@ def create_service(settings: SealSettings | None = None, provider: SignerProvide
     state.provider = provider      # None: the software provider, made when the root opens
     state.protector = None         # the key protector, when the root opens (usecases.root)
     state.authority = None         # the county root, when it opens
+    state.sm2 = None               # the SM2 root and seal maker (usecases.root.Sm2Parts), when it opens
     state.opening = asyncio.Lock()
     state.hours = WorkingHours(opens=settings.seal_hours_open, closes=settings.seal_hours_close)
     state.metrics = SealMetrics(service.metrics)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import time
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+
+from pydantic_settings import NoDecode
 
 from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
@@ -45,15 +50,39 @@ class SealSettings(ServiceSettings):
     seal_root_key_file: Path | None = Field(
         None, description="Its private key (PEM, PKCS#8 encrypted with the seal key passphrase)."
     )
+    seal_sm2_root_cert_file: Path | None = Field(
+        None, description="Import this SM2 CA certificate (PEM or DER: a county root, or a sub-CA under a "
+        "provincial 国密 root) when the SM2 side first opens, instead of creating an SM2 root.",
+    )
+    seal_sm2_root_key_file: Path | None = Field(
+        None, description="Its SM2 private key: PEM PKCS#8 encrypted with the seal key passphrase (PBES2, "
+        "PBKDF2-HMAC-SHA256, AES-256-CBC; e.g. openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256).",
+    )
     seal_validity_years: int = Field(5, ge=1, le=20, description="Validity of a newly issued seal certificate "
                                      "(never past the county root's own end).")
     seal_start_max_days_ahead: int = Field(
         365, ge=0, le=3650, description="How far ahead of its start date (启用日期) a seal may be issued, in days."
     )
     seal_crl_days: int = Field(7, ge=1, le=90, description="Validity of each CRL; reissued a day before it ends.")
+    seal_formats: Annotated[list[Literal["pdf", "ofd"]], NoDecode] = Field(
+        default_factory=lambda: ["pdf"],
+        description="Formats the county issues: pdf (PAdES, ECDSA) and/or ofd (GB/T 33190 with a GB/T 38540 "
+        "SM2 seal). A request without formats gets every one of these it can make. Comma-separated or JSON.",
+    )
     seal_max_pdf_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest PDF accepted for sealing or verification.")
     seal_hours_open: time = Field(time(8, 30), description="Hall opening time (local), for the after-hours query.")
     seal_hours_close: time = Field(time(17, 30), description="Hall closing time (local).")
+
+    @field_validator("seal_formats", mode="before")
+    @classmethod
+    def _formats(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else [p.strip().lower() for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            v = list(dict.fromkeys(v))
+            if not v:
+                raise ValueError("at least one format (pdf, ofd)")
+        return v
 
     @property
     def seal_dir(self) -> Path:
@@ -74,6 +103,10 @@ class SealSettings(ServiceSettings):
     @property
     def root_cert_url(self) -> str:
         return f"{self.public_url}/seal/root.crt"
+
+    @property
+    def sm2_crl_url(self) -> str:
+        return f"{self.public_url}/seal/sm2/crl"
 
 
 #: What the tools need to know of seal (``tools/registry.py``): its default port, the topics its

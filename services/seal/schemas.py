@@ -21,12 +21,13 @@ from .domain.usagelog import ChainReport
 def conclusion(v: Verification) -> str:
     """The answer in one zh-CN sentence."""
     if not v.readable:
-        return "无法读取该文件，不是有效的PDF文件"
+        return "无法读取该文件，不是有效的PDF文件" if v.format == "pdf" else "无法读取该文件，不是有效的OFD文件"
     if not v.signed:
         return "该文件没有电子签章"
     if v.ok:
         units = "、".join(dict.fromkeys(s.unit_name or "未知单位" for s in v.signatures))
-        return f"签章有效：文件自签章后未被改动，印章（{units}）由本县印章根证书签发，签章时未被注销"
+        root = "本县印章根证书" if v.format == "pdf" else "本县印章根证书（SM2）"
+        return f"签章有效：文件自签章后未被改动，印章（{units}）由{root}签发，签章时未被注销"
     problems = [p for s in v.signatures for p in s.problems] or ["签章无效"]
     return "签章无效：" + "；".join(dict.fromkeys(problems))
 
@@ -59,6 +60,7 @@ class RegisteredDocument(BaseModel):
 
 
 class VerificationAnswer(BaseModel):
+    format: str = Field("pdf", description="pdf (PAdES) or ofd (GB/T 38540 seal)")
     sha256: str = Field(description="SHA-256 of the uploaded file")
     readable: bool = Field(description="the file is a readable PDF")
     signed: bool = Field(description="it carries at least one signature")
@@ -77,7 +79,7 @@ class VerificationAnswer(BaseModel):
             reg = RegisteredDocument(document_no=d.document_no, unit_code=d.unit_code, document_type=d.document_type,
                                      title=d.title, signed_at=store.aware(d.signed_at))
         return cls(
-                sha256=v.sha256, readable=v.readable, signed=v.signed, ok=v.ok, conclusion=conclusion(v),
+                format=v.format, sha256=v.sha256, readable=v.readable, signed=v.signed, ok=v.ok, conclusion=conclusion(v),
                 problems=list(v.problems),
                 signatures=[
                     SignatureAnswer(
@@ -103,7 +105,8 @@ class DocumentStatus(BaseModel):
     unit_name: str = Field(description="the unit's name")
     seal_name: str = Field(description="the seal used")
     signed_at: datetime = Field(description="when it was sealed")
-    sha256: str = Field(description="SHA-256 of the sealed PDF")
+    sha256: str = Field(description="SHA-256 of the sealed file (the PDF when one was made)")
+    formats: list[str] = Field(default_factory=list, description="the formats it was sealed in (pdf, ofd)")
     verification: VerificationAnswer = Field(description="the stored file verified now")
 
     @classmethod
@@ -134,6 +137,7 @@ class SealOut(BaseModel):
     revoked_at: datetime | None = Field(description="when revoked")
     revocation_reason: str | None = Field(description="why")
     in_use: bool = Field(description="usable now")
+    sm2_cert_serial: str | None = Field(None, description="serial (hex) of its SM2 twin's certificate, for OFD seals")
 
     @classmethod
     def of(cls, row: store.SealRow, now: datetime) -> "SealOut":
@@ -144,6 +148,7 @@ class SealOut(BaseModel):
             valid_from=store.aware(row.valid_from), valid_until=store.aware(row.valid_until),
             approvals_until=row.approvals_until, revoked_at=store.aware(row.revoked_at),
             revocation_reason=row.revocation_reason, in_use=row.rule_view().usable(now),
+            sm2_cert_serial=row.sm2_cert_serial,
         )
 
 

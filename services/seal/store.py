@@ -41,6 +41,15 @@ class AuthorityRow(Base, table=True):
     crl_der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     crl_this_update: datetime | None = None
     crl_next_update: datetime | None = None
+    # the 国密 (SM2) root beside it, its seal maker (制章者) and its CRL (migration seal_0002)
+    sm2_root_cert_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sm2_root_key_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # encrypted
+    sm2_maker_cert_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sm2_maker_key_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # encrypted
+    sm2_crl_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sm2_crl_der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sm2_crl_this_update: datetime | None = None
+    sm2_crl_next_update: datetime | None = None
 
 
 class SealRow(Base, table=True):
@@ -68,6 +77,11 @@ class SealRow(Base, table=True):
     revocation_reason: str | None = Field(default=None, max_length=32)
     revocation_note: str | None = Field(default=None, max_length=500)
     revoked_by: str | None = Field(default=None, max_length=64)
+    # the seal's SM2 twin for OFD (GB/T 38540): certificate, encrypted key, the SESeal (migration seal_0002)
+    sm2_cert_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sm2_cert_serial: str | None = Field(default=None, max_length=64, index=True)
+    sm2_key_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ses_seal: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
     def rule_view(self) -> domain.Seal:
         return domain.Seal(
@@ -121,6 +135,21 @@ class DocumentRow(Base, table=True):
     path: str = Field(max_length=300)  # relative to the documents folder
     signed_at: datetime
     requested_by: str = Field(max_length=64)
+
+
+class DocumentFileRow(Base, table=True):
+    """One format (pdf, ofd) of a sealed document; the document row names its primary file."""
+
+    __tablename__ = "document_files"
+
+    document_no: str = Field(primary_key=True, max_length=64)
+    format: str = Field(primary_key=True, max_length=8)
+    token: str = Field(unique=True, max_length=64)
+    signature: str = Field(max_length=20)
+    sha256: str = Field(index=True, max_length=64)
+    size_bytes: int
+    path: str = Field(max_length=300)
+    cert_serial: str = Field(max_length=64)
 
 
 #: ``seq`` is a 32-bit INTEGER column: a larger number names no entry (and PostgreSQL refuses it).
@@ -194,7 +223,26 @@ async def document_by_token(session: AsyncSession, token: str) -> DocumentRow | 
 
 
 async def documents_by_sha256(session: AsyncSession, sha256: str) -> list[DocumentRow]:
-    return list((await session.exec(select(DocumentRow).where(DocumentRow.sha256 == sha256))).all())
+    """Documents one of whose files (any format) has this SHA-256."""
+    rows = list((await session.exec(select(DocumentRow).where(DocumentRow.sha256 == sha256))).all())
+    if rows:
+        return rows
+    q = select(DocumentRow).join(DocumentFileRow, DocumentFileRow.document_no == DocumentRow.document_no).where(
+        DocumentFileRow.sha256 == sha256)
+    return list((await session.exec(q)).all())
+
+
+async def document_files(session: AsyncSession, document_no: str) -> list[DocumentFileRow]:
+    q = select(DocumentFileRow).where(DocumentFileRow.document_no == document_no).order_by(DocumentFileRow.format)
+    return list((await session.exec(q)).all())
+
+
+async def file_by_token(session: AsyncSession, token: str) -> DocumentFileRow | None:
+    return (await session.exec(select(DocumentFileRow).where(DocumentFileRow.token == token))).first()
+
+
+async def seal_by_sm2_serial(session: AsyncSession, serial: str) -> SealRow | None:
+    return (await session.exec(select(SealRow).where(SealRow.sm2_cert_serial == serial))).first()
 
 
 async def next_document_seq(session: AsyncSession, unit_code: str, year: int) -> int:

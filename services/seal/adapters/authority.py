@@ -26,6 +26,8 @@ from cryptography.x509.oid import NameOID
 
 from services.runtime import clock
 
+from . import sm2
+
 PASSPHRASE_ENV = "SEAL_KEY_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "SEAL_KEY_PASSPHRASE_FILE"
 MIN_PASSPHRASE = 12
@@ -87,6 +89,17 @@ class KeyProtector:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise KeyProtectionError("unexpected key type")
         return key
+
+    def protect_sm2(self, key: sm2.PrivateKey) -> bytes:
+        """An SM2 key (which ``cryptography`` cannot hold) in the same PKCS#8 PBES2 form, with the
+        same passphrase."""
+        return sm2.encrypt_pkcs8(key, self.__passphrase)
+
+    def open_sm2(self, pem: bytes) -> sm2.PrivateKey:
+        try:
+            return sm2.decrypt_pkcs8(pem, self.__passphrase)
+        except sm2.SM2Error as exc:
+            raise KeyProtectionError("the encrypted SM2 key does not open with this passphrase") from exc
 
 
 #: cryptography holds a CommonName to RFC 5280's upper bound of 64, counted in UTF-8 bytes: about 21

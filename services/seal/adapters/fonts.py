@@ -47,3 +47,14 @@ def cjk_font() -> str:
     raise FontMissing(
         "no CJK TrueType font found; install fonts-arphic-gbsn00lp or fonts-wqy-microhei"
     )
+
+
+@cache
+def cjk_font_file() -> tuple[str, int]:
+    """The CJK font's file and face index (for rasterising with Pillow: the OFD seal's PNG)."""
+    for path, index in _configured():
+        if Path(path).is_file():
+            return path, index
+    raise FontMissing(
+        "no CJK TrueType font found; install fonts-arphic-gbsn00lp or fonts-wqy-microhei"
+    )

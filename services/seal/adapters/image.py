@@ -138,3 +138,79 @@ def seal_pdf(face: SealFace) -> bytes:
 
 def seal_svg(face: SealFace) -> str:
     return renderSVG.drawToString(drawing(face))
+
+
+def seal_png(face: SealFace, *, px_per_mm: float = 10.0) -> bytes:
+    """The seal as a PNG with a transparent background (the picture inside a GB/T 38540 seal,
+    which OFD readers draw at the stamp's place): the same geometry as :func:`drawing`, rasterised
+    with Pillow (ReportLab's bitmap renderer needs Cairo)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from .fonts import cjk_font_file
+
+    path, index = cjk_font_file()
+    scale = px_per_mm / mm  # pixels per point
+    d_pt = face.diameter
+    size = max(int(round(d_pt * scale)), 16)
+    red = (214, 0, 15, 255)
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    ring = d_pt * 0.035 * scale
+
+    def to_px(x_pt: float, y_pt: float) -> tuple[float, float]:  # drawing points (y up) -> pixels
+        return x_pt * scale, size - y_pt * scale
+
+    draw.ellipse((ring / 2, ring / 2, size - ring / 2, size - ring / 2), outline=red, width=max(int(ring), 1))
+    # the star
+    cx_pt, cy_pt = d_pt / 2, d_pt / 2 + d_pt * 0.02
+    r_outer = d_pt * 0.165
+    r_inner = r_outer * math.sin(math.radians(18)) / math.sin(math.radians(54))
+    pts = []
+    for i in range(10):
+        r = r_outer if i % 2 == 0 else r_inner
+        a = math.radians(90 + i * 36)
+        pts.append(to_px(cx_pt + r * math.cos(a), cy_pt + r * math.sin(a)))
+    draw.polygon(pts, fill=red)
+
+    def glyph(text: str, size_pt: float, narrow: float) -> Image.Image:
+        font = ImageFont.truetype(path, max(int(size_pt * scale), 4), index=index)
+        left, top, right, bottom = font.getbbox(text)
+        w, h = right - left, bottom - top
+        g = Image.new("RGBA", (max(w, 1) + 4, max(h, 1) + 4), (0, 0, 0, 0))
+        stroke = max(int(size_pt * scale * 0.03), 0)
+        ImageDraw.Draw(g).text((2 - left, 2 - top), text, font=font, fill=red, stroke_width=stroke,
+                               stroke_fill=red)
+        return g.resize((max(int(g.width * narrow), 1), g.height))
+
+    # the unit's name along the upper arc (as _arc_text)
+    name = face.unit_name
+    n = len(name)
+    if n:
+        span = min(215.0 + max(0, n - 12) * 2.0, 26.0 * n, 228.0)
+        step = span / n
+        font_size = d_pt * (0.135 if n <= 10 else 0.135 * math.sqrt(10 / n))
+        top = d_pt * 0.5 - d_pt * 0.075
+        step_rad = math.radians(step)
+        font_size = min(font_size, step_rad * top / (_NARROW * _GAP + 0.85 * step_rad))
+        mid_r = top - font_size * 0.85 + font_size * 0.4
+        for i, ch in enumerate(name):
+            angle = 90 + span / 2 - step * (i + 0.5)
+            a = math.radians(angle)
+            g = glyph(ch, font_size, _NARROW).rotate(angle - 90, expand=True, resample=Image.BICUBIC)
+            x, y = to_px(d_pt / 2 + mid_r * math.cos(a), d_pt / 2 + mid_r * math.sin(a))
+            img.alpha_composite(g, (int(x - g.width / 2), int(y - g.height / 2)))
+    if face.seal_name:
+        s = d_pt * 0.095 if len(face.seal_name) <= 7 else d_pt * 0.095 * 7 / len(face.seal_name)
+        g = glyph(face.seal_name, s, 0.85)
+        x, y = to_px(d_pt / 2, d_pt / 2 - d_pt * 0.235 + s * 0.4)
+        img.alpha_composite(g, (int(x - g.width / 2), int(y - g.height / 2)))
+    if face.number:
+        s = d_pt * 0.085
+        g = glyph(face.number, s, 1.0)
+        x, y = to_px(d_pt / 2, d_pt / 2 - d_pt * 0.375 + s * 0.4)
+        img.alpha_composite(g, (int(x - g.width / 2), int(y - g.height / 2)))
+    out = BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -3,6 +3,7 @@ sealed PDF by its reference (capability URL)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from fastapi import Request, UploadFile
@@ -13,7 +14,7 @@ from services.runtime.deps import ServiceDep, UoW
 
 from ..schemas import DocumentStatus, VerificationAnswer
 from ..usecases import documents
-from .deps import PDF, seal_router, uploaded
+from .deps import OFD, PDF, declared_ofd, seal_router, uploaded
 
 if TYPE_CHECKING:
     from services.runtime.app import Service
@@ -22,23 +23,26 @@ if TYPE_CHECKING:
 router = seal_router()
 
 
-async def verification_answer(svc: "Service", uow: "UnitOfWork", pdf: bytes) -> VerificationAnswer:
-    checked = await documents.verify(svc, uow, pdf)
+async def verification_answer(svc: "Service", uow: "UnitOfWork", data: bytes, *, ofd: bool = False) -> VerificationAnswer:
+    checked = await documents.verify(svc, uow, data, declared_ofd=ofd)
     return VerificationAnswer.of(checked.verification, checked.registered)
 
 
 async def document_status_of(svc: "Service", uow: "UnitOfWork", document_no: str) -> DocumentStatus:
     record = await documents.public_record(svc, uow, document_no)
     answer = VerificationAnswer.of(record.checked.verification, record.checked.registered)
-    return DocumentStatus.of(record.document, record.seal, answer)
+    status = DocumentStatus.of(record.document, record.seal, answer)
+    status.formats = list(record.formats)
+    return status
 
 
 @router.post(
-    "/verify", response_model=VerificationAnswer, summary="Verify a sealed PDF (body application/pdf, or multipart field file)",
+    "/verify", response_model=VerificationAnswer,
+    summary="Verify a sealed PDF or OFD (body application/pdf or application/ofd, or multipart field file)",
     **PUBLIC,
 )
 async def verify(request: Request, svc: ServiceDep, uow: UoW, file: UploadFile | None = None) -> VerificationAnswer:
-    return await verification_answer(svc, uow, await uploaded(request, file))
+    return await verification_answer(svc, uow, await uploaded(request, file), ofd=declared_ofd(request, file))
 
 
 @router.get("/documents/{document_no}/status", response_model=DocumentStatus,
@@ -52,5 +56,14 @@ async def download(token: str, svc: ServiceDep, uow: UoW) -> Response:
     doc, pdf = await documents.document_file(svc, uow, token)
     return Response(pdf, media_type=PDF, headers={
         "Content-Disposition": f'inline; filename="{doc.document_no}.pdf"',
-        "X-Content-SHA256": doc.sha256, "Cache-Control": "private, no-store",
+        "X-Content-SHA256": hashlib.sha256(pdf).hexdigest(), "Cache-Control": "private, no-store",
+    })
+
+
+@router.get("/files/{token}.ofd", summary="Download a sealed OFD by its reference (capability URL)", **PUBLIC)
+async def download_ofd(token: str, svc: ServiceDep, uow: UoW) -> Response:
+    doc, data = await documents.document_file(svc, uow, token, "ofd")
+    return Response(data, media_type=OFD, headers={
+        "Content-Disposition": f'attachment; filename="{doc.document_no}.ofd"',
+        "X-Content-SHA256": hashlib.sha256(data).hexdigest(), "Cache-Control": "private, no-store",
     })

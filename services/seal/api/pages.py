@@ -15,7 +15,7 @@ from services.runtime.workdays import TZ
 
 from .. import domain
 from ..usecases import root
-from .deps import seal_router, uploaded
+from .deps import declared_ofd, seal_router, uploaded
 from .documents import document_status_of, verification_answer
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ async def verify_page(svc: ServiceDep) -> HTMLResponse:
 
 @router.post("/verify/result", response_class=HTMLResponse, summary="Verification page's result", **PUBLIC)
 async def verify_page_result(request: Request, svc: ServiceDep, uow: UoW, file: UploadFile) -> HTMLResponse:
-    answer = await verification_answer(svc, uow, await uploaded(request, file))
+    answer = await verification_answer(svc, uow, await uploaded(request, file), ofd=declared_ofd(request, file))
     return _page(svc, "verify.html.j2", answer=answer)
 
 

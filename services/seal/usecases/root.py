@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.runtime import clock
 
 from .. import store
+from ..adapters import gmpki
 from ..adapters.authority import KeyProtector, RevokedSeal, SealAuthority, crl_der
 from ..adapters.signing import SealKey, SignerProvider, SoftwareSignerProvider
 from ..config import SealSettings
@@ -105,11 +106,75 @@ async def open_authority(svc: "Service") -> None:
                 await session.rollback()
                 row = await store.authority_row(session)
                 assert row is not None
+        if row.sm2_root_cert_pem is None:  # first start, or the first after migration seal_0002
+            row = await _add_sm2_root(session, settings, protector)
+        state.sm2 = Sm2Parts(
+            authority=gmpki.Sm2Authority.from_pem(row.sm2_root_cert_pem.encode(), row.sm2_root_key_pem.encode(),
+                                                  protector, crl_url=settings.sm2_crl_url),
+            maker_cert=gmpki.load_cert(row.sm2_maker_cert_pem.encode()),
+            maker_key_pem=row.sm2_maker_key_pem.encode(),
+        )
         state.authority = SealAuthority.from_pem(
             row.root_cert_pem.encode(), row.root_key_pem.encode(), protector,
             crl_url=settings.crl_url, root_cert_url=settings.root_cert_url,
         )
     await refresh_crl_if_due(svc)
+
+
+@dataclass(frozen=True)
+class Sm2Parts:
+    """The 国密 side of the county: the SM2 root and the seal maker (制章者) who signs SES_Seals."""
+
+    authority: gmpki.Sm2Authority
+    maker_cert: "gmpki.asn1_x509.Certificate"
+    maker_key_pem: bytes
+
+    @property
+    def root_cert(self):
+        return self.authority.root_cert
+
+
+async def _add_sm2_root(session: AsyncSession, s: SealSettings, protector: KeyProtector) -> store.AuthorityRow:
+    """Create the SM2 root and the seal maker's certificate once (a replica racing here waits on
+    the row lock and finds them made)."""
+    row = await store.authority_row(session, lock=True)
+    assert row is not None
+    await session.refresh(row)
+    if row.sm2_root_cert_pem is None:
+        now = clock.now()
+        if s.seal_sm2_root_cert_file and s.seal_sm2_root_key_file:
+            cert = gmpki.load_cert(s.seal_sm2_root_cert_file.read_bytes())
+            key_pem = s.seal_sm2_root_key_file.read_bytes()
+            key = protector.open_sm2(key_pem)  # it must open with the seal passphrase
+            if not gmpki.is_ca(cert):
+                raise ValueError("the imported SM2 certificate is not a CA certificate")
+            imported = True
+        else:
+            cert, key = gmpki.Sm2Authority.create_root(
+                authority_name=f"{s.seal_county_name}电子印章根证书（SM2）",
+                organization=f"{s.seal_county_name}行政审批服务中心", now=now,
+            )
+            imported = False
+        ca = gmpki.Sm2Authority(cert, key, crl_url=s.sm2_crl_url)  # checks that the key fits
+        maker = ca.issue(_maker_name(s), protector, not_before=now, years=20)
+        row.sm2_root_cert_pem = gmpki.cert_pem(cert).decode()
+        row.sm2_root_key_pem = protector.protect_sm2(key).decode()
+        row.sm2_maker_cert_pem = maker.pem.decode()
+        row.sm2_maker_key_pem = maker.encrypted_key_pem.decode()
+        session.add(row)
+        log.info("SM2 seal root %s, seal maker created", "imported" if imported else "created")
+    await session.commit()
+    return row
+
+
+def _maker_name(s: SealSettings) -> x509.Name:
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{s.seal_county_name}行政审批服务中心"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{s.seal_county_name}电子印章制作系统"),
+    ])
 
 
 def _new_root_row(s: SealSettings, protector: KeyProtector) -> store.AuthorityRow:
@@ -147,6 +212,12 @@ def protector(svc: "Service") -> KeyProtector:
     return svc.state.protector
 
 
+def sm2(svc: "Service") -> Sm2Parts:
+    if getattr(svc.state, "sm2", None) is None:
+        raise Unavailable(None, NOT_OPEN)
+    return svc.state.sm2
+
+
 def provider(svc: "Service") -> SignerProvider:
     if svc.state.provider is None:
         raise Unavailable(None, NOT_OPEN)
@@ -180,8 +251,41 @@ async def issue_crl(svc: "Service", session: AsyncSession, now: datetime | None 
     row.crl_der = crl_der(crl)
     row.crl_this_update = crl.last_update_utc
     row.crl_next_update = crl.next_update_utc
+    parts = getattr(svc.state, "sm2", None)
+    if parts is not None:  # the SM2 CRL lists the same seals' SM2 twins, reissued together
+        sm2_revoked = [
+            RevokedSeal(int(s.sm2_cert_serial, 16), store.aware(s.revoked_at), s.revocation_reason or "unspecified")
+            for s in await store.revoked_seals(session) if s.sm2_cert_serial
+        ]
+        sm2_crl = parts.authority.crl(sm2_revoked, number=row.sm2_crl_number + 1, this_update=now,
+                                      validity=timedelta(days=settings_of(svc).seal_crl_days))
+        tbs = sm2_crl["tbs_cert_list"]
+        row.sm2_crl_number += 1
+        row.sm2_crl_der = gmpki.crl_der(sm2_crl)
+        row.sm2_crl_this_update = tbs["this_update"].native
+        row.sm2_crl_next_update = tbs["next_update"].native
     session.add(row)
     return CurrentCrl(number, row.crl_der, row.crl_this_update, row.crl_next_update)
+
+
+@dataclass(frozen=True)
+class CurrentSm2Crl:
+    number: int
+    der: bytes
+    this_update: datetime
+    next_update: datetime
+
+    @property
+    def crl(self):
+        return gmpki.load_crl(self.der)
+
+
+async def current_sm2_crl(session: AsyncSession) -> CurrentSm2Crl | None:
+    row = await store.authority_row(session)
+    if row is None or row.sm2_crl_der is None:
+        return None
+    return CurrentSm2Crl(row.sm2_crl_number, row.sm2_crl_der, store.aware(row.sm2_crl_this_update),
+                         store.aware(row.sm2_crl_next_update))
 
 
 async def current_crl(session: AsyncSession) -> CurrentCrl | None:
@@ -203,7 +307,10 @@ async def refresh_crl_if_due(svc: "Service", now: datetime | None = None) -> boo
     now = now or clock.now()
     async with svc.db.session() as session:
         current = await current_crl(session)
-        if current is not None and current.next_update - now > CRL_REFRESH_MARGIN:
+        current_sm2 = await current_sm2_crl(session)
+        if (current is not None and current.next_update - now > CRL_REFRESH_MARGIN
+                and (getattr(svc.state, "sm2", None) is None
+                     or (current_sm2 is not None and current_sm2.next_update - now > CRL_REFRESH_MARGIN))):
             return False
         issued = await issue_crl(svc, session, now)
         await session.commit()

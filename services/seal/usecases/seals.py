@@ -20,7 +20,7 @@ from services.runtime.params import plausible_key
 from services.runtime.uow import UnitOfWork
 
 from .. import domain, store
-from ..adapters import image
+from ..adapters import gmpki, image, ses
 from ..adapters.authority import SealSubject, fingerprint, serial_hex
 from ..adapters.image import SealFace
 from . import root
@@ -82,10 +82,12 @@ async def issue(
         valid_from=cert.not_valid_before_utc, valid_until=cert.not_valid_after_utc,
         approvals_until=approvals_until, issued_at=now, issued_by=staff_sub,
     )
+    await asyncio.to_thread(add_sm2_twin, svc, row, now)
     session.add(row)
     await store.append_log(session, at=now, action="issued" if kind == SealKind.APPROVAL else "old_registered",
                            unit_code=unit_code, seal_id=seal_id,
-                           detail={"cert_serial": row.cert_serial, "by": staff_sub, "start_date": start_date.isoformat()})
+                           detail={"cert_serial": row.cert_serial, "sm2_cert_serial": row.sm2_cert_serial,
+                                   "by": staff_sub, "start_date": start_date.isoformat()})
     if kind == SealKind.APPROVAL:
         event = SealIssued(
             seal_id=seal_id, unit_code=unit_code, unit_name=unit_name, seal_name=seal_name, seal_no=seal_no,
@@ -97,6 +99,39 @@ async def issue(
                                   approvals_until=approvals_until, cert_serial=row.cert_serial)
     await uow.emit(event)
     return row, now
+
+
+def add_sm2_twin(svc: "Service", row: store.SealRow, now: datetime) -> None:
+    """The seal's SM2 twin for OFD: a key and certificate under the SM2 root with the same subject
+    and validity as the ECDSA one, and the GB/T 38540 v4 SESeal (picture, validity, the unit's
+    name, the twin's certificate) signed by the county's seal maker."""
+    parts = root.sm2(svc)
+    protector = root.protector(svc)
+    subject = SealSubject(row.unit_code, row.unit_name, row.seal_name, row.seal_no)
+    issued = parts.authority.issue_seal(subject, protector, not_before=store.aware(row.valid_from),
+                                        not_after=store.aware(row.valid_until))
+    start, end = gmpki.validity(issued.cert)
+    picture = image.seal_png(image.SealFace(row.unit_name, row.seal_name, row.seal_no or None))
+    seal_der = ses.make_seal(
+        name=f"{row.unit_name}{row.seal_name}", es_id=f"{subject.seal_code}-{gmpki.serial_hex(issued.cert)[:12]}",
+        signer_cert=issued.cert, maker_cert=parts.maker_cert, maker_key=protector.open_sm2(parts.maker_key_pem),
+        picture_png=picture, width_mm=42, height_mm=42, valid_start=start, valid_end=end, created=now,
+    )
+    row.sm2_cert_pem = issued.pem.decode()
+    row.sm2_cert_serial = gmpki.serial_hex(issued.cert)
+    row.sm2_key_pem = issued.encrypted_key_pem.decode()
+    row.ses_seal = seal_der
+
+
+async def ensure_sm2_twin(svc: "Service", uow: UnitOfWork, row: store.SealRow, now: datetime) -> None:
+    """Give a seal issued before the SM2 side existed its twin (logged like an issue)."""
+    if row.sm2_cert_pem and row.ses_seal:
+        return
+    await asyncio.to_thread(add_sm2_twin, svc, row, now)
+    uow.session.add(row)
+    await store.append_log(uow.session, at=now, action="issued", unit_code=row.unit_code, seal_id=row.seal_id,
+                           detail={"cert_serial": row.cert_serial, "sm2_cert_serial": row.sm2_cert_serial,
+                                   "by": "sm2-twin", "start_date": row.start_date.isoformat()})
 
 
 async def issue_no2(
