@@ -6,6 +6,14 @@ A service declares a handler for one or more event types::
     async def on_application(event, ctx: HandlerContext) -> None:
         ...  # ctx.session, await ctx.emit(...)
 
+or, opting in to the batch (:class:`Batch`), one function for the consecutive events of a batch
+that it takes, so that it can load their rows in one query and flush once::
+
+    async def on_accepted(batch: Batch[ApplicationAccepted]) -> None:
+        clocks = await load_clocks(batch.session, {e.receipt_no for e, _ in batch})
+        for event, ctx in batch:
+            ...  # as a per-event handler: ctx.emit(...), ctx.event_id
+
 The runtime subscribes (consumer group ``<service>.<handler>``) to the topics of those types and,
 for each batch of records:
 
@@ -29,18 +37,18 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import ARRAY, any_, bindparam, insert, select
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.base import Event
 from contracts.envelope import Envelope, EnvelopeError, decode_headers, parse
 
-from .db import database_unavailable
+from .db import database_unavailable, inline_sqlite
 from .logs import log_context
 from .uow import UnitOfWork
 
@@ -77,7 +85,53 @@ class HandlerContext:
         return await self.uow.emit(event, **kwargs)
 
 
+E = TypeVar("E", bound=Event)
+
+
+class Batch(Generic[E]):
+    """The consecutive events of a batch that go to one batch handler, in their order, each with
+    its own :class:`HandlerContext` (its ``emit``, ``event_id``); one transaction for all.
+
+    A handler opts in by annotating its only parameter ``Batch[SomeEvent]`` (``Batch[A | B]``)::
+
+        async def on_widgets(batch: Batch[WidgetArrived]) -> None:
+            rows = {r.widget: r for r in (await batch.session.exec(
+                select(Counter).where(Counter.widget.in_({e.widget for e, _ in batch})))).all()}
+            for event, ctx in batch:
+                ...
+
+    Events already in the inbox are not in it. The same rules as for a per-event handler hold,
+    and one more: a batch may be rolled back and handed again in smaller pieces (after a
+    failure, each event alone, with retries and dead letters), so the function must not keep
+    state of its own between calls. Queries inside it see what earlier handlers of the same
+    batch wrote (autoflush), and nothing of the rows it has only added itself: keep those in a
+    dict, as above.
+    """
+
+    __slots__ = ("items", "uow", "service")
+
+    def __init__(self, items: list[tuple[E, HandlerContext]], uow: UnitOfWork, service: "Service | None" = None) -> None:
+        self.items = items
+        self.uow = uow
+        self.service = service
+
+    @property
+    def session(self) -> "AsyncSession":
+        return self.uow.session
+
+    @property
+    def events(self) -> list[E]:
+        return [event for event, _ in self.items]
+
+    def __iter__(self) -> Iterator[tuple[E, HandlerContext]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
 HandlerFn = Callable[[Any, HandlerContext], Awaitable[None]]
+BatchFn = Callable[[Batch[Any]], Awaitable[None]]
 
 
 @dataclass
@@ -94,17 +148,37 @@ class HandlerSpec:
         return self.routes.get(ce_type) or self.fn  # type: ignore[return-value]
 
 
-def event_types_of(fn: Callable[..., Any]) -> list[type[Event]]:
-    """The event types a handler takes, from its first parameter's annotation (``A | B``)."""
+def _first_hint(fn: Callable[..., Any]) -> Any:
     import inspect
-    import types as pytypes
     import typing
 
     hints = typing.get_type_hints(fn)
     params = list(inspect.signature(fn).parameters)
     if not params or params[0] not in hints:
         raise TypeError(f"{fn.__qualname__}: annotate the first parameter with the event type(s)")
-    hint = hints[params[0]]
+    return hints[params[0]]
+
+
+def takes_batch(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is a batch handler (its parameter annotated ``Batch[...]``)."""
+    import typing
+
+    try:
+        hint = _first_hint(fn)
+    except Exception:  # noqa: BLE001 - unresolvable or missing annotations: a per-event handler
+        return False
+    return hint is Batch or typing.get_origin(hint) is Batch
+
+
+def event_types_of(fn: Callable[..., Any]) -> list[type[Event]]:
+    """The event types a handler takes, from its first parameter's annotation (``A | B``, or
+    ``Batch[A | B]`` for a batch handler)."""
+    import types as pytypes
+    import typing
+
+    hint = _first_hint(fn)
+    if typing.get_origin(hint) is Batch:
+        hint = typing.get_args(hint)[0]
     members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, pytypes.UnionType) else (hint,)
     bad = [m for m in members if not (isinstance(m, type) and issubclass(m, Event))]
     if bad:
@@ -140,20 +214,40 @@ class Consumer:
         self.spec = spec
         self.metrics = service.metrics
         self.settings = service.settings
+        #: ce_type -> (function, takes a Batch)
+        self._routes: dict[str, tuple[Callable[..., Awaitable[None]], bool]] = {}
+        for ce_type in spec.types:
+            fn = spec.handler_for(ce_type)
+            self._routes[ce_type] = (fn, takes_batch(fn))
+        # Which of a batch's event ids this group has processed: one statement, built once. On
+        # PostgreSQL the ids go as one array parameter (a short statement psycopg prepares once,
+        # not one parameter per id parsed anew for every batch).
+        inbox = service.db.tables.inbox
+        if service.db.dialect == "postgresql":
+            ids = inbox.c.event_id == any_(bindparam("ids", type_=ARRAY(inbox.c.event_id.type)))
+        else:
+            ids = inbox.c.event_id.in_(bindparam("ids", expanding=True))
+        self._seen_stmt = select(inbox.c.event_id).where(inbox.c.consumer == spec.group, ids)
+        self._inbox_insert = insert(inbox)
 
     # -- entry point --------------------------------------------------------------------------
     async def handle_records(self, raws: Iterable[Any]) -> None:
         started = time.perf_counter()
         records = [Record.of(r) for r in raws]
         todo: list[tuple[Record, Envelope]] = []
+        received: dict[str, int] = {}
         for rec in records:
-            self.metrics.messages_received.labels(self.spec.name, rec.topic).inc()
+            received[rec.topic] = received.get(rec.topic, 0) + 1
+        for topic, n in received.items():
+            self.metrics.messages_received.labels(self.spec.name, topic).inc(n)
+        types = self.spec.types
+        for rec in records:
             try:
                 env = parse(rec.headers, rec.value or b"")
             except EnvelopeError as exc:
                 await self.dead_letter(rec, "invalid", exc.reason)
                 continue
-            if env.type in self.spec.types:
+            if env.type in types:
                 todo.append((rec, env))
         if todo:
             try:
@@ -168,29 +262,47 @@ class Consumer:
 
     # -- the fast path: one transaction per batch ---------------------------------------------
     async def _handle_batch(self, todo: list[tuple[Record, Envelope]]) -> None:
-        inbox = self.service.db.tables.inbox
-        async with self.service.uow() as uow:
+        # SQLite: the batch's statements on the event loop's thread, no hand-off per statement.
+        with inline_sqlite():
+            done, duplicates = await self._handle_batch_in_transaction(todo)
+        if duplicates:
+            self.metrics.messages_duplicate.labels(self.spec.name).inc(duplicates)
+        processed: dict[str, int] = {}
+        for env in done:
+            processed[env.type] = processed.get(env.type, 0) + 1
+        for ce_type, count in processed.items():
+            self.metrics.messages_processed.labels(self.spec.name, ce_type).inc(count)
+
+    async def _handle_batch_in_transaction(self, todo: list[tuple[Record, Envelope]]) -> tuple[list[Envelope], int]:
+        service = self.service
+        async with service.uow() as uow:
             ids = [env.id for _, env in todo]
-            seen = set(
-                (
-                    await uow.session.execute(
-                        select(inbox.c.event_id).where(inbox.c.consumer == self.spec.group, inbox.c.event_id.in_(ids))
-                    )
-                ).scalars()
-            )
+            seen = set((await uow.session.execute(self._seen_stmt, {"ids": ids})).scalars())
             done: list[Envelope] = []
             for _rec, env in todo:
-                if env.id in seen:
-                    self.metrics.messages_duplicate.labels(self.spec.name).inc()
+                if env.id not in seen:
+                    seen.add(env.id)
+                    done.append(env)
+            duplicates = len(todo) - len(done)
+            routes = self._routes
+            i, n = 0, len(done)
+            while i < n:
+                env = done[i]
+                fn, batch = routes[env.type]
+                if not batch:
+                    with log_context(env.id, _receipt_no(env)):
+                        await fn(env.data, HandlerContext(env, uow, service))
+                    i += 1
                     continue
-                seen.add(env.id)
-                with log_context(env.id, _receipt_no(env)):
-                    await self.spec.handler_for(env.type)(env.data, HandlerContext(env, uow, self.service))
-                done.append(env)
+                # The consecutive events that go to the same batch handler, in one call.
+                j = i + 1
+                while j < n and routes[done[j].type][0] is fn:
+                    j += 1
+                await fn(Batch([(e.data, HandlerContext(e, uow, service)) for e in done[i:j]], uow, service))
+                i = j
             await self._record(uow, done)
             await uow.commit()
-        for env in done:
-            self.metrics.messages_processed.labels(self.spec.name, env.type).inc()
+        return done, duplicates
 
     # -- the slow path: one record at a time, retries, dead letters --------------------------
     async def _handle_one(self, rec: Record, env: Envelope) -> None:
@@ -229,9 +341,10 @@ class Consumer:
         if not envs:
             return
         now = datetime.now(UTC)
+        group = self.spec.group
         await uow.session.execute(
-            insert(self.service.db.tables.inbox),
-            [{"consumer": self.spec.group, "event_id": e.id, "event_type": e.type, "processed_at": now} for e in envs],
+            self._inbox_insert,
+            [{"consumer": group, "event_id": e.id, "event_type": e.type, "processed_at": now} for e in envs],
         )
 
     async def _pause_for_infrastructure(self, exc: BaseException) -> None:

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as aiokafka_errors
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ARRAY, any_, bindparam, func, insert, select, update
 
 from contracts.base import Event
 from contracts.envelope import Envelope
 
+from .db import inline_sqlite
 from .tables import RuntimeTables
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class OutboxRelay:
         self.last_error: str | None = None
         #: When the relay began failing without a success since (monotonic), for readiness.
         self.failing_since: float | None = None
+        self._mark_sent_stmt: Any = None
 
     def failing_for(self) -> float:
         """Seconds the relay has been failing without a single success (0 when healthy)."""
@@ -241,8 +243,22 @@ class OutboxRelay:
                 except asyncio.TimeoutError:
                     pass
 
+    def _mark_sent(self) -> Any:
+        if self._mark_sent_stmt is None:
+            ob = self.db.tables.outbox
+            if self.db.dialect == "postgresql":  # one array parameter: a short, prepared statement
+                ids = ob.c.id == any_(bindparam("ids", type_=ARRAY(ob.c.id.type)))
+            else:
+                ids = ob.c.id.in_(bindparam("ids", expanding=True))
+            self._mark_sent_stmt = update(ob).where(ids).values(sent_at=bindparam("sent_at"))
+        return self._mark_sent_stmt
+
     async def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""
+        with inline_sqlite():  # SQLite: no hand-off to aiosqlite's thread per statement
+            return await self._publish_once()
+
+    async def _publish_once(self) -> int:
         ob = self.db.tables.outbox
         async with self.db.session() as session:
             stmt = select(ob.c.id, ob.c.topic, ob.c.key, ob.c.headers, ob.c.payload).where(ob.c.sent_at.is_(None))
@@ -260,9 +276,7 @@ class OutboxRelay:
             ]
             started = time.perf_counter()
             await self.sender.send_batch(records)
-            await session.execute(
-                update(ob).where(ob.c.id.in_([r.id for r in rows])).values(sent_at=datetime.now(UTC))
-            )
+            await session.execute(self._mark_sent(), {"ids": [r.id for r in rows], "sent_at": datetime.now(UTC)})
             await session.commit()
         if self.metrics is not None:
             self.metrics.outbox_published.inc(len(rows))
