@@ -5,6 +5,9 @@
 - ``seal.documents`` (internal, key receipt_no): the outcome of each request, sealed or refused.
 - ``seal.seals`` (public, key unit_code): the life of the seals (issued, revoked, old seals
   registered). Carries unit and seal data only, no personal identifiers.
+- ``seal.log`` (public, key log_id, one partition): signed checkpoints of the usage log (用印登记):
+  its entry count and head hash at an instant, signed by the log-signing key the county seal root
+  certifies, so that anyone holding the root certificate can check that the log was not rewritten.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ SEALS = topic(
     audience=Audience.PUBLIC,
     retention_days=3650,
     description="Seals issued, revoked and old seals registered, for audit and other bureaus.",
+)
+
+LOG = topic(
+    "seal.log",
+    owner="seal",
+    key="log_id",
+    audience=Audience.PUBLIC,
+    partitions=1,
+    retention_days=36500,
+    description="Signed checkpoints of the seal usage log (count, head hash, time), for outside audit.",
 )
 
 
@@ -223,3 +236,30 @@ class SealRevoked(Event, source="seal", topic=SEALS.name, version=1, key_field="
     reason_text: str = Field(..., description="why, zh-CN")
     revoked_at: datetime = Field(..., description="when (UTC)")
     crl_number: int = Field(..., ge=1, description="the CRL that first lists it")
+
+
+class CheckpointReason(StrEnum):
+    """Why a usage-log checkpoint was published."""
+
+    INTERVAL = "interval"        # the periodic checkpoint (ONEWINDOW_SEAL_CHECKPOINT_SECONDS)
+    REVOCATION = "revocation"    # every revocation, in the revocation's transaction
+
+
+class SealLogCheckpointed(Event, source="seal", topic=LOG.name, version=1, key_field="log_id"):
+    """The usage log (用印登记) had ``count`` entries ending in ``head_hash`` at ``checkpointed_at``.
+
+    ``signature`` is ECDSA (P-256, SHA-256, DER, base64) by the key of ``signer_cert_pem`` over the
+    canonical JSON of {type, log_id, checkpoint_no, count, head_hash, checkpointed_at, reason}
+    (``services.seal.domain.usagelog.checkpoint_payload``); the certificate is issued by the county
+    seal root and carries the usage-log-signing extended key usage."""
+
+    log_id: str = Field(..., pattern=r"^[0-9a-f]{64}$",
+                        description="which log: SHA-256 of the county seal root certificate (DER), hex")
+    checkpoint_no: int = Field(..., ge=1, description="1, 2, 3, ... per log, with no gaps")
+    count: int = Field(..., ge=0, description="entries in the log (the last one's seq)")
+    head_hash: str = Field(..., pattern=r"^[0-9a-f]{64}$",
+                           description="hash of entry number count (64 zeros for an empty log)")
+    checkpointed_at: datetime = Field(..., description="when (UTC, microseconds)")
+    reason: CheckpointReason = Field(..., description="interval or revocation")
+    signer_cert_pem: str = Field(..., description="the log-signing certificate (PEM), issued by the county seal root")
+    signature: str = Field(..., min_length=1, description="ECDSA P-256 SHA-256 signature (DER, base64) over the payload")

@@ -17,8 +17,10 @@ from contracts.common import Role
 
 from services.runtime.settings import ServiceSettings
 from tools.deploy_gen import deploy_app
+from tools.image import image_app
 from tools.kafka_local import kafka_app
 from tools.registry import REPO_ROOT, SERVICES
+from tools import seal_log
 
 app = typer.Typer(
     help="OneWindow (一窗受理): run, operate and inspect the suite.", no_args_is_help=True, pretty_exceptions_show_locals=False
@@ -29,6 +31,7 @@ console = Console()
 app.add_typer(kafka_app, name="kafka", help="The local Apache Kafka broker.")
 app.add_typer(contracts_app, name="contracts", help="Event schemas, AsyncAPI, compatibility.")
 app.add_typer(deploy_app, name="deploy", help="Deployment manifests generated from the code; topics on a broker.")
+app.add_typer(image_app, name="image", help="The container image, built here with podman (air-gapped).")
 
 
 def _check_service(name: str) -> str:
@@ -111,26 +114,47 @@ def report(
     bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers [default: the settings']."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of the zh-CN table."),
     timeout: float = typer.Option(300, help="Seconds allowed for reading the topics."),
+    compare_from: Optional[str] = typer.Option(
+        None, "--compare-from", help="Compare with an earlier period from this day (YYYY-MM-DD): Markdown."),
+    compare_to: Optional[str] = typer.Option(None, "--compare-to", help="Last day of the earlier period."),
+    weekend_since: Optional[str] = typer.Option(
+        None, "--weekend-since", help="With a comparison: weekend cases from this day to --to."),
 ) -> None:
-    """The year-end figures, computed from the public topics alone (read from the beginning)."""
+    """The year-end figures, computed from the public topics alone (read from the beginning);
+    with --compare-from/--compare-to the before/after figures as Markdown (tools/reporting/compare.py)."""
     from datetime import date
 
-    from tools.reporting import compute
+    from tools.reporting import compare, compute, render_markdown
     from tools.reporting.render import render_zh
     from tools.reporting.source import read_topics
 
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError as exc:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    def day(value: str, option: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(f"{option}: dates are YYYY-MM-DD, not {value!r}") from None
+
+    first, last = day(start, "--from"), day(end, "--to")
     if last < first:
         raise typer.BadParameter("--to is before --from")
+    if (compare_from is None) != (compare_to is None):
+        raise typer.BadParameter("--compare-from and --compare-to go together")
+    before = (day(compare_from, "--compare-from"), day(compare_to, "--compare-to")) if compare_from and compare_to else None
+    if before is not None and before[1] < before[0]:
+        raise typer.BadParameter("--compare-to is before --compare-from")
+    since = day(weekend_since, "--weekend-since") if weekend_since else None
+    if since is not None and (before is None or since > last):
+        raise typer.BadParameter("--weekend-since needs a comparison and a day no later than --to")
     options = ServiceSettings().aiokafka_options()
     if bootstrap:
         options["bootstrap_servers"] = bootstrap
     result = asyncio.run(read_topics(timeout_s=timeout, **options))
     for name in result.missing_topics:
         console.print(f"[yellow]topic {name} does not exist on the broker[/yellow]", style=None)
+    if before is not None:
+        comparison = compare(result.envelopes, before, (first, last), weekend_since=since)
+        typer.echo(comparison.model_dump_json(indent=2) if as_json else render_markdown(comparison))
+        return
     figures = compute(result.envelopes, first, last)
     if as_json:
         typer.echo(figures.model_dump_json(indent=2))
@@ -162,6 +186,11 @@ def dlq_replay(
 
     n = asyncio.run(deadletters.replay(topic, set(event_id or [])))
     console.print(f"replayed {n} dead letter(s) to {topic}")
+
+
+seal_app = typer.Typer(help="The seal service's records, checked from outside.", no_args_is_help=True)
+app.add_typer(seal_app, name="seal")
+seal_app.command("verify-log")(seal_log.command)
 
 
 db_app = typer.Typer(help="Database migrations of a service.", no_args_is_help=True)

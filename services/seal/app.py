@@ -35,10 +35,12 @@ def create_service(settings: SealSettings | None = None, provider: SignerProvide
     state.opening = asyncio.Lock()
     state.hours = WorkingHours(opens=settings.seal_hours_open, closes=settings.seal_hours_close)
     state.metrics = SealMetrics(service.metrics)
+    state.log_mismatch = None      # the checkpoint the log no longer matches, once found (usecases.log)
 
     service.include_router(api.router)
     if settings.seal_auto_issue:
         service.subscribe("seal_auto_issue", handlers.unit_registered)
     service.subscribe("seal_documents", handlers.seal_document)
     service.worker(workers.crl_refresher, name="seal-crl")
+    service.worker(workers.log_checkpointer, name="seal-log-checkpoints")
     return service

@@ -22,6 +22,14 @@ class SealSettings(ServiceSettings):
     # keeps answers quick and the lock short (signing happens before any write).
     consumer_batch_size: int = Field(1, ge=1, description="Stamp requests handled per batch (one transaction).")
 
+    seal_sign_workers: int = Field(
+        0, ge=0, le=64,
+        description="Processes that render and sign PDFs (a pool inside the service, started on first use; "
+        "0: in the service's own process). A batch of stamp requests is signed in parallel across them and "
+        "recorded in order in its one transaction, so set consumer_batch_size to a few per worker "
+        "(e.g. 2 workers, batches of 8) to use the cores; a hardware key module signs in-process.",
+    )
+
     seal_auto_issue: bool = Field(
         False,
         description="Issue a No. 2 seal, starting today, for every unit intake registers that has none "
@@ -68,6 +76,11 @@ class SealSettings(ServiceSettings):
         default_factory=lambda: ["pdf"],
         description="Formats the county issues: pdf (PAdES, ECDSA) and/or ofd (GB/T 33190 with a GB/T 38540 "
         "SM2 seal). A request without formats gets every one of these it can make. Comma-separated or JSON.",
+    )
+    seal_checkpoint_seconds: float = Field(
+        3600, ge=1, le=7 * 24 * 3600,
+        description="How often a signed checkpoint of the usage log (count, head hash, time) is published "
+        "on seal.log when the log has grown (one is also published at every revocation).",
     )
     seal_max_pdf_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest PDF accepted for sealing or verification.")
     seal_hours_open: time = Field(time(8, 30), description="Hall opening time (local), for the after-hours query.")

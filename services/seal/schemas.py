@@ -13,7 +13,7 @@ from contracts.seal import RevocationReason, SealKind
 
 from . import domain, store
 from .adapters.verify import Verification
-from .domain.usagelog import ChainReport
+from .domain.usagelog import AnchorReport, ChainReport
 
 
 # -- verification -------------------------------------------------------------------------------
@@ -273,3 +273,52 @@ class MonthlyUse(BaseModel):
     @classmethod
     def of(cls, m: domain.MonthlyUse) -> "MonthlyUse":
         return cls(unit_code=m.unit_code, month=m.month, sealed=m.sealed, refused=m.refused)
+
+
+class CheckpointOut(BaseModel):
+    """A usage-log checkpoint as published on seal.log (SealLogCheckpointed)."""
+
+    log_id: str = Field(description="SHA-256 of the county seal root certificate (DER)")
+    checkpoint_no: int = Field(description="1, 2, 3, ...")
+    count: int = Field(description="entries in the log then")
+    head_hash: str = Field(description="hash of entry number count")
+    checkpointed_at: datetime = Field(description="when (UTC)")
+    reason: str = Field(description="interval or revocation")
+    signer_cert_pem: str = Field(description="the log-signing certificate (issued by the county seal root)")
+    signature: str = Field(description="ECDSA P-256 SHA-256, DER, base64")
+
+    @classmethod
+    def of(cls, r: store.CheckpointRow) -> "CheckpointOut":
+        return cls(log_id=r.log_id, checkpoint_no=r.checkpoint_no, count=r.count, head_hash=r.head_hash,
+                   checkpointed_at=store.aware(r.checkpointed_at), reason=r.reason,
+                   signer_cert_pem=r.signer_cert_pem, signature=r.signature)
+
+
+class RefusedCheckpoint(BaseModel):
+    checkpoint_no: int = Field(description="the checkpoint's number")
+    reason: str = Field(description="why its signature is refused")
+
+
+class AnchorAnswer(BaseModel):
+    """The usage log checked against the signed checkpoints."""
+
+    ok: bool = Field(description="the chain holds and the log matches every checkpoint, none refused")
+    chain: ChainAnswer = Field(description="the hash chain on its own")
+    checkpoints: int = Field(description="checkpoints compared (signature verified)")
+    matched: int = Field(description="of which the log still matches")
+    first_mismatch: int | None = Field(description="number of the first checkpoint the log no longer matches")
+    problem: str | None = Field(description="what does not match it")
+    latest: int | None = Field(description="the newest checkpoint's number")
+    unanchored: int = Field(description="entries after the newest checkpoint (not yet anchored)")
+    missing: list[int] = Field(description="checkpoint numbers absent (deleted rows)")
+    refused: list[RefusedCheckpoint] = Field(description="checkpoints whose signature does not verify")
+
+    @classmethod
+    def of(cls, r: "AnchorReport", refused: list[tuple[int, str]]) -> "AnchorAnswer":
+        m = r.first_mismatch
+        return cls(
+            ok=r.ok and not refused and not r.missing, chain=ChainAnswer.of(r.chain), checkpoints=r.checkpoints,
+            matched=r.matched, first_mismatch=m.checkpoint_no if m else None, problem=m.problem if m else None,
+            latest=r.latest.checkpoint_no if r.latest else None, unanchored=r.unanchored, missing=list(r.missing),
+            refused=[RefusedCheckpoint(checkpoint_no=n, reason=why) for n, why in refused],
+        )

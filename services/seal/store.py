@@ -17,7 +17,7 @@ from services.runtime.db import service_registry
 from services.runtime.params import SQL_INT_MAX
 
 from . import domain
-from .domain.usagelog import LogEntry, append
+from .domain.usagelog import Checkpoint, LogEntry, append
 
 Base, metadata = service_registry()
 
@@ -50,6 +50,9 @@ class AuthorityRow(Base, table=True):
     sm2_crl_der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     sm2_crl_this_update: datetime | None = None
     sm2_crl_next_update: datetime | None = None
+    # the usage log's signing key, certified by the root for checkpoints only (migration seal_0003)
+    log_signer_cert_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    log_signer_key_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # encrypted
 
 
 class SealRow(Base, table=True):
@@ -186,6 +189,25 @@ class UsageLogRow(Base, table=True):
                    prev_hash=e.prev_hash, hash=e.hash)
 
 
+class CheckpointRow(Base, table=True):
+    """A usage-log checkpoint this service signed and published on ``seal.log`` (migration seal_0003)."""
+
+    __tablename__ = "usage_log_checkpoints"
+
+    checkpoint_no: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    log_id: str = Field(max_length=64)
+    count: int
+    head_hash: str = Field(max_length=64)
+    checkpointed_at: datetime
+    reason: str = Field(max_length=16)
+    signer_cert_pem: str = Field(sa_column=Column(Text, nullable=False))
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.log_id, self.checkpoint_no, self.count, self.head_hash,
+                          aware(self.checkpointed_at), self.reason)
+
+
 # -- queries -----------------------------------------------------------------------------------
 
 async def authority_row(session: AsyncSession, *, lock: bool = False) -> AuthorityRow | None:
@@ -285,3 +307,15 @@ async def append_log(session: AsyncSession, *, at: datetime, action: str, unit_c
     session.add(UsageLogRow.of(entry))
     await session.flush()
     return entry
+
+
+async def last_checkpoint(session: AsyncSession) -> CheckpointRow | None:
+    q = select(CheckpointRow).order_by(CheckpointRow.checkpoint_no.desc()).limit(1)
+    return (await session.exec(q)).first()
+
+
+async def checkpoints(session: AsyncSession, *, after: int = 0, limit: int | None = None) -> list[CheckpointRow]:
+    q = select(CheckpointRow).where(CheckpointRow.checkpoint_no > after).order_by(CheckpointRow.checkpoint_no)
+    if limit is not None:
+        q = q.limit(limit)
+    return list((await session.exec(q)).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .usecases import root
+from .usecases import log, root
 
 if TYPE_CHECKING:
     from services.runtime.app import Service
@@ -20,3 +20,14 @@ async def crl_refresher(svc: "Service") -> None:
     while True:
         await root.refresh_crl_if_due(svc)
         await asyncio.sleep(CRL_CHECK_SECONDS)
+
+
+async def log_checkpointer(svc: "Service") -> None:
+    """Publish a signed checkpoint of the usage log every ``seal_checkpoint_seconds`` when it has
+    grown (revocations publish their own, in their transaction). The first comes one interval
+    after the start: replicas starting together do not each sign one at once."""
+    await root.ensure_open(svc)
+    interval = root.settings_of(svc).seal_checkpoint_seconds
+    while True:
+        await asyncio.sleep(interval)
+        await log.checkpoint_now(svc)

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Query
 
-from services.runtime.auth import Supervisor
+from services.runtime.auth import PUBLIC, Supervisor
 from services.runtime.deps import ServiceDep, UoW
 
 from .. import store
-from ..schemas import ChainAnswer, LogEntryOut, MonthlyUse
+from ..schemas import AnchorAnswer, ChainAnswer, CheckpointOut, LogEntryOut, MonthlyUse
 from ..usecases import log
 from .deps import seal_router
 
@@ -25,6 +25,23 @@ _LoggedUnit = Annotated[str | None, Query(min_length=2, max_length=32, pattern=r
 @router.get("/log/verify", response_model=ChainAnswer, summary="Verify the usage log's hash chain (supervisor)")
 async def verify_log(staff: Supervisor, uow: UoW) -> ChainAnswer:
     return ChainAnswer.of(await log.verify_log(uow))
+
+
+@router.get("/log/checkpoints/verify", response_model=AnchorAnswer,
+            summary="Check the usage log against the signed checkpoints published on seal.log (supervisor)")
+async def verify_against_checkpoints(staff: Supervisor, svc: ServiceDep, uow: UoW) -> AnchorAnswer:
+    checked = await log.verify_against_checkpoints(svc, uow)
+    return AnchorAnswer.of(checked.report, checked.refused)
+
+
+@router.get("/log/checkpoints", response_model=list[CheckpointOut],
+            summary="The usage log's signed checkpoints, as published on seal.log", **PUBLIC)
+async def read_checkpoints(
+    uow: UoW,
+    after: Annotated[int, Query(ge=0, le=store.MAX_SEQ, description="checkpoints after this number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[CheckpointOut]:
+    return [CheckpointOut.of(r) for r in await log.read_checkpoints(uow, after, limit)]
 
 
 @router.get("/log", response_model=list[LogEntryOut], summary="Usage log entries in order (supervisor)")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from contracts.common import DocumentType
 from contracts.intake import UnitRegistered
 from contracts.seal import (
-    REVOCATION_TEXT, OldSealRegistered, RevocationReason, SealIssued, SealKind, SealRevoked,
+    REVOCATION_TEXT, CheckpointReason, OldSealRegistered, RevocationReason, SealIssued, SealKind, SealRevoked,
 )
 from services.runtime import clock
 from services.runtime.params import plausible_key
@@ -24,6 +24,7 @@ from ..adapters import gmpki, image, ses
 from ..adapters.authority import SealSubject, fingerprint, serial_hex
 from ..adapters.image import SealFace
 from . import root
+from .log import record_checkpoint
 
 if TYPE_CHECKING:
     from services.runtime.app import Service
@@ -206,6 +207,7 @@ async def revoke(
         seal_id=seal_id, unit_code=row.unit_code, cert_serial=row.cert_serial, reason=reason,
         reason_text=REVOCATION_TEXT[reason], revoked_at=now, crl_number=crl.number,
     ))
+    await record_checkpoint(svc, uow, CheckpointReason.REVOCATION)  # the log, revocation included, on seal.log
     return row, now
 
 
