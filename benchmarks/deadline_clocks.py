@@ -15,24 +15,46 @@ What it does:
    show the indexes at work);
 3. measures one day's rollover: the tick at 00:00 on Tuesday 18 November, which issues every
    yellow and red card due that midnight (rows updated, events written to the outbox, in
-   batches of ``deadline_watch_batch_size``), and the tick right after (nothing left).
+   batches of ``deadline_watch_batch_size``), and the tick right after (nothing left). Besides
+   the wall time it gives the clocks per CPU-second of this process (the watcher and, on SQLite,
+   the database's thread): on a machine shared with other work, the figure the load does not
+   distort (PostgreSQL's own CPU is not in it).
+
+With ``--database-url postgresql+psycopg://.../postgres`` a fresh database is created on that
+server for the run and dropped afterwards.
+
+``python -m benchmarks.compare`` runs ``deadline_rollover`` (SQLite) and
+``deadline_rollover_postgresql`` from here (:data:`benchmarks.compare.PLUGINS`): the watcher's
+rollover against a peer measured in the same round on a copy of the same database, the bare
+writes of the same rows with plain SQLAlchemy Core (one executemany UPDATE of the clocks' alert
+columns and one ``insert(outbox)`` of the same outbox rows per batch of 500, every value
+computed beforehand, nothing read). ratio = rollover clocks/s / bare-write clocks/s: the share
+of the bare writing speed the rollover keeps while it also reads the clocks and runs the domain.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
 import json
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -44,7 +66,9 @@ from services.deadline.app import create_service  # noqa: E402
 from services.deadline.config import DeadlineSettings  # noqa: E402
 from services.deadline.domain import Clock  # noqa: E402
 from services.deadline.usecases import watch  # noqa: E402
+from services.runtime import clock as suite_clock  # noqa: E402
 from services.runtime.workdays import TZ  # noqa: E402
+from contracts.base import utcnow  # noqa: E402
 
 TODAY = date(2025, 11, 17)  # a Monday
 UNITS = [f"U{i:02d}" for i in range(27)]  # 27 units handle business in the center
@@ -94,6 +118,185 @@ async def load(svc, n: int, batch: int = 20_000) -> float:  # type: ignore[no-un
     return time.perf_counter() - started
 
 
+# -- databases ---------------------------------------------------------------------------------
+def _admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+#: The server (maintenance database) URL each database this module created was created from.
+_ADMIN_URLS: dict[str, str] = {}
+
+
+def create_pg_database(url: str, template: str | None = None) -> str:
+    """A new database on the server of ``url`` (a copy of ``template`` when given); its URL.
+    ``url`` may itself name a database this module created (its server is used)."""
+    import psycopg
+
+    admin = _ADMIN_URLS.get(url, url)
+    name = f"bench_deadline_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_admin_dsn(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    created = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    _ADMIN_URLS[created] = admin
+    return created
+
+
+def drop_pg_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_admin_dsn(_ADMIN_URLS[url]), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def _settings(data_dir: Path, database_url: str | None, batch: int = 500) -> DeadlineSettings:
+    return DeadlineSettings(
+        data_dir=data_dir, database_url=database_url, auth_secret="bench" * 8, deadline_workers=False,
+        deadline_watch_batch_size=batch, log_json=False,
+    )
+
+
+MIDNIGHT = datetime(2025, 11, 18, 0, 0, tzinfo=TZ)
+
+
+# -- the comparison for benchmarks.compare ---------------------------------------------------------
+@dataclass
+class Base:
+    """A loaded database kept as a template: a SQLite file, or a PostgreSQL database."""
+
+    clocks: int
+    sqlite_file: Path | None = None
+    pg_url: str | None = None
+
+
+_BASES: dict[tuple[int, str | None], Base] = {}
+
+
+async def base(clocks: int, postgres: str | None) -> Base:
+    """The loaded database of ``clocks`` open clocks (built once per process, removed at exit)."""
+    key = (clocks, postgres)
+    if key in _BASES:
+        return _BASES[key]
+    tmp = Path(tempfile.mkdtemp(prefix="deadline-base-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    url = create_pg_database(postgres) if postgres else None
+    if url:
+        atexit.register(drop_pg_database, url)
+    svc = create_service(_settings(tmp, url))
+    await svc.db.migrate()
+    await load(svc, clocks)
+    async with svc.db.engine.connect() as conn:
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
+    await svc.db.dispose()
+    _BASES[key] = Base(clocks, sqlite_file=None if url else tmp / "deadline.db", pg_url=url)
+    return _BASES[key]
+
+
+@contextlib.asynccontextmanager
+async def copy_of(b: Base, batch: int = 500) -> AsyncIterator[Any]:
+    """A service on a fresh copy of the base (file copy; ``CREATE DATABASE ... TEMPLATE``)."""
+    tmp = Path(tempfile.mkdtemp(prefix="deadline-round-"))
+    url = None
+    if b.pg_url:
+        url = create_pg_database(b.pg_url, template=make_url(b.pg_url).database)
+    else:
+        assert b.sqlite_file is not None
+        shutil.copy(b.sqlite_file, tmp / "deadline.db")
+    svc = create_service(_settings(tmp, url, batch))
+    try:
+        await watch.next_wake(svc, MIDNIGHT)  # the connection opened
+        async with svc.uow() as uow:
+            await svc.state.deadline.calendar.current(uow.session)  # the compiled calendar, as a running watcher has it
+        yield svc
+    finally:
+        await svc.db.dispose()
+        if url:
+            drop_pg_database(url)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def rollover_rate(b: Base, batch: int = 500) -> tuple[float, int, float]:
+    """The watcher's rollover at 00:00 on a copy of ``b``: (clocks/s, clocks, clocks per CPU-second)."""
+    async with copy_of(b, batch) as svc:
+        t, c = time.perf_counter(), time.process_time()
+        res = await watch.watch_once(svc, MIDNIGHT)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return res.clocks / wall, res.clocks, res.clocks / cpu
+
+
+async def bare_writes_rate(b: Base, batch: int = 500) -> tuple[float, int]:
+    """The same rows written with plain Core executemany statements, everything computed
+    beforehand (untimed): (clocks/s, clocks)."""
+    async with copy_of(b, batch) as svc:
+        st = svc.state.deadline
+        table = store.ClockRow.__table__
+        ob = svc.db.tables.outbox
+        wall_now = suite_clock.system_now()
+        ce_time = utcnow().isoformat()
+        updates: list[dict[str, Any]] = []
+        cards: list[list[dict[str, Any]]] = []
+        async with svc.uow() as uow:  # untimed: what the rollover will write
+            cal = await st.calendar.current(uow.session)
+            due, _ = await store.due_clocks(uow.session, MIDNIGHT, 10**9)
+            for taken in due:
+                clock = taken.clock
+                events = clock.check_alerts(cal, now=MIDNIGHT, thresholds=st.thresholds)
+                values = store.alert_columns(clock, cal, st.thresholds)
+                updates.append({**values, "b_receipt_no": clock.receipt_no, "updated_at": wall_now})
+                rows = [store.outbox_row(e, watch.card_id(e), "deadline", ce_time, wall_now) for e in events]
+                cards.append([{**r, "headers": json.loads(r["headers"])} for r in rows])
+        stmt = update(table).where(table.c.receipt_no == bindparam("b_receipt_no"))
+        t = time.perf_counter()
+        for i in range(0, len(updates), batch):
+            async with svc.db.engine.begin() as conn:
+                await conn.execute(stmt, updates[i:i + batch])
+                rows = [r for chunk in cards[i:i + batch] for r in chunk]
+                if rows:
+                    await conn.execute(insert(ob), rows)
+        wall = time.perf_counter() - t
+    return len(updates) / wall, len(updates)
+
+
+def _register() -> None:
+    # Run as ``python -m benchmarks.compare``, the harness is ``__main__`` (importing
+    # benchmarks.compare again would register into a second copy of it).
+    main = sys.modules.get("__main__")
+    if hasattr(main, "comparison") and str(getattr(main, "__file__", "")).endswith("compare.py"):
+        harness: Any = main
+    else:
+        try:
+            import benchmarks.compare as harness
+        except ImportError:  # the harness is not there: this module still runs on its own
+            return
+    Skip, comparison = harness.Skip, harness.comparison
+
+    async def round_(ctx: Any, size: int, postgres: bool) -> tuple[float, float]:
+        if postgres and not ctx.postgres:
+            raise Skip("no PostgreSQL server (--postgres, ONEWINDOW_BENCH_POSTGRES_URL or ONEWINDOW_TEST_POSTGRES_URL)")
+        b = await base(size, ctx.postgres if postgres else None)
+        if ctx.round % 2:
+            peer, _ = await bare_writes_rate(b)
+            project, clocks, per_cpu = await rollover_rate(b)
+        else:
+            project, clocks, per_cpu = await rollover_rate(b)
+            peer, _ = await bare_writes_rate(b)
+        print(f"    deadline rollover: {clocks:,} clocks, {project:,.0f}/s wall, {per_cpu:,.0f} per CPU-second of "
+              f"the watcher's process (goal: 20,000/s); bare writes {peer:,.0f}/s", file=sys.stderr, flush=True)
+        return project, peer
+
+    @comparison("deadline_rollover", unit="clocks/s", quick=10_000, full=1_000_000)
+    async def deadline_rollover(ctx: Any, size: int) -> tuple[float, float]:
+        return await round_(ctx, size, postgres=False)
+
+    @comparison("deadline_rollover_postgresql", unit="clocks/s", quick=10_000, full=1_000_000)
+    async def deadline_rollover_postgresql(ctx: Any, size: int) -> tuple[float, float]:
+        return await round_(ctx, size, postgres=True)
+
+
+if __name__ != "__main__":
+    _register()
+
+
 async def plans(svc) -> list[str]:  # type: ignore[no-untyped-def]
     if not svc.db.is_sqlite:
         return []
@@ -118,11 +321,18 @@ async def main() -> None:
     ap.add_argument("--batch", type=int, default=500, help="clocks per watcher transaction")
     args = ap.parse_args()
 
+    server_url = args.database_url
+    database_url = create_pg_database(server_url) if server_url and server_url.startswith("postgresql") else server_url
+    try:
+        await run(args, database_url)
+    finally:
+        if database_url and database_url != server_url:
+            drop_pg_database(database_url)
+
+
+async def run(args: argparse.Namespace, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="deadline-bench-") as tmp:
-        settings = DeadlineSettings(
-            data_dir=Path(tmp), database_url=args.database_url, auth_secret="bench" * 8,
-            deadline_workers=False, deadline_watch_batch_size=args.batch, log_json=False,
-        )
+        settings = _settings(Path(tmp), database_url, args.batch)
         svc = create_service(settings)
         await svc.db.migrate()
         print(f"loading {args.clocks:,} open clocks into {svc.db.dialect} ...", flush=True)
@@ -151,9 +361,10 @@ async def main() -> None:
 
         # 2. The rollover at 00:00 on Tuesday.
         midnight = datetime(2025, 11, 18, 0, 0, tzinfo=TZ)
-        t = time.perf_counter()
+        load_before = os.getloadavg()
+        t, c = time.perf_counter(), time.process_time()
         res = await watch.watch_once(svc, midnight)
-        roll_s = time.perf_counter() - t
+        roll_s, roll_cpu = time.perf_counter() - t, time.process_time() - c
         t = time.perf_counter()
         after = await watch.watch_once(svc, midnight)
         after_s = time.perf_counter() - t
@@ -162,7 +373,8 @@ async def main() -> None:
             events = (await conn.execute(select(func.count()).select_from(ob))).scalar_one()
         print(f"  rollover tick at 00:00: {res.clocks:,} clocks, {res.warnings:,} yellow + {res.overdue:,} red cards "
               f"({events:,} outbox events) in {roll_s:.1f} s = {res.clocks / roll_s:,.0f} clocks/s, "
-              f"{res.batches} transactions", flush=True)
+              f"{res.batches} transactions; {res.clocks / roll_cpu:,.0f} clocks per CPU-second of this process "
+              f"(load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after)", flush=True)
         print(f"  next tick (nothing left): {after.clocks} clocks in {after_s * 1000:.1f} ms", flush=True)
         size = ""
         if svc.db.is_sqlite:
@@ -172,11 +384,13 @@ async def main() -> None:
         await svc.db.dispose()
 
     figures = {
-        "clocks": total, "database": settings.database_url or "sqlite (file)", "load_seconds": round(load_s, 1),
+        "clocks": total, "database": svc.db.dialect, "load_seconds": round(load_s, 1),
         "idle_tick_ms_median": round(idle_runs[len(idle_runs) // 2] * 1000, 2),
         "idle_tick_ms_max": round(idle_runs[-1] * 1000, 2),
         "rollover_clocks": res.clocks, "rollover_warnings": res.warnings, "rollover_overdue": res.overdue,
         "rollover_seconds": round(roll_s, 2), "rollover_clocks_per_second": round(res.clocks / roll_s),
+        "rollover_cpu_seconds": round(roll_cpu, 2), "rollover_clocks_per_cpu_second": round(res.clocks / roll_cpu),
+        "load_average": [round(x, 2) for x in load_before],
         "after_rollover_ms": round(after_s * 1000, 1), "database_size": size,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }

@@ -14,17 +14,23 @@ Every instant is stored in UTC (SQLite hands datetimes back naive: :func:`aware`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, case, func, or_, update
+from sqlalchemy import (
+    JSON, Column, DateTime, Index, String, Table, Text, UniqueConstraint, case, cast, func, or_, text, type_coerce, update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.base import Event
 from contracts.common import CaseKind
 from contracts.deadline import CalendarAction, NoticeSource, StopReason
+from contracts.envelope import CONTENT_TYPE, SOURCE_PREFIX, SPECVERSION
 from services.runtime import clock as suite_clock
 from services.runtime.db import service_registry
 from services.runtime.workdays import WorkCalendar
@@ -104,32 +110,63 @@ def _dt(text: str | None) -> datetime | None:
     return None if text is None else aware(datetime.fromisoformat(text))
 
 
-def clock_from_row(row: ClockRow) -> Clock:
+#: The columns a :class:`Clock` is built from, in :func:`_clock`'s order.
+_CLOCK_FIELDS = (
+    "receipt_no", "unit_code", "item_code", "case_kind", "accepted_at", "promised_days", "statutory_days",
+    "item_version", "stops", "extensions", "decided_at", "outcome", "fired", "due_date", "statutory_due_date",
+    "provisional", "calendar_version",
+)
+_CASE_KINDS = {k.value: k for k in CaseKind}
+
+
+def _clock(
+    receipt_no: str, unit_code: str, item_code: str, case_kind: str, accepted_at: datetime, promised_days: int,
+    statutory_days: int, item_version: int | None, stops: list[dict[str, Any]], extensions: list[dict[str, Any]],
+    decided_at: datetime | None, outcome: str | None, fired: Iterable[str], due_date: date, statutory_due_date: date,
+    provisional: bool, calendar_version: int,
+) -> Clock:
     return Clock(
-        receipt_no=row.receipt_no,
-        unit_code=row.unit_code,
-        item_code=row.item_code,
-        case_kind=CaseKind(row.case_kind),
-        accepted_at=aware(row.accepted_at),  # type: ignore[arg-type]
-        promised_days=row.promised_days,
-        statutory_days=row.statutory_days,
-        item_version=row.item_version,
+        receipt_no=receipt_no,
+        unit_code=unit_code,
+        item_code=item_code,
+        case_kind=_CASE_KINDS[case_kind],
+        accepted_at=aware(accepted_at),  # type: ignore[arg-type]
+        promised_days=promised_days,
+        statutory_days=statutory_days,
+        item_version=item_version,
         stops=[
             Stop(s["stop_id"], StopReason(s["reason"]), _dt(s["started_at"]), _dt(s.get("ended_at")), s.get("note"))  # type: ignore[arg-type]
-            for s in row.stops
+            for s in stops
         ],
         extensions=[
             Extension(e["extension_id"], int(e["days"]), e["approved_by"], e["reason"], _dt(e["granted_at"]))  # type: ignore[arg-type]
-            for e in row.extensions
+            for e in extensions
         ],
-        decided_at=aware(row.decided_at),
-        outcome=row.outcome,
-        fired=set(row.fired),
-        due_date=row.due_date,
-        statutory_due_date=row.statutory_due_date,
-        provisional=row.provisional,
-        calendar_version=row.calendar_version,
+        decided_at=aware(decided_at),
+        outcome=outcome,
+        fired=set(fired),
+        due_date=due_date,
+        statutory_due_date=statutory_due_date,
+        provisional=bool(provisional),
+        calendar_version=calendar_version,
     )
+
+
+def clock_from_row(row: Any) -> Clock:
+    """The domain's clock from a stored row (a :class:`ClockRow`)."""
+    return _clock(*[getattr(row, name) for name in _CLOCK_FIELDS])
+
+
+def alert_columns(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int]) -> dict[str, Any]:
+    """The columns that follow from the cards already fired: the red-card and next yellow-card
+    instants (indexed, for the watcher), the overdue flag and the fired list. The only columns
+    :meth:`Clock.check_alerts` can change."""
+    return {
+        "overdue": OVERDUE in clock.fired,
+        "due_at": utc(clock.due_at()),
+        "next_warning_at": utc(clock.next_warning_at(cal, thresholds)),
+        "fired": sorted(clock.fired),
+    }
 
 
 def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row: ClockRow | None = None) -> ClockRow:
@@ -155,9 +192,10 @@ def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row
     row.provisional = clock.provisional
     row.calendar_version = clock.calendar_version
     row.state = "ended" if clock.ended else ("stopped" if clock.stopped else "running")
-    row.overdue = OVERDUE in clock.fired
-    row.due_at = utc(clock.due_at())
-    row.next_warning_at = utc(clock.next_warning_at(cal, thresholds))
+    alerts = alert_columns(clock, cal, thresholds)
+    row.overdue = alerts["overdue"]
+    row.due_at = alerts["due_at"]
+    row.next_warning_at = alerts["next_warning_at"]
     row.stops = [
         {"stop_id": s.stop_id, "reason": s.reason.value, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at), "note": s.note}
         for s in clock.stops
@@ -166,7 +204,7 @@ def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row
         {"extension_id": e.extension_id, "days": e.days, "approved_by": e.approved_by, "reason": e.reason, "granted_at": _iso(e.granted_at)}
         for e in clock.extensions
     ]
-    row.fired = sorted(clock.fired)
+    row.fired = alerts["fired"]
     row.decided_at = utc(clock.decided_at)
     row.outcome = clock.outcome
     row.updated_at = suite_clock.system_now()  # housekeeping: the wall clock
@@ -188,33 +226,266 @@ async def get_clock(session: AsyncSession, receipt_no: str, *, for_update: bool 
     return (await session.exec(stmt)).first()
 
 
-async def due_receipts(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    """Clocks with a card due at ``now`` (both indexes, earliest first)."""
+#: The clock table for Core statements: the watcher's batches skip the ORM (no identity map, no
+#: per-attribute change tracking; one SELECT, executemany UPDATEs and one INSERT per batch).
+CLOCKS = ClockRow.__table__  # type: ignore[attr-defined]
+
+_JSON_FIELDS = frozenset({"stops", "extensions", "fired"})
+_DAY_FIELDS = frozenset({"due_date", "statutory_due_date"})
+_INSTANT_FIELDS = frozenset({"accepted_at", "decided_at"})
+
+
+def _due_columns(sqlite: bool) -> tuple[Any, ...]:
+    """The watcher's SELECT list: the clock's columns (the JSON lists as their text, decoded by
+    :func:`_json_list`; on SQLite the dates and instants as their stored text, decoded with
+    ``fromisoformat``, which is what SQLAlchemy's SQLite types do, slower), then whether a yellow
+    card is pending as stored."""
+    columns: list[Any] = []
+    for name in _CLOCK_FIELDS:
+        column = CLOCKS.c[name]
+        if name in _JSON_FIELDS:
+            column = cast(column, Text)
+        elif sqlite and (name in _DAY_FIELDS or name in _INSTANT_FIELDS):
+            column = type_coerce(column, String)
+        columns.append(column)
+    return (*columns, CLOCKS.c.next_warning_at.is_not(None))
+
+
+_DUE_COLUMNS = {sqlite: _due_columns(sqlite) for sqlite in (False, True)}
+
+
+def _json_list(text: str | None) -> list[Any]:
+    return [] if text is None or text == "[]" else json.loads(text)
+
+
+@dataclass(slots=True)
+class DueClock:
+    """A clock the watcher took, with what its row held of the alert columns."""
+
+    clock: Clock
+    fired: frozenset[str]
+    warning_pending: bool
+
+
+def _due_clock(values: Sequence[Any], sqlite: bool) -> DueClock:
+    (receipt_no, unit_code, item_code, case_kind, accepted_at, promised_days, statutory_days, item_version, stops,
+     extensions, decided_at, outcome, fired, due_date, statutory_due_date, provisional, calendar_version,
+     warning_pending) = values
+    if sqlite:  # the stored text (see _due_columns)
+        accepted_at = datetime.fromisoformat(accepted_at)
+        decided_at = None if decided_at is None else datetime.fromisoformat(decided_at)
+        due_date = date.fromisoformat(due_date)
+        statutory_due_date = date.fromisoformat(statutory_due_date)
+    fired_list = _json_list(fired)
+    clock = _clock(
+        receipt_no, unit_code, item_code, case_kind, accepted_at, promised_days, statutory_days, item_version,
+        _json_list(stops), _json_list(extensions), decided_at, outcome, fired_list, due_date, statutory_due_date,
+        provisional, calendar_version,
+    )
+    return DueClock(clock, frozenset(fired_list), bool(warning_pending))
+
+
+async def due_clocks(
+    session: AsyncSession, now: datetime, limit: int, skip: Collection[str] = ()
+) -> tuple[list[DueClock], bool]:
+    """At most ``limit`` clocks with a card due at ``now``, taken for this transaction: the red
+    cards first (``due_at`` index, earliest first), then the yellow ones (``next_warning_at``
+    index). On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so replicas watching
+    side by side take different clocks. Clocks in ``skip`` (already handled in this tick) are left
+    out. Returns the clocks and whether more may be due (either index gave all it was asked)."""
     now = utc(now)  # type: ignore[assignment]
-    red = (
-        await session.exec(
-            select(ClockRow.receipt_no).where(ClockRow.due_at <= now).order_by(ClockRow.due_at).limit(limit)
-        )
-    ).all()
-    yellow = (
-        await session.exec(
-            select(ClockRow.receipt_no)
-            .where(ClockRow.next_warning_at <= now)
-            .order_by(ClockRow.next_warning_at)
-            .limit(limit)
-        )
-    ).all()
-    seen: dict[str, None] = dict.fromkeys(red)
-    seen.update(dict.fromkeys(yellow))
-    return list(seen)[:limit]
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    postgres, sqlite = dialect == "postgresql", dialect == "sqlite"
+    conn = await session.connection()  # Core statements: the session's transaction, without the ORM's execute
+    taken: dict[str, DueClock] = {}
+    more = False
+    for column in (CLOCKS.c.due_at, CLOCKS.c.next_warning_at):
+        want = limit - len(taken)
+        if want <= 0:
+            more = True
+            break
+        stmt = sa_select(*_DUE_COLUMNS[sqlite]).where(column <= now).order_by(column).limit(want)
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = (await conn.execute(stmt)).all()
+        more = more or len(rows) == want
+        for values in rows:
+            receipt_no = values[0]
+            if receipt_no not in taken and receipt_no not in skip:
+                taken[receipt_no] = _due_clock(values, sqlite)
+    return list(taken.values()), more
 
 
-async def clocks_for_update(session: AsyncSession, receipt_nos: Iterable[str]) -> list[ClockRow]:
-    stmt = select(ClockRow).where(ClockRow.receipt_no.in_(list(receipt_nos)))  # type: ignore[attr-defined]
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Several replicas may watch: each takes the rows no other holds.
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.exec(stmt)).all())
+def changed_alerts(due: DueClock, values: dict[str, Any], old_due_at: datetime | None) -> tuple[str, ...]:
+    """Which of :func:`alert_columns` differ from what the row holds, for a clock whose
+    :meth:`Clock.check_alerts` changed at most its fired cards (``old_due_at``: ``due_at()``
+    before). ``overdue`` and ``due_at`` follow from the fired cards and the row's own state, so
+    they are compared with what the clock said before; the next yellow-card instant also depends
+    on the calendar, so it is written unless none was pending and none is."""
+    columns: list[str] = []
+    if values["overdue"] != (OVERDUE in due.fired):
+        columns.append("overdue")
+    if values["due_at"] != old_due_at:
+        columns.append("due_at")
+    if due.warning_pending or values["next_warning_at"] is not None:
+        columns.append("next_warning_at")
+    if values["fired"] != sorted(due.fired):
+        columns.append("fired")
+    return tuple(columns)
+
+
+# -- the watcher's batch writes --------------------------------------------------------------
+# One statement per batch (per set of changed columns) over ONE parameter, the batch's rows as a
+# JSON array, unpacked by the database (SQLite ``json_each``, PostgreSQL ``json_to_recordset``),
+# in the batch's order. Through executemany each row costs SQLAlchemy's parameter processing
+# (SQLite) or a pipelined statement of psycopg (PostgreSQL), more than the database's own work.
+# The values are what the columns' own binds would store: SQLite instants in SQLAlchemy's
+# storage format, PostgreSQL ones as ISO 8601; the JSON columns (``fired``, the outbox headers)
+# as the text ``json.dumps`` gives; the payload (UTF-8 JSON) as text, turned back into its bytes.
+_PG_TYPES = {
+    "b_receipt_no": "VARCHAR", "overdue": "BOOLEAN", "due_at": "TIMESTAMPTZ", "next_warning_at": "TIMESTAMPTZ",
+    "fired": "TEXT", "updated_at": "TIMESTAMPTZ",
+    "event_id": "VARCHAR", "topic": "VARCHAR", "key": "VARCHAR", "headers": "TEXT", "payload": "TEXT",
+    "created_at": "TIMESTAMPTZ",
+}
+_JSON_TEXT = frozenset({"fired", "headers"})
+_OUTBOX_COLUMNS = ("event_id", "topic", "key", "headers", "payload", "created_at")
+
+
+def _sqlite_instant(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage format (the value's own fields, as its bind does)."""
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+
+
+def _batch_rows(sqlite: bool, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, str]:
+    def value(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return _sqlite_instant(v) if sqlite else v.isoformat()
+        if isinstance(v, bytes):
+            return v.decode()
+        return v
+
+    return {"rows": json.dumps([[value(row[name]) for name in names] for row in rows])}
+
+
+def _batch_source(sqlite: bool, names: Sequence[str]) -> str:
+    """The batch's rows as a relation ``v`` with columns ``names`` and ``ord``."""
+    if sqlite:
+        fields = ", ".join(
+            (f"CAST(value ->> {i} AS BLOB)" if name == "payload" else f"value ->> {i}") + f" AS {name}"
+            for i, name in enumerate(names)
+        )
+        return f"(SELECT {fields}, key AS ord FROM json_each(:rows)) AS v"
+    fields = ", ".join(f"CAST(r ->> {i} AS {_PG_TYPES[name]}) AS {name}" for i, name in enumerate(names))
+    return f"(SELECT {fields}, ord FROM json_array_elements(CAST(:rows AS JSON)) WITH ORDINALITY AS a(r, ord)) AS v"
+
+
+def _batch_value(sqlite: bool, name: str) -> str:
+    if sqlite:
+        return f"v.{name}"
+    if name in _JSON_TEXT:
+        return f"CAST(v.{name} AS JSON)"
+    if name == "payload":
+        return "convert_to(v.payload, 'UTF8')"
+    return f"v.{name}"
+
+
+_BATCH_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _dialect_of(conn: Any) -> bool:
+    """True for SQLite, False for PostgreSQL (the two the runtime supports)."""
+    name = conn.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"the watcher's batch writes know SQLite and PostgreSQL, not {name}")
+    return name == "sqlite"
+
+
+async def write_alerts(session: AsyncSession, changes: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> None:
+    """Write the changed alert columns of many clocks, in the caller's transaction: ``(columns,
+    values)`` pairs (:func:`changed_alerts`), ``values`` holding those columns, ``updated_at`` and
+    ``b_receipt_no``. One UPDATE per set of columns: a column left out is not written (on SQLite
+    and PostgreSQL alike, writing an indexed column, even unchanged, costs its index entries)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for columns, values in changes:
+        if "fired" in columns:
+            values = {**values, "fired": json_strings(values["fired"])}
+        groups.setdefault(columns, []).append(values)
+    conn = await session.connection()  # Core statements in the session's transaction
+    sqlite = _dialect_of(conn)
+    for columns, rows in groups.items():
+        names = ("b_receipt_no", *columns, "updated_at")
+        key = ("alerts", sqlite, columns)
+        stmt = _BATCH_STATEMENTS.get(key)
+        if stmt is None:
+            sets = ", ".join(f"{name} = {_batch_value(sqlite, name)}" for name in names[1:])
+            stmt = _BATCH_STATEMENTS[key] = text(
+                f"UPDATE {CLOCKS.name} SET {sets} FROM {_batch_source(sqlite, names)} "
+                f"WHERE {CLOCKS.name}.receipt_no = v.b_receipt_no"
+            )
+        await conn.execute(stmt, _batch_rows(sqlite, rows, names))
+
+
+_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps of a str (ensure_ascii)
+
+
+def json_strings(items: Iterable[str]) -> str:
+    """``json.dumps(list(items))`` for strings, without the encoder's set-up."""
+    return "[" + ", ".join(map(_encode_str, items)) + "]"
+
+
+_CE_TYPES: dict[type[Event], str] = {}
+
+
+def outbox_row(event: Event, event_id: str, source: str, time: str, created_at: datetime) -> dict[str, Any]:
+    """The outbox row of ``event``, column for column what ``uow.emit(event, id=event_id)`` and
+    the commit write (``Envelope.wrap``, ``Envelope.headers``/``body``, ``add_to_outbox``),
+    built without the envelope: ``time`` is the ``ce_time`` (ISO 8601), shared by a batch. The
+    headers are given as their JSON text, ``json.dumps(headers)`` (insert with
+    :func:`add_outbox_rows`)."""
+    cls = type(event)
+    ce_type = _CE_TYPES.get(cls)
+    if ce_type is None:
+        ce_type = _CE_TYPES[cls] = cls.ce_type()
+    key = event.key()
+    # json.dumps of {"ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time", "content-type"
+    # [, "ce_subject"]}: Envelope.headers()'s keys, in its order.
+    headers = (
+        '{"ce_id": ' + _encode_str(event_id)
+        + ', "ce_source": ' + _encode_str(SOURCE_PREFIX + source)
+        + ', "ce_type": ' + _encode_str(ce_type)
+        + ', "ce_specversion": ' + _encode_str(SPECVERSION)
+        + ', "ce_time": ' + _encode_str(time)
+        + ', "content-type": ' + _encode_str(CONTENT_TYPE)
+        + ("}" if key is None else ', "ce_subject": ' + _encode_str(key) + "}")
+    )
+    return {
+        "event_id": event_id,
+        "topic": event.topic,
+        "key": key,
+        "headers": headers,
+        "payload": event.model_dump_json().encode(),
+        "created_at": created_at,
+    }
+
+
+async def add_outbox_rows(session: AsyncSession, outbox: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (:func:`outbox_row`) in the caller's transaction: one INSERT, the rows
+    in their order (the outbox's ids, the relay's publishing order)."""
+    if not rows:
+        return
+    conn = await session.connection()
+    sqlite = _dialect_of(conn)
+    key = ("outbox", sqlite, outbox.name)
+    stmt = _BATCH_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _BATCH_STATEMENTS[key] = text(
+            f"INSERT INTO {outbox.name} ({', '.join(_OUTBOX_COLUMNS)}) "
+            f"SELECT {', '.join(_batch_value(sqlite, name) for name in _OUTBOX_COLUMNS)} "
+            f"FROM {_batch_source(sqlite, _OUTBOX_COLUMNS)} ORDER BY v.ord"
+        )
+    await conn.execute(stmt, _batch_rows(sqlite, rows, _OUTBOX_COLUMNS))
 
 
 async def next_alert_at(session: AsyncSession) -> datetime | None:

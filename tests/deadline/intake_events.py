@@ -12,7 +12,6 @@ from contracts.intake import (
     ApplicationForwarded,
     ApplicationNotAccepted,
     HigherAuthorityAnswered,
-    MissingMaterial,
     NotAcceptedReason,
     Outcome,
     SupplementProvided,
@@ -49,7 +48,8 @@ def supplement_requested(receipt_no: str, at: datetime, *, stage: SupplementStag
                          request_no: int = 1) -> SupplementRequested:
     return SupplementRequested(
         **_common(receipt_no), requested_at=at, stage=stage, stops_clock=stage is SupplementStage.IN_REVIEW,
-        missing=[MissingMaterial(code="M03", name="经营场所证明")], request_no=request_no,
+        # A plain mapping: valid for the material model whichever intake names (MissingMaterial, MaterialRef).
+        missing=[{"code": "M03", "name": "经营场所证明"}], request_no=request_no,  # type: ignore[list-item]
         item_name="食品经营许可", unit_name=UNIT_NAME,
     )
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from contracts.base import Event
 from contracts.common import CaseKind
@@ -58,8 +59,10 @@ def local_date(at: datetime) -> date:
     return at.astimezone(TZ).date()
 
 
+@lru_cache(maxsize=4096)
 def start_of_day(day: date) -> datetime:
-    """00:00 local of ``day``, as an aware UTC datetime."""
+    """00:00 local of ``day``, as an aware UTC datetime (cached: the watcher asks for the same
+    few days for every clock of a batch)."""
     return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
 
 
@@ -189,15 +192,16 @@ class Clock:
 
     @property
     def stopped(self) -> bool:
-        return any(s.open for s in self.stops)
+        # (Asked several times per clock by the watcher: most clocks have no stop at all.)
+        return bool(self.stops) and any(s.ended_at is None for s in self.stops)
 
     @property
     def running(self) -> bool:
-        return not self.ended and not self.stopped
+        return self.decided_at is None and not self.stopped
 
     @property
     def extension_days(self) -> int:
-        return sum(e.days for e in self.extensions)
+        return sum(e.days for e in self.extensions) if self.extensions else 0
 
     @property
     def limit_days(self) -> int:
@@ -463,7 +467,8 @@ class Clock:
         now = _aware(now)
         today = local_date(now)
         events: list[Event] = []
-        overdue = now >= self.overdue_at
+        overdue_at = self.overdue_at
+        overdue = now >= overdue_at
         if overdue and OVERDUE not in self.fired:
             self.fired.add(OVERDUE)
             events.append(
@@ -473,7 +478,7 @@ class Clock:
                     item_code=self.item_code,
                     due_date=self.due_date,
                     statutory_due_date=self.statutory_due_date,
-                    overdue_at=self.overdue_at,
+                    overdue_at=overdue_at,
                 )
             )
         left = self.days_left(cal, today)

@@ -5,11 +5,13 @@ business metrics; and saving a clock with its events (:func:`save_clock`)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,10 +34,20 @@ if TYPE_CHECKING:
 _NS = uuid.UUID("8b0f6a9e-3c1d-4e5f-9a7b-2d4c6e8f0a1b")
 
 
+_NS_BYTES = _NS.bytes
+
+
 def derived_id(*parts: object) -> str:
     """A deterministic CloudEvents id: the same fact always gets the same id, so a repeat
-    (a redelivered cause, two watchers) is absorbed by the outbox and the consumers' inboxes."""
-    return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
+    (a redelivered cause, two watchers) is absorbed by the outbox and the consumers' inboxes.
+
+    It is ``str(uuid.uuid5(_NS, "|".join(parts)))``, computed without the ``UUID`` object (the
+    watcher derives one per card): SHA-1 of namespace and name, version 5, RFC 4122 variant."""
+    digest = bytearray(hashlib.sha1(_NS_BYTES + "|".join(map(str, parts)).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def who(staff: Staff) -> str:
@@ -77,17 +89,22 @@ class DeadlineMetrics:
         self.recompute_pending = m.gauge("recompute_jobs_pending", "Calendar recomputations not finished.")
 
     def count(self, events: Sequence[Event]) -> None:
+        """Count the events, one increment per metric and label (a watcher's batch holds
+        hundreds of cards)."""
+        tally: Counter[tuple[Any, str | None]] = Counter()
         for e in events:
             if isinstance(e, ClockStarted):
-                self.started.labels(e.unit_code).inc()
+                tally[(self.started, e.unit_code)] += 1
             elif isinstance(e, ClockEnded):
-                self.ended.labels("true" if e.on_time else "false").inc()
+                tally[(self.ended, "true" if e.on_time else "false")] += 1
             elif isinstance(e, DeadlineWarned):
-                self.warnings.labels(str(e.threshold_days)).inc()
+                tally[(self.warnings, str(e.threshold_days))] += 1
             elif isinstance(e, DeadlineMissed):
-                self.overdue.inc()
+                tally[(self.overdue, None)] += 1
             elif isinstance(e, DueDateChanged):
-                self.moved.labels(e.reason.value).inc()
+                tally[(self.moved, e.reason.value)] += 1
+        for (metric, label), n in tally.items():
+            (metric if label is None else metric.labels(label)).inc(n)
 
 
 class Alarm:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from contracts.base import Event
+from contracts.base import Event, utcnow
 from contracts.deadline import CalendarChanged, DeadlineMissed, DeadlineWarned
 from services.runtime import clock as suite_clock
 
@@ -57,32 +57,57 @@ class TickResult:
 
 
 async def watch_once(service: "Service", now: datetime, *, batch_size: int | None = None) -> TickResult:
-    """Issue every card due at ``now``. Returns what was done."""
+    """Issue every card due at ``now``. Returns what was done.
+
+    One transaction per batch, without the ORM on this path (a day's rollover may issue cards
+    for a tenth of the open clocks at one midnight): the batch's rows are read with Core SELECTs
+    on the two indexes (locked on PostgreSQL), each clock is checked by the domain, the alert
+    columns that changed are written by one UPDATE per set of columns and the cards by one
+    outbox INSERT, each statement taking the batch as one parameter; the outbox rows are what
+    ``uow.emit`` would write (:func:`store.outbox_row`)."""
     st = state_of(service)
     batch_size = batch_size or st.settings.deadline_watch_batch_size
+    thresholds = st.thresholds
+    outbox = service.db.tables.outbox
     result = TickResult()
     handled: set[str] = set()
     while True:
         issued: list[Event] = []
         async with service.uow() as uow:
-            cal = await st.calendar.current(uow.session)
-            receipts = [r for r in await store.due_receipts(uow.session, now, batch_size) if r not in handled]
-            if not receipts:
+            session = uow.session
+            cal = await st.calendar.current(session)
+            due, more = await store.due_clocks(session, now, batch_size, skip=handled)
+            if not due:
                 break
-            rows = await store.clocks_for_update(uow.session, receipts)
-            for row in rows:
-                clock = store.clock_from_row(row)
-                events = clock.check_alerts(cal, now=now, thresholds=st.thresholds)
-                await save_clock(uow, st, clock, cal, events, row, ids=[card_id(e) for e in events], count=False, flush=False)
+            wall = suite_clock.system_now()  # housekeeping (updated_at, the outbox's created_at): the wall clock
+            ce_time = utcnow().isoformat()
+            source = uow.source or "deadline"
+            changes: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+            cards: list[dict[str, Any]] = []
+            for taken in due:
+                clock = taken.clock
+                old_due_at = clock.due_at()
+                events = clock.check_alerts(cal, now=now, thresholds=thresholds)
+                values = store.alert_columns(clock, cal, thresholds)
+                changes.append((store.changed_alerts(taken, values, old_due_at), values))
+                values["b_receipt_no"] = clock.receipt_no
+                values["updated_at"] = wall
+                for e in events:
+                    cards.append(store.outbox_row(e, card_id(e), source, ce_time, wall))
                 issued.extend(events)
-            handled.update(receipts)
+                handled.add(clock.receipt_no)
+                st.alarm.nudge(values["due_at"], values["next_warning_at"])
+            await store.write_alerts(session, changes)
+            await store.add_outbox_rows(session, outbox, cards)
             await uow.commit()
+        if cards and uow.relay is not None:
+            uow.relay.wake()
         st.metrics.count(issued)
         result.batches += 1
-        result.clocks += len(receipts)
+        result.clocks += len(due)
         result.warnings += sum(isinstance(e, DeadlineWarned) for e in issued)
         result.overdue += sum(isinstance(e, DeadlineMissed) for e in issued)
-        if len(receipts) < batch_size:
+        if not more:
             break
     return result
 
