@@ -8,10 +8,16 @@ PY=${PYTHON:-python3}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# 1. Debian packages (fonts for PDFs, poppler's pdfsig, PostgreSQL, promtool, ...).
-mapfile -t want < <(sed -e 's/#.*//' -e '/^\s*$/d' deploy/apt-packages.txt | awk '{print $1}')
+# 1. Debian packages (fonts for PDFs, poppler's pdfsig, PostgreSQL, promtool, Java and Maven,
+#    podman ...). A line `PACKAGE if-missing:COMMAND` installs the package only when COMMAND is
+#    not on the machine (Node.js, for one, may come from elsewhere and must not be replaced).
+mapfile -t lines < <(sed -e 's/#.*//' -e '/^\s*$/d' deploy/apt-packages.txt)
 missing=()
-for p in "${want[@]}"; do
+for line in "${lines[@]}"; do
+  read -r p cond _ <<<"$line"
+  if [[ "${cond:-}" == if-missing:* ]]; then
+    command -v "${cond#if-missing:}" >/dev/null 2>&1 && continue
+  fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -47,3 +53,26 @@ fi
 
 # 4. The Kafka broker's jars from Maven Central (cached outside the working tree).
 .venv/bin/onewindow kafka fetch >/dev/null 2>&1 || .venv/bin/python -c "from tools.kafka_local import ensure_jars; ensure_jars()"
+
+# 5. Tools no Debian package of bookworm provides (or only too old a one), built from the Go
+#    module proxy into .venv/bin: kubeconform (tests/deploy validates every manifest with it)
+#    and, where kubectl is absent, kustomize (kubectl's own is used otherwise).
+GO=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+go_tool() {  # NAME MODULE@VERSION
+  [ -x ".venv/bin/$1" ] && return 0
+  if [ -z "$GO" ]; then
+    say "MISSING: Go 1.24 or later, to build $1 (tests/deploy needs it): install Go, then run this again"
+    return 0
+  fi
+  say "building $1 ($2) into .venv/bin"
+  GOBIN="$ROOT/.venv/bin" GOFLAGS=-mod=mod "$GO" install "$2" \
+    || say "MISSING: $1 did not build with $("$GO" version); Go 1.24 or later is needed"
+}
+go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
+command -v kubectl >/dev/null 2>&1 || go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.3
+
+# 6. Say plainly what is still missing (a later step would fail on it).
+for cmd in java mvn node npm podman runc mmdebstrap; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] \
+    || say "MISSING: $cmd (deploy/apt-packages.txt lists the Debian package that provides it)"
+done

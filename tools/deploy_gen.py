@@ -9,9 +9,12 @@
   replays, and for each subscribing bureau, with ACLs: a service writes only its own topics
   (``seal.commands`` is written by notify and intake, read by seal), reads what it consumes, writes the
   ``.dlq`` twins of what it consumes; a bureau reads only the public topics;
-- ``services.yaml``: per service a ServiceAccount, Deployment, Service, PodDisruptionBudget,
-  a HorizontalPodAutoscaler for the stateless HTTP-facing ones and a PersistentVolumeClaim for
-  those that keep files;
+- ``services.yaml``: per service (every one the registry finds, the console included) a
+  ServiceAccount, Deployment, Service, PodDisruptionBudget, a HorizontalPodAutoscaler for the
+  stateless HTTP-facing ones and a PersistentVolumeClaim for those that keep files; only the
+  services on the bus get Kafka credentials and the cluster CA;
+- ``postgres/cluster.yaml``: the CloudNativePG ``Cluster`` with a managed role per service and
+  a ``Database`` per service owned by it;
 - ``monitoring/prometheusrule.yaml``: a ``PrometheusRule`` with exactly the groups of
   ``deploy/prometheus/rules/onewindow.rules.yml`` (the file Prometheus loads in Compose and
   that ``promtool test rules`` tests).
@@ -34,6 +37,7 @@ import yaml
 
 from tools.registry import BUS_SERVICES as SERVICES
 from tools.registry import DEFAULT_PORTS, REPO_ROOT, declarations
+from tools.registry import SERVICES as DEPLOYED  # every service, on the bus or not (the console)
 
 DEPLOY_DIR = REPO_ROOT / "deploy"
 K8S_BASE = DEPLOY_DIR / "k8s" / "base"
@@ -106,7 +110,18 @@ PLANS: Mapping[str, ServicePlan] = {
         ),
     ),
     "attendance": ServicePlan("attendance", replicas=2, hpa_max=4),
+    # The staff's web pages: no Kafka, its own database (accounts, sessions), the back-end
+    # services through their Services; stateless otherwise, so it scales out like intake.
+    "console": ServicePlan(
+        "console", replicas=2, hpa_max=4,
+        secret_env=(("ONEWINDOW_CONSOLE_OIDC_CLIENT_SECRET", "onewindow-console", "oidc-client-secret", True),),
+        extra_env=tuple((f"ONEWINDOW_CONSOLE_{s.upper()}_URL", f"http://{s}") for s in SERVICES),
+    ),
 }
+
+
+def on_bus(name: str) -> bool:
+    return declarations()[name].kafka
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,9 +226,15 @@ def _env(plan: ServicePlan) -> list[dict[str, Any]]:
         # $(VAR) is expanded by the kubelet from the variable above (password must be URL-safe).
         {"name": "DATABASE_URL",
          "value": f"postgresql+psycopg://{plan.name}:$(ONEWINDOW_DB_PASSWORD)@{POSTGRES_CLUSTER}-rw:5432/{plan.name}"},
-        {"name": "ONEWINDOW_KAFKA_SASL_USERNAME", "value": plan.name},
-        # Strimzi's User Operator writes the SCRAM password into a Secret named after the user.
-        {"name": "ONEWINDOW_KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": plan.name, "key": "password"}}},
+    ]
+    if on_bus(plan.name):
+        env += [
+            {"name": "ONEWINDOW_KAFKA_SASL_USERNAME", "value": plan.name},
+            # Strimzi's User Operator writes the SCRAM password into a Secret named after the user.
+            {"name": "ONEWINDOW_KAFKA_SASL_PASSWORD",
+             "valueFrom": {"secretKeyRef": {"name": plan.name, "key": "password"}}},
+        ]
+    env += [
         {"name": "ONEWINDOW_AUTH_SECRET",
          "valueFrom": {"secretKeyRef": {"name": "onewindow-auth", "key": "token-key", "optional": True}}},
         {"name": "ONEWINDOW_HTTP_PORT", "value": str(plan.port)},
@@ -232,15 +253,17 @@ def _deployment(plan: ServicePlan) -> dict[str, Any]:
     mounts = [
         {"name": "data", "mountPath": "/var/lib/onewindow"},
         {"name": "tmp", "mountPath": "/tmp"},
-        {"name": "kafka-ca", "mountPath": "/run/secrets/kafka-ca", "readOnly": True},
     ]
     volumes: list[dict[str, Any]] = [
         {"name": "data", "persistentVolumeClaim": {"claimName": f"{plan.name}-data"}} if plan.volume
         else {"name": "data", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
-        # The cluster CA Strimzi creates, to verify the brokers' TLS certificates.
-        {"name": "kafka-ca", "secret": {"secretName": f"{KAFKA_CLUSTER}-cluster-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
     ]
+    if on_bus(plan.name):
+        mounts.append({"name": "kafka-ca", "mountPath": "/run/secrets/kafka-ca", "readOnly": True})
+        # The cluster CA Strimzi creates, to verify the brokers' TLS certificates.
+        volumes.append({"name": "kafka-ca", "secret": {"secretName": f"{KAFKA_CLUSTER}-cluster-ca-cert",
+                                                       "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
     for i, (secret, path) in enumerate(plan.secret_files):
         vol = f"secret-{i}"
         mounts.append({"name": vol, "mountPath": path, "readOnly": True})
@@ -294,7 +317,7 @@ def _deployment(plan: ServicePlan) -> dict[str, Any]:
 
 def service_manifests() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for name in SERVICES:
+    for name in DEPLOYED:
         plan = PLANS[name]
         labels = _labels(name)
         selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF}
@@ -330,6 +353,32 @@ def service_manifests() -> list[dict[str, Any]]:
                 },
             })
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL (CloudNativePG)
+
+
+def postgres_manifests() -> list[dict[str, Any]]:
+    """One Cluster (a primary and two replicas) with a login role per service, and a Database
+    per service owned by it. The passwords are the Secrets ``onewindow-db-<service>``
+    (kubernetes.io/basic-auth) the operators create (deploy/README.md); the Deployments read the
+    same Secrets. A county with its own PostgreSQL drops this file from the overlay."""
+    roles = [{"name": name, "ensure": "present", "login": True, "passwordSecret": {"name": f"onewindow-db-{name}"}}
+             for name in DEPLOYED]
+    cluster = {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": POSTGRES_CLUSTER},
+        "spec": {
+            "instances": 3,
+            "storage": {"size": "50Gi"},
+            "bootstrap": {"initdb": {"database": "onewindow", "owner": "onewindow"}},
+            "managed": {"roles": roles},
+            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        },
+    }
+    databases = [{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Database", "metadata": {"name": f"onewindow-{name}"},
+                  "spec": {"name": name, "owner": name, "cluster": {"name": POSTGRES_CLUSTER}}} for name in DEPLOYED]
+    return [cluster, *databases]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,6 +429,7 @@ def generated_files() -> dict[Path, str]:
         K8S_BASE / "kafka" / "topics.yaml": dump(kafka_topics(), "the contracts' topic catalog (contracts/*.py)"),
         K8S_BASE / "kafka" / "users.yaml": dump(kafka_users(), "tools/deploy_gen.py (WRITERS, CONSUMES, BUREAUS)"),
         K8S_BASE / "services.yaml": dump(service_manifests(), "tools/deploy_gen.py (PLANS)"),
+        K8S_BASE / "postgres" / "cluster.yaml": dump(postgres_manifests(), "tools/deploy_gen.py (the registry's services)"),
         K8S_BASE / "monitoring" / "prometheusrule.yaml": dump(
             [prometheus_rule()], "deploy/prometheus/rules/onewindow.rules.yml"),
     }

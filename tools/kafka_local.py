@@ -13,6 +13,15 @@
 5. waits until the broker answers a metadata request, then creates the topics of the contracts'
    catalog (each with its ``.dlq`` twin), idempotently.
 
+With ``--sasl`` (``start(sasl=True)``) the broker authenticates and authorizes like the county
+cluster: clients connect with SASL/SCRAM-SHA-512 on the client port, Kafka's
+``StandardAuthorizer`` refuses what no ACL allows, and the users and ACLs are those
+``tools/deploy_gen.py`` generates from the topic catalog (its KafkaUsers), applied at every start
+by ``deploy/kafka/Acls.java`` through Kafka's own Admin client. The broker itself, the
+controller and the admin tools use a separate PLAIN listener as the super user ``admin``
+(``$ONEWINDOW_KAFKA_INTERNAL_PORT``, default client port + 2). Passwords are generated once into
+``<data dir>/sasl.json`` (mode 600): :func:`sasl_config` reads them.
+
 The data lives in ``<repo>/var/kafka`` (``$ONEWINDOW_DATA_DIR/kafka`` when set). A broker that
 fails to start is reported with the cause from its own log, and its JVM is not left behind.
 
@@ -25,6 +34,8 @@ import asyncio
 import base64
 import contextlib
 import fcntl
+import json
+import secrets
 import os
 import re
 import shutil
@@ -66,6 +77,9 @@ PID_FILE = "kafka.pid"
 OUT_FILE = "kafka.out"  # the JVM's own stdout/stderr (JVM errors before logging starts)
 LOG_SUBDIR = "logs"
 DATA_SUBDIR = "data"
+SASL_FILE = "sasl.json"     # SASL mode: the admin's and the users' passwords, the internal port
+ACLS_PROGRAM = DEPLOY_DIR / "Acls.java"
+ADMIN_USER = "admin"        # the super user of the internal (PLAIN) listener
 
 # Same flags as Kafka's kafka-run-class.sh, plus dying on OOM so that a broken broker is gone
 # rather than hanging.
@@ -253,7 +267,8 @@ def ensure_jars(console: Console | None = None) -> Path:
 # Configuration
 
 
-def render_properties(data_dir: Path, port: int, controller_port: int) -> str:
+def render_properties(data_dir: Path, port: int, controller_port: int,
+                      sasl: "SaslConfig | None" = None) -> str:
     """``server.properties`` of a single-node KRaft broker (broker and controller in one JVM).
 
     The controller quorum is static (``controller.quorum.voters``) rather than a dynamic quorum
@@ -263,6 +278,8 @@ def render_properties(data_dir: Path, port: int, controller_port: int) -> str:
     """
     if port == controller_port:
         raise KafkaLocalError(f"the client and controller ports must differ (both {port})")
+    if sasl is not None and sasl.internal_port in (port, controller_port):
+        raise KafkaLocalError(f"the internal port {sasl.internal_port} must differ from the others")
 
     def path(p: Path) -> str:
         return str(p).replace("\\", "\\\\")  # a backslash is an escape in .properties
@@ -300,11 +317,143 @@ def render_properties(data_dir: Path, port: int, controller_port: int) -> str:
         "num.io.threads": 4,
         "num.recovery.threads.per.data.dir": 1,
     }
+    if sasl is not None:
+        settings.update(sasl_settings(port, controller_port, sasl))
     lines = [
         "# Written by tools/kafka_local.py at every start; edit that module instead.",
         *(f"{k}={v}" for k, v in settings.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SaslConfig:
+    """SASL mode of a broker: the super user's password (internal PLAIN listener), its port, and
+    the SCRAM users (name -> password) the ACLs name."""
+
+    admin_password: str
+    internal_port: int
+    users: Mapping[str, str] = field(default_factory=dict)
+
+    def client_options(self, name: str) -> dict[str, Any]:
+        """aiokafka options of user ``name`` on the client (SCRAM) listener."""
+        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_plain_username": name, "sasl_plain_password": self.users[name]}
+
+    def admin_options(self) -> dict[str, Any]:
+        """aiokafka options of the super user on the internal (PLAIN) listener."""
+        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+                "sasl_plain_username": ADMIN_USER, "sasl_plain_password": self.admin_password}
+
+    @property
+    def admin_bootstrap(self) -> str:
+        return f"{HOST}:{self.internal_port}"
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment a service runs with as user ``name`` (its runtime's settings)."""
+        return {"ONEWINDOW_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "ONEWINDOW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "ONEWINDOW_KAFKA_SASL_USERNAME": name,
+                "ONEWINDOW_KAFKA_SASL_PASSWORD": self.users[name]}
+
+
+def sasl_settings(port: int, controller_port: int, sasl: SaslConfig) -> dict[str, object]:
+    """The broker properties of SASL mode: three listeners, all SASL; SCRAM-SHA-512 for clients,
+    PLAIN with a static super user for the broker itself, the controller and the admin tools;
+    the StandardAuthorizer, nothing allowed without an ACL."""
+    plain = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+             f'username="{ADMIN_USER}" password="{sasl.admin_password}" '
+             f'user_{ADMIN_USER}="{sasl.admin_password}";')
+    return {
+        "listeners": f"CLIENT://{HOST}:{port},INTERNAL://{HOST}:{sasl.internal_port},"
+                     f"CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"CLIENT://{HOST}:{port},INTERNAL://{HOST}:{sasl.internal_port}",
+        "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "INTERNAL",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.client.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.client.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.internal.plain.sasl.jaas.config": plain,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{ADMIN_USER}",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def sasl_config(data_dir: Path | str | None = None) -> SaslConfig | None:
+    """The SASL mode of the broker of ``data_dir`` (None: a plaintext broker)."""
+    path = _resolve(data_dir) / SASL_FILE
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    return SaslConfig(raw["admin_password"], int(raw["internal_port"]), dict(raw["users"]))
+
+
+def acl_spec() -> tuple[dict[str, list[str]], list[str]]:
+    """The users (name -> ACL lines of ``deploy/kafka/Acls.java``) from the KafkaUsers that
+    ``tools/deploy_gen.py`` generates: the same rules as on the cluster."""
+    from tools.deploy_gen import kafka_users
+
+    patterns = {"literal": "LITERAL", "prefix": "PREFIXED"}
+    users: dict[str, list[str]] = {}
+    for user in kafka_users():
+        name = user["metadata"]["name"]
+        lines = users.setdefault(name, [])
+        for acl in user["spec"]["authorization"]["acls"]:
+            r = acl["resource"]
+            for op in acl["operations"]:
+                lines.append(f"acl User:{name} {r['type'].upper()} {r['name']} {patterns[r['patternType']]} {op.upper()}")
+    return users, [line for lines in users.values() for line in lines]
+
+
+def _ensure_sasl_config(data_dir: Path, port: int, internal_port: int | None) -> SaslConfig:
+    """Load ``sasl.json``, adding a password for each generated user it lacks (created with the
+    admin's password the first time)."""
+    names, _ = acl_spec()
+    current = sasl_config(data_dir)
+    if current is None:
+        internal = internal_port or _env_port("ONEWINDOW_KAFKA_INTERNAL_PORT", port + 2)
+        current = SaslConfig(secrets.token_hex(16), internal, {})
+    elif internal_port and internal_port != current.internal_port:
+        current = SaslConfig(current.admin_password, internal_port, current.users)
+    users = {**current.users, **{n: secrets.token_hex(16) for n in names if n not in current.users}}
+    cfg = SaslConfig(current.admin_password, current.internal_port, users)
+    path = data_dir / SASL_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"admin_password": cfg.admin_password, "internal_port": cfg.internal_port,
+                               "users": cfg.users}, indent=2))
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
+    return cfg
+
+
+def apply_acls(libs: Path, data_dir: Path, cfg: SaslConfig) -> str:
+    """Create the SCRAM users and their ACLs on the running broker (idempotent)."""
+    _, acl_lines = acl_spec()
+    spec = [f"user {name} {password}" for name, password in sorted(cfg.users.items())] + acl_lines
+    cmd = [_java(), f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", f"-Dkafka.logs.dir={data_dir / LOG_SUBDIR}",
+           "-cp", f"{libs}/*", str(ACLS_PROGRAM), cfg.admin_bootstrap, ADMIN_USER, cfg.admin_password]
+    proc = subprocess.run(cmd, input="\n".join(spec) + "\n", capture_output=True, text=True, timeout=180,
+                          cwd=data_dir)
+    if proc.returncode != 0:
+        out = [line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith("\tat ")]
+        raise KafkaLocalError("the users and ACLs could not be applied:\n  " + "\n  ".join(out[-12:]))
+    return proc.stdout.strip()
+
+
+def admin_access(data_dir: Path | str | None = None) -> tuple[str, dict[str, Any]]:
+    """Where and how the tools administer the broker of ``data_dir``: the client listener
+    without credentials, or in SASL mode the internal listener as the super user."""
+    data_dir = _resolve(data_dir)
+    cfg = sasl_config(data_dir)
+    if cfg is not None:
+        return cfg.admin_bootstrap, cfg.admin_options()
+    return bootstrap_of(read_properties(data_dir / PROPERTIES_FILE)), {}
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -322,9 +471,9 @@ def bootstrap_of(properties: Mapping[str, str]) -> str:
     listeners = properties.get("advertised.listeners") or properties.get("listeners", "")
     for listener in listeners.split(","):
         name, _, address = listener.partition("://")
-        if name.strip() == "PLAINTEXT" and address:
+        if name.strip() in ("PLAINTEXT", "CLIENT") and address:
             return address
-    raise KafkaLocalError(f"no PLAINTEXT listener in {listeners!r}")
+    raise KafkaLocalError(f"no PLAINTEXT or CLIENT listener in {listeners!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -577,11 +726,11 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextlib.asynccontextmanager
-async def _admin(bootstrap: str, timeout: float):
+async def _admin(bootstrap: str, timeout: float, client: Mapping[str, Any] | None = None):
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap,
-                                request_timeout_ms=max(1000, int(timeout * 1000)))
+                                request_timeout_ms=max(1000, int(timeout * 1000)), **(client or {}))
     try:
         await admin.start()
         yield admin
@@ -589,15 +738,17 @@ async def _admin(bootstrap: str, timeout: float):
         await admin.close()
 
 
-async def describe_cluster(bootstrap: str, timeout: float = 5.0) -> dict[str, Any]:
+async def describe_cluster(bootstrap: str, timeout: float = 5.0,
+                           client: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The broker's answer to a metadata request (brokers, controller, cluster id)."""
-    async with _admin(bootstrap, timeout) as admin:
+    async with _admin(bootstrap, timeout, client) as admin:
         return await admin.describe_cluster()
 
 
-async def list_topics(bootstrap: str, timeout: float = 10.0) -> dict[str, int]:
+async def list_topics(bootstrap: str, timeout: float = 10.0,
+                      client: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Topic name -> partition count, internal topics (``__...``) left out."""
-    async with _admin(bootstrap, timeout) as admin:
+    async with _admin(bootstrap, timeout, client) as admin:
         topics = await admin.describe_topics()
     return {t["topic"]: len(t["partitions"]) for t in topics
             if t["error_code"] == 0 and not t["is_internal"] and not t["topic"].startswith("__")}
@@ -645,6 +796,7 @@ async def ensure_topics(
     *,
     with_dlq: bool = True,
     timeout: float = 30.0,
+    client: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Create the topics that do not exist yet, grow those with fewer partitions than declared,
     and wait until every one has a leader. Idempotent: running it again changes nothing.
@@ -659,7 +811,7 @@ async def ensure_topics(
         return {}
     result: dict[str, str] = {}
     errors: list[str] = []
-    async with _admin(bootstrap, timeout) as admin:
+    async with _admin(bootstrap, timeout, client) as admin:
         described = await _describe(admin, {s.name for s in specs})
         existing = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
         missing = [s for s in specs if s.name not in existing]
@@ -789,7 +941,8 @@ def cluster_id(data_dir: Path) -> str | None:
 
 
 async def _wait_until_answering(proc: subprocess.Popen[bytes], bootstrap: str, wait: float,
-                                expected_cluster: str | None) -> None:
+                                expected_cluster: str | None,
+                                client: Mapping[str, Any] | None = None) -> None:
     from aiokafka.errors import KafkaError
 
     deadline = time.monotonic() + wait
@@ -797,7 +950,7 @@ async def _wait_until_answering(proc: subprocess.Popen[bytes], bootstrap: str, w
         if proc.poll() is not None:
             raise _Died(proc.returncode)
         try:
-            cluster = await asyncio.wait_for(describe_cluster(bootstrap, timeout=2.0), 5.0)
+            cluster = await asyncio.wait_for(describe_cluster(bootstrap, timeout=2.0, client=client), 5.0)
             # Another broker on our port (another data dir) may answer before ours fails to
             # bind: only our cluster id counts.
             if cluster.get("brokers") and cluster.get("cluster_id") == expected_cluster:
@@ -823,9 +976,14 @@ def start(
     wait: float = DEFAULT_WAIT,
     topics: Iterable["Topic | TopicSpec"] | None = None,
     console: Console | None = None,
+    sasl: bool | None = None,
+    internal_port: int | None = None,
 ) -> BrokerInfo:
     """Start the broker of ``data_dir`` unless it runs already, then ensure the topics
     (``topics``, by default the contracts' catalog with ``.dlq`` twins).
+
+    ``sasl``: SASL/SCRAM and ACLs (module docstring); None keeps the data dir's mode (a broker
+    once started with SASL stays so). ``internal_port``: its PLAIN listener for the tools.
 
     Raises :class:`BrokerStartError` (with the cause from the broker's log) if it does not
     answer metadata requests within ``wait`` seconds; no JVM is left behind then."""
@@ -841,7 +999,8 @@ def start(
             props = read_properties(data_dir / PROPERTIES_FILE)
             bootstrap = bootstrap_of(props)
             specs = catalog_specs() if topics is None else topics
-            result = ensure_topics_sync(bootstrap, specs)
+            admin_bootstrap, client = admin_access(data_dir)
+            result = ensure_topics_sync(admin_bootstrap, specs, client=client)
             log = _read_from(data_dir / LOG_SUBDIR / "server.log", 0)
             return BrokerInfo(bootstrap, pid, data_dir, True, 0.0, _logged_version(log),
                               False, result)
@@ -849,7 +1008,15 @@ def start(
         libs = ensure_jars(console)
         _clear_stale_pid(data_dir)
         (data_dir / LOG_SUBDIR).mkdir(exist_ok=True)
-        (data_dir / PROPERTIES_FILE).write_text(render_properties(data_dir, port, controller_port))
+        if sasl is None:
+            sasl = (data_dir / SASL_FILE).exists()
+        if not sasl and (data_dir / SASL_FILE).exists():
+            raise KafkaLocalError(f"{data_dir} holds a SASL broker; start it with SASL or use another data dir")
+        if sasl and (data_dir / DATA_SUBDIR / "meta.properties").exists() and not (data_dir / SASL_FILE).exists():
+            raise KafkaLocalError(f"{data_dir} holds a plaintext broker; use another data dir for SASL")
+        cfg = _ensure_sasl_config(data_dir, port, internal_port) if sasl else None
+        (data_dir / PROPERTIES_FILE).write_text(render_properties(data_dir, port, controller_port, cfg))
+        (data_dir / PROPERTIES_FILE).chmod(0o600)  # the super user's password, in SASL mode
         formatted = not (data_dir / DATA_SUBDIR / "meta.properties").exists()
         _format_storage(libs, data_dir)
         ours = cluster_id(data_dir)
@@ -865,6 +1032,7 @@ def start(
                                     start_new_session=True, close_fds=True)
         (data_dir / PID_FILE).write_text(f"{proc.pid}\n")
         bootstrap = f"{HOST}:{port}"
+        admin_bootstrap, client = (cfg.admin_bootstrap, cfg.admin_options()) if cfg else (bootstrap, {})
 
         def fail(message: str) -> BrokerStartError:
             if proc.poll() is None:
@@ -877,7 +1045,7 @@ def start(
 
         try:
             with _quiet_aiokafka():
-                run_sync(lambda: _wait_until_answering(proc, bootstrap, wait, ours))
+                run_sync(lambda: _wait_until_answering(proc, admin_bootstrap, wait, ours, client))
         except _Died as died:
             raise fail(f"Kafka exited during start-up (exit code {died.returncode}):") from None
         except TimeoutError:
@@ -886,10 +1054,17 @@ def start(
             # Interrupted (Ctrl-C): take the half-started JVM down with us.
             fail("interrupted")
             raise
+        if cfg is not None:
+            try:
+                apply_acls(libs, data_dir, cfg)
+            except KafkaLocalError:
+                _terminate(proc.pid, 10)
+                (data_dir / PID_FILE).unlink(missing_ok=True)
+                raise
         seconds = time.monotonic() - began
 
     specs = catalog_specs() if topics is None else topics
-    result = ensure_topics_sync(bootstrap, specs)
+    result = ensure_topics_sync(admin_bootstrap, specs, client=client)
     version = _logged_version(_read_from(server_log, log_offset))
     return BrokerInfo(bootstrap, proc.pid, data_dir, False, seconds, version, formatted, result)
 
@@ -945,9 +1120,10 @@ def status(data_dir: Path | str | None = None) -> BrokerStatus:
     answering = False
     if bootstrap:
         try:
-            cluster = run_sync(lambda: describe_cluster(bootstrap, timeout=3.0))
+            admin_bootstrap, client = admin_access(data_dir)
+            cluster = run_sync(lambda: describe_cluster(admin_bootstrap, timeout=3.0, client=client))
             if cluster.get("cluster_id") == cluster_id(data_dir):  # not a stranger on our port
-                count = len(run_sync(lambda: list_topics(bootstrap, timeout=3.0)))
+                count = len(run_sync(lambda: list_topics(admin_bootstrap, timeout=3.0, client=client)))
                 answering = True
         except Exception:  # noqa: BLE001 - running but not (yet) answering: say so, not crash
             pass
@@ -992,6 +1168,8 @@ def start_cmd(
         None, help="Controller port [default: $ONEWINDOW_KAFKA_CONTROLLER_PORT or 19093]"),
     heap: str = typer.Option(DEFAULT_HEAP, help="JVM maximum heap (-Xmx)"),
     wait: float = typer.Option(DEFAULT_WAIT, help="Seconds to wait for the broker to answer"),
+    sasl: bool = typer.Option(False, "--sasl", help="SASL/SCRAM and the generated ACLs, as on the cluster "
+                              "(a data dir started so stays so; passwords in <data dir>/sasl.json)"),
 ) -> None:
     """Fetch the jars (first time), format the storage (first time), start the broker and
     create the catalog's topics. A no-op when it runs already."""
@@ -1000,7 +1178,7 @@ def start_cmd(
         ensure_jars(console)  # its own progress display, before the spinner below
         with console.status("Starting Kafka..."):
             info = start(data_dir, port=port, controller_port=controller_port, heap=heap,
-                         wait=wait, console=console)
+                         wait=wait, console=console, sasl=sasl or None)
     except TopicError as exc:
         console.print(f"[yellow]Kafka is running, but its topics are not as the catalog "
                       f"declares.[/yellow] {escape(str(exc))}", soft_wrap=True)

@@ -1,9 +1,10 @@
-"""The container image (Dockerfile at the top of the repository). No Docker engine runs in CI,
-so the image is not built here; what can be checked without one is: the Dockerfile parses (with
-BuildKit's own parser, through the `dockerfile` package), has the shape we promise (multi-stage,
-slim base, non-root user, `onewindow` as entry point), copies only what .dockerignore lets into
-the build context, and that context builds a wheel carrying every file the services load at
-run time (migrations, templates, schemas, demo data)."""
+"""The container image's Dockerfile (at the top of the repository), checked without building:
+it parses (with BuildKit's own parser, through the `dockerfile` package), has the shape we promise
+(multi-stage, a base picked by a build argument, an offline switch, non-root user, the entry
+point that checks the settings then runs `onewindow`), copies only what .dockerignore lets into
+the build context, and that context builds a wheel carrying every file the services load at run
+time (migrations, templates, schemas, demo data). tests/deploy/test_image_run.py builds the image
+with podman and runs it; test_image_entrypoint.py unit-tests the settings check."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+
+from tools.registry import DEFAULT_PORTS
 
 from .conftest import REPO
 
@@ -31,13 +34,20 @@ def test_multi_stage_slim_non_root(commands: list[dockerfile.Command]) -> None:
     froms = [c for c in commands if c.cmd == "FROM"]
     assert [f.value[-1] for f in froms] == ["build", "runtime"]
     args = {c.value[0].split("=", 1)[0]: c.value[0].split("=", 1)[1] for c in commands if c.cmd == "ARG" and "=" in c.value[0]}
-    assert args["PYTHON_IMAGE"].endswith("-slim-bookworm")
+    assert args["PYTHON_IMAGE"].endswith("-slim-bookworm")  # the usual base on a Docker host
+    build = commands[commands.index(froms[0]):commands.index(froms[-1])]
+    assert any(c.cmd == "ARG" and c.value[0].startswith("OFFLINE") for c in build)
+    pip = " ".join(c.value[0] for c in build if c.cmd == "RUN" and "pip install" in c.value[0])
+    assert pip.count("--find-links /wheelhouse ${OFFLINE:+--no-index}") == 2, pip  # both installs offline-able
     runtime = commands[commands.index(froms[-1]):]
     users = [c.value[0] for c in runtime if c.cmd == "USER"]
     assert users and users[-1].split(":")[0] not in ("0", "root")
     assert int(users[-1].split(":")[0]) >= 10000
     (entry,) = [c for c in runtime if c.cmd == "ENTRYPOINT"]
-    assert entry.json and entry.value[-1] == "onewindow"
+    assert entry.json and entry.value[0] == "tini" and entry.value[-1] == "onewindow"
+    assert "tools.image_entrypoint" in entry.value  # the required settings are checked first
+    exposed = {int(p) for c in runtime if c.cmd == "EXPOSE" for p in c.value}
+    assert set(DEFAULT_PORTS.values()) <= exposed, set(DEFAULT_PORTS.values()) - exposed
     # The runtime stage gets the built environment, not the sources or the compilers.
     copies = [c for c in runtime if c.cmd == "COPY"]
     assert copies and all(any(f.startswith("--from=build") for f in c.flags) for c in copies)
@@ -82,7 +92,9 @@ def _context(dest: Path) -> list[str]:
 def test_the_build_context_holds_only_what_the_image_needs(tmp_path: Path, commands: list[dockerfile.Command]) -> None:
     kept = _context(tmp_path)
     tops = {f.split("/")[0] for f in kept}
-    assert tops == {"pyproject.toml", "README.md", "contracts", "services", "tools"}
+    assert tops == {"pyproject.toml", "README.md", "contracts", "services", "tools", "deploy"}
+    assert {f for f in kept if f.startswith("deploy/")} <= {"deploy/wheelhouse/README.md"} | {
+        f for f in kept if f.startswith("deploy/wheelhouse/") and f.endswith(".whl")}
     assert not any(f.startswith("tools/simulator/") for f in kept), "dev tools stay out of the image"
     assert not any("__pycache__" in f or f.endswith(".pyc") for f in kept)
     for c in commands:

@@ -1,8 +1,9 @@
 """The Kubernetes manifests: Kustomize builds them; the core kinds validate against the
 Kubernetes JSON schemas (kubernetes-validate ships them, offline; strict: unknown fields fail);
 the Prometheus Operator kinds validate against its CRD models (cloudcoil-models-prometheus-operator);
-Strimzi and CloudNativePG resources, for which no registry we reach ships schemas, are checked
-for what the deployment depends on (deploy/README.md, "What is validated where")."""
+and what the deployment depends on in the Strimzi and CloudNativePG resources is checked here.
+test_kubeconform.py validates every resource, the custom ones included, against the real CRD
+schemas (deploy/README.md, "What is validated where")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from cloudcoil.models.prometheus_operator import v1 as monitoring
 
 from tools.deploy_gen import PLANS
-from tools.registry import BUS_SERVICES as SERVICES
+from tools.registry import BUS_SERVICES
+from tools.registry import SERVICES  # every service is deployed; those on the bus get Kafka users
 from tools.registry import DEFAULT_PORTS
 
 from .conftest import by_kind
@@ -24,8 +26,9 @@ CRD_GROUPS = ("kafka.strimzi.io/", "postgresql.cnpg.io/", "monitoring.coreos.com
 #: Secrets the operators create (deploy/README.md, "Secrets") or the operators' controllers write.
 EXTERNAL_SECRETS = {
     "onewindow-auth", "onewindow-seal", "onewindow-sms", "onewindow-kafka-cluster-ca-cert",
+    "onewindow-console",  # the console's OIDC client secret (optional)
     *(f"onewindow-db-{s}" for s in SERVICES),
-    *SERVICES,  # Strimzi's User Operator: one Secret per KafkaUser, named after it
+    *BUS_SERVICES,  # Strimzi's User Operator: one Secret per KafkaUser, named after it
 }
 
 
@@ -82,7 +85,12 @@ def test_every_service_is_deployed_with_probes_limits_and_no_privileges(county: 
         env = {e["name"]: e for e in c["env"]}
         assert env["DATABASE_URL"]["value"].endswith(f"@onewindow-pg-rw:5432/{name}")
         assert env["ONEWINDOW_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"onewindow-db-{name}"
-        assert env["ONEWINDOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == name
+        mounts = {m["name"] for m in c["volumeMounts"]}
+        if name in BUS_SERVICES:
+            assert env["ONEWINDOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == name
+            assert "kafka-ca" in mounts
+        else:  # the console: no Kafka credentials, no CA
+            assert not any(k.startswith("ONEWINDOW_KAFKA_") for k in env) and "kafka-ca" not in mounts
 
 
 def test_budgets_and_autoscalers_point_at_the_services(county: list[dict[str, Any]]) -> None:
