@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event
-from .common import StaffName, UnitCode
+from .common import ReceiptNo, StaffName, UnitCode
 from .topics import Audience, topic
 
 SOURCE = "attendance"
@@ -53,7 +53,26 @@ DUTY = topic(
     owner=SOURCE,
     key="window_no",
     audience=Audience.INTERNAL,
-    description="Weekend AB-post coverage: gaps found at opening time and their resolution.",
+    description="AB-post coverage (weekends, and weekday office sessions): gaps found at opening time and "
+    "their resolution.",
+)
+VIOLATIONS = topic(
+    "attendance.violations",
+    owner=SOURCE,
+    key="staff_id",
+    audience=Audience.INTERNAL,
+    retention_days=3650,
+    description="Staff violations (违规违章) recorded against a staff member, and their withdrawal. Internal: "
+    "disciplinary records with evidence; the monthly bulletin publishes only the counts per unit.",
+)
+ASSESSMENTS = topic(
+    "attendance.assessments",
+    owner=SOURCE,
+    key="staff_id",
+    audience=Audience.INTERNAL,
+    retention_days=3650,
+    description="The year-end assessment (年终考核) of each staff member as decided by the center (and on "
+    "appeal), for the sealed notice to the staff member's unit.",
 )
 EVALUATION = topic(
     "attendance.evaluation",
@@ -189,6 +208,14 @@ class DutyGapDetected(Event, source=SOURCE, topic=DUTY.name, version=1, key_fiel
     post_b: DutyPerson | None = Field(default=None, description="The window's B post (B岗).")
     rostered: list[DutyPerson] = Field(default_factory=list, description="People on the duty roster for the shift.")
     detected_at: datetime = Field(description="When the gap was found.")
+    weekday: bool = Field(
+        default=False,
+        description="A weekday office session (工作日AB岗): the A post was absent (on leave or no punch) and the "
+        "B post did not stand in. False: a weekend or rostered shift.",
+    )
+    on_leave: list[str] = Field(
+        default_factory=list, description="Staff ids of the window's posts on approved leave during the shift."
+    )
 
 
 class DutyGapResolved(Event, source=SOURCE, topic=DUTY.name, version=1, key_field="window_no"):
@@ -288,3 +315,128 @@ class RankingPublished(Event, source=SOURCE, topic=EVALUATION.name, version=1, k
     weights: ScoreWeights = Field(description="The weights in force.")
     red_flag_windows: list[RankedWindow] = Field(description="红旗窗口, best first.")
     service_stars: list[RankedPerson] = Field(description="服务标兵, best first.")
+
+
+# --- attendance.violations (internal) --------------------------------------------------------
+
+
+class ViolationKind(StrEnum):
+    """The kinds of staff violations (违规违章) the center records."""
+
+    LATE = "late"                  # 迟到 (from attendance)
+    ABSENT = "absent"              # 旷工 (from attendance)
+    LEFT_POST = "left_post"        # 早退/脱岗 (from attendance, or seen by a supervisor)
+    CONDUCT = "conduct"            # 服务投诉 (a low rating, or a supervisor's finding)
+    INSPECTION = "inspection"      # 抽查违规 (a finding of an inspection of cases)
+
+    @property
+    def label(self) -> str:
+        return VIOLATION_LABELS[self]
+
+
+VIOLATION_LABELS = {
+    ViolationKind.LATE: "迟到",
+    ViolationKind.ABSENT: "旷工",
+    ViolationKind.LEFT_POST: "早退/脱岗",
+    ViolationKind.CONDUCT: "服务投诉",
+    ViolationKind.INSPECTION: "抽查违规",
+}
+
+
+class ViolationOrigin(StrEnum):
+    """Where the record came from."""
+
+    ATTENDANCE = "attendance"    # the punches, judged by the attendance rules
+    RATING = "rating"            # an applicant's rating (好差评) at or below the complaint level
+    SUPERVISOR = "supervisor"    # recorded by a supervisor through the API
+    INSPECTION = "inspection"    # deadline's inspection finding, attributed by a supervisor
+
+
+class StaffViolationRecorded(Event, source=SOURCE, topic=VIOLATIONS.name, version=1, key_field="staff_id"):
+    """A violation (违规违章) was recorded against a staff member."""
+
+    violation_id: str = Field(min_length=1, max_length=64, description="Identifies the record (stable).")
+    staff_id: StaffId = Field(description="The staff member.")
+    unit_code: UnitCode = Field(description="The staff member's unit (counted per unit in the bulletin).")
+    window_no: WindowNo | None = Field(default=None, description="The staff member's window, if any.")
+    violation_kind: ViolationKind = Field(description="What kind of violation.")
+    origin: ViolationOrigin = Field(description="Where the record came from.")
+    occurred_on: date = Field(description="The local day it happened (the bulletin's month is this day's).")
+    period: Period = Field(description="The month of occurred_on, YYYY-MM.")
+    evidence: str = Field(min_length=1, max_length=2000, description="What shows it (zh-CN).")
+    receipt_no: ReceiptNo | None = Field(default=None, description="The case concerned, if any.")
+    inspection_ref: str | None = Field(default=None, max_length=120, description="sample_id/receipt_no of the inspection.")
+    recorded_by: str = Field(min_length=1, max_length=64, description="Who recorded it (staff id, or 'system').")
+    recorded_at: datetime = Field(description="When it was recorded.")
+
+
+class StaffViolationWithdrawn(Event, source=SOURCE, topic=VIOLATIONS.name, version=1, key_field="staff_id"):
+    """A recorded violation was withdrawn (a mistake, an excuse accepted, leave recorded late)."""
+
+    violation_id: str = Field(min_length=1, max_length=64, description="The record withdrawn.")
+    staff_id: StaffId = Field(description="The staff member.")
+    unit_code: UnitCode = Field(description="The staff member's unit.")
+    violation_kind: ViolationKind = Field(description="What kind of violation it was.")
+    occurred_on: date = Field(description="The local day it had happened.")
+    period: Period = Field(description="The month of occurred_on, YYYY-MM.")
+    reason: str = Field(min_length=1, max_length=1000, description="Why it was withdrawn (zh-CN).")
+    withdrawn_by: str = Field(min_length=1, max_length=64, description="Who withdrew it (staff id, or 'system').")
+    withdrawn_at: datetime = Field(description="When.")
+
+
+# --- attendance.assessments (internal) -------------------------------------------------------
+
+
+class AssessmentGrade(StrEnum):
+    """The grades of the year-end assessment (年终考核)."""
+
+    EXCELLENT = "excellent"            # 优秀
+    COMPETENT = "competent"            # 称职
+    BASICALLY_COMPETENT = "basically_competent"  # 基本称职
+    INCOMPETENT = "incompetent"        # 不称职
+
+    @property
+    def label(self) -> str:
+        return GRADE_LABELS[self]
+
+
+GRADE_LABELS = {
+    AssessmentGrade.EXCELLENT: "优秀",
+    AssessmentGrade.COMPETENT: "称职",
+    AssessmentGrade.BASICALLY_COMPETENT: "基本称职",
+    AssessmentGrade.INCOMPETENT: "不称职",
+}
+
+
+class AssessmentParts(_Part):
+    attendance_score: float | None = Field(default=None, description="0-100 for the year; None: nothing due.")
+    satisfaction_index: float | None = Field(default=None, description="0-100 from ratings; None: no rating.")
+    on_time_rate: float | None = Field(default=None, description="0-1; None: no case ended.")
+    violations: int = Field(ge=0, description="Violations recorded in the year and not withdrawn.")
+    awards: int = Field(ge=0, description="Awards in the year (service star months, red-flag months of the window).")
+
+
+class StaffAssessmentDecided(Event, source=SOURCE, topic=ASSESSMENTS.name, version=1, key_field="staff_id"):
+    """The center decided a staff member's year-end grade (年终考核由中心统一评定), first or on appeal."""
+
+    assessment_id: str = Field(min_length=1, max_length=64, description="Identifies the assessment (year/staff).")
+    year: int = Field(ge=1, le=9999, description="The year assessed.")
+    staff_id: StaffId = Field(description="The staff member.")
+    name: str = Field(min_length=1, max_length=40, description="Full name (internal topic), for the notice.")
+    unit_code: UnitCode = Field(description="The staff member's unit: the notice goes there.")
+    unit_name: str = Field(max_length=80, description="The unit's name, for the notice.")
+    window_no: WindowNo | None = Field(default=None, description="The window, if any.")
+    grade: AssessmentGrade = Field(description="The grade decided.")
+    proposed_grade: AssessmentGrade | None = Field(
+        default=None, description="The grade the formula proposed; None: no data for the year."
+    )
+    score: float | None = Field(default=None, ge=0, le=100, description="The score of the formula; None: no data.")
+    formula: str = Field(description="The formula in words (zh-CN), as applied.")
+    parts: AssessmentParts = Field(description="The inputs of the score.")
+    decided_by: str = Field(min_length=1, max_length=64, description="Who decided (staff id).")
+    decided_by_name: str = Field(default="", max_length=40, description="Their name.")
+    decided_at: datetime = Field(description="When.")
+    note: str = Field(default="", max_length=1000, description="The center's remarks (zh-CN).")
+    on_appeal: bool = Field(default=False, description="A decision on the staff member's appeal (final).")
+    previous_grade: AssessmentGrade | None = Field(default=None, description="On appeal: the grade appealed.")
+    appeal_reason: str | None = Field(default=None, max_length=2000, description="On appeal: the reason given.")

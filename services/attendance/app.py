@@ -22,7 +22,8 @@ def create_service(settings: AttendanceSettings | None = None) -> Service:
         DECLARATION, settings or AttendanceSettings(), metadata, MIGRATIONS,
         title="OneWindow attendance (考勤与评价)",
         description="Fingerprint terminals (ZKTeco push protocol), AB posts and weekend duty, training, "
-        "leave, monthly attendance, evaluation and the red-flag window / service star awards.",
+        "leave, monthly attendance, evaluation and the red-flag window / service star awards, staff violations "
+        "and the year-end assessment.",
     )
     m = service.metrics
     service.state.attendance = Attendance(
@@ -43,7 +44,7 @@ def create_service(settings: AttendanceSettings | None = None) -> Service:
     # One consumer group per fact, named as they always were (deployed offsets and ACLs).
     service.subscribe("on_clock_ended", handlers.on_clock_ended)
     service.subscribe("on_rating", handlers.on_rating)
-    service.subscribe("on_supervision_notice", handlers.on_supervision_notice)
+    service.subscribe("on_supervision_notice", handlers.on_supervision_notice, handlers.on_inspection)
     if service.settings.attendance_background_jobs:  # type: ignore[attr-defined]
         workers.register(service)
     return service

@@ -8,6 +8,7 @@ from pydantic import Field
 from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
 
+from .domain.assessment import AssessmentSettings
 from .domain.evaluation import EvaluationSettings
 from .domain.iclock import PushOptions
 from .domain.rules import AttendanceRules
@@ -21,6 +22,22 @@ class AttendanceSettings(ServiceSettings):
     attendance_evaluation: EvaluationSettings = Field(
         default_factory=EvaluationSettings,
         description="Evaluation weights, supervision penalty and award rules (JSON).",
+    )
+    attendance_assessment: AssessmentSettings = Field(
+        default_factory=AssessmentSettings,
+        description="Year-end assessment: weights, violation penalty, award bonus, grade thresholds (JSON).",
+    )
+    attendance_complaint_max_score: int = Field(
+        1, ge=0, le=5,
+        description="A rating at or below this score (1 非常不满意 ... 5 非常满意; 0: none) is recorded as a conduct "
+        "complaint against the clerk who accepted the case.",
+    )
+    attendance_violation_check_seconds: float = Field(
+        3600.0, gt=0, description="How often finished days are judged for lateness, absence and leaving the post.",
+    )
+    attendance_violation_lookback_days: int = Field(
+        7, ge=1, le=62, description="How many finished days back the violation sweep judges (leave recorded late "
+        "withdraws what it no longer finds).",
     )
     attendance_push_delay: int = Field(10, ge=1, description="Seconds between a terminal's command polls (Delay).")
     attendance_push_error_delay: int = Field(30, ge=1, description="Seconds a terminal waits after an error (ErrorDelay).")

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.attendance import StaffRole
-from services.runtime.params import SQL_INT_MAX
+from contracts.attendance import AssessmentGrade, AssessmentParts, StaffRole, ViolationKind
+from services.runtime.params import SQL_INT_MAX, FreeText
 
 from . import domain, store
 from .domain.evaluation import Evaluation, PersonScore, WindowScore
@@ -370,6 +370,8 @@ class SlotOut(BaseModel):
     first_arrival: str | None
     arrived_at: datetime | None
     alerted: bool
+    weekday: bool = Field(False, description="A weekday office session (A absent -> B stands in).")
+    on_leave: list[str] = Field(default_factory=list, description="Posts on approved leave during the shift.")
 
 
 # --- monthly report -------------------------------------------------------------------------
@@ -597,3 +599,158 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
 class PublishOut(BaseModel):
     period: str
     events: list[str]
+
+
+# --- staff violations (违规违章) ----------------------------------------------------------------
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("不能为空")
+    return value.strip()
+
+
+#: Typed text (a reason, evidence, a reply): no control characters but line breaks and tabs, not blank.
+Text = Annotated[FreeText, AfterValidator(_not_blank)]
+
+
+class InspectionRefIn(BaseModel):
+    sample_id: str = Field(min_length=1, max_length=60, description="The inspection sample (deadline's sample_id).")
+    receipt_no: str = Field(min_length=6, max_length=40, pattern=r"^[A-Z0-9-]+$", description="The case inspected.")
+
+
+class ViolationIn(BaseModel):
+    staff_id: StaffIdStr
+    kind: ViolationKind = Field(description="late, absent, left_post, conduct, inspection.")
+    occurred_on: DayParam = Field(description="The local day it happened.")
+    evidence: Annotated[Text, Field(max_length=2000)] = Field(description="What shows it (zh-CN).")
+    receipt_no: str | None = Field(None, min_length=6, max_length=40, pattern=r"^[A-Z0-9-]+$",
+                                   description="The case concerned, if any.")
+    inspection: InspectionRefIn | None = Field(None, description="Required for an inspection finding.")
+
+
+class ReplyIn(BaseModel):
+    reply: Annotated[Text, Field(max_length=2000)] = Field(description="The staff member's reply (zh-CN).")
+
+
+class WithdrawIn(BaseModel):
+    reason: Annotated[Text, Field(max_length=1000)] = Field(description="Why it is withdrawn (zh-CN).")
+
+
+class ViolationOut(BaseModel):
+    violation_id: str
+    staff_id: str
+    unit_code: str
+    window_no: str | None
+    kind: ViolationKind
+    kind_label: str
+    origin: str
+    occurred_on: date
+    evidence: str
+    receipt_no: str | None
+    inspection_ref: str | None
+    recorded_by: str
+    recorded_at: datetime
+    reply: str | None
+    replied_by: str | None
+    replied_at: datetime | None
+    withdrawn: bool
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdraw_reason: str | None
+
+    @classmethod
+    def of(cls, r: store.ViolationRow) -> "ViolationOut":
+        kind = ViolationKind(r.kind)
+        return cls(violation_id=r.violation_id, staff_id=r.staff_id, unit_code=r.unit_code, window_no=r.window_no,
+                   kind=kind, kind_label=kind.label, origin=r.origin, occurred_on=r.occurred_on,
+                   evidence=r.evidence, receipt_no=r.receipt_no, inspection_ref=r.inspection_ref,
+                   recorded_by=r.recorded_by, recorded_at=store.aware(r.recorded_at),  # type: ignore[arg-type]
+                   reply=r.reply, replied_by=r.replied_by, replied_at=store.aware(r.replied_at),
+                   withdrawn=r.withdrawn_at is not None, withdrawn_at=store.aware(r.withdrawn_at),
+                   withdrawn_by=r.withdrawn_by, withdraw_reason=r.withdraw_reason)
+
+
+class UnitViolationsOut(BaseModel):
+    unit_code: str
+    unit_name: str
+    total: int = Field(description="Violations in force (not withdrawn) that happened in the month.")
+    by_kind: dict[str, int] = Field(description="Per kind: late, absent, left_post, conduct, inspection.")
+    staff_count: int = Field(description="Staff members concerned.")
+    withdrawn: int = Field(description="Withdrawn ones (not in total).")
+
+
+class ViolationCountsOut(BaseModel):
+    period: str
+    total: int
+    kinds: dict[str, str] = Field(description="The kinds and their zh-CN labels.")
+    units: list[UnitViolationsOut]
+
+
+class SweepOut(BaseModel):
+    day: date
+    recorded: list[ViolationOut]
+    withdrawn: list[ViolationOut]
+
+
+# --- the year-end assessment (年终考核) ---------------------------------------------------------
+
+
+#: A year the assessment can compute (its months and a zone's offset stay inside ``date``).
+YearParam = Annotated[int, Field(ge=2, le=9998, description="The year, e.g. 2025.")]
+
+
+class DecisionIn(BaseModel):
+    grade: AssessmentGrade = Field(description="excellent 优秀, competent 称职, basically_competent 基本称职, "
+                                               "incompetent 不称职.")
+    note: Annotated[FreeText, Field(max_length=1000)] = Field("", description="The center's remarks.")
+
+
+class AppealIn(BaseModel):
+    reason: Annotated[Text, Field(max_length=2000)] = Field(description="Why the staff member appeals (zh-CN).")
+
+
+class DecisionOut(BaseModel):
+    grade: AssessmentGrade
+    grade_label: str
+    decided_by: str
+    decided_by_name: str
+    decided_at: datetime
+    note: str
+    first_grade: AssessmentGrade | None = Field(None, description="On appeal: the grade appealed against.")
+    appeal_reason: str | None
+    appealed_by: str | None
+    appealed_at: datetime | None
+    appeal_decided_at: datetime | None
+    final: bool = Field(description="The appeal was decided, or none can follow.")
+
+    @classmethod
+    def of(cls, r: store.AssessmentRow) -> "DecisionOut":
+        g = AssessmentGrade(r.grade)
+        return cls(grade=g, grade_label=g.label, decided_by=r.decided_by, decided_by_name=r.decided_by_name,
+                   decided_at=store.aware(r.decided_at),  # type: ignore[arg-type]
+                   note=r.note, first_grade=AssessmentGrade(r.first_grade) if r.first_grade else None,
+                   appeal_reason=r.appeal_reason, appealed_by=r.appealed_by, appealed_at=store.aware(r.appealed_at),
+                   appeal_decided_at=store.aware(r.appeal_decided_at), final=r.appeal_decided_at is not None)
+
+
+class AssessmentOut(BaseModel):
+    year: int
+    staff_id: str
+    name: str
+    unit_code: str
+    unit_name: str
+    window_no: str | None
+    parts: AssessmentParts
+    score: float | None
+    proposed_grade: AssessmentGrade | None
+    proposed_grade_label: str | None
+    formula: str
+    decision: DecisionOut | None
+
+    @classmethod
+    def of(cls, year: int, p: Any, decision: store.AssessmentRow | None) -> "AssessmentOut":
+        return cls(year=year, staff_id=p.staff_id, name=p.name, unit_code=p.unit_code, unit_name=p.unit_name,
+                   window_no=p.window_no, parts=p.parts, score=p.score, proposed_grade=p.grade,
+                   proposed_grade_label=p.grade_label, formula=p.formula,
+                   decision=DecisionOut.of(decision) if decision else None)

@@ -288,6 +288,73 @@ class PublicationRow(Base, table=True):
     event_id: str = Field(max_length=64)
 
 
+class ViolationRow(Base, table=True):
+    """A staff violation (违规违章): evidence, the staff member's reply, its withdrawal."""
+
+    __tablename__ = "att_violations"
+    __table_args__ = (Index("ix_att_violation_day", "occurred_on", "unit_code"),)
+
+    violation_id: str = Field(primary_key=True, max_length=64)
+    source_key: str | None = Field(default=None, max_length=120, unique=True)  # found by a rule: once
+    staff_id: str = Field(max_length=32, index=True)
+    unit_code: str = Field(max_length=32)
+    window_no: str | None = Field(default=None, max_length=16)
+    kind: str = Field(max_length=16)
+    origin: str = Field(max_length=16)
+    occurred_on: date
+    evidence: str = Field(max_length=2000)
+    receipt_no: str | None = Field(default=None, max_length=40)
+    inspection_ref: str | None = Field(default=None, max_length=120)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime
+    reply: str | None = Field(default=None, max_length=2000)
+    replied_by: str | None = Field(default=None, max_length=64)
+    replied_at: datetime | None = Field(default=None)
+    withdrawn_at: datetime | None = Field(default=None)
+    withdrawn_by: str | None = Field(default=None, max_length=64)
+    withdraw_reason: str | None = Field(default=None, max_length=1000)
+
+
+class InspectionFindingRow(Base, table=True):
+    """deadline's InspectionRecorded (a finding on a sampled case), for attributing it to staff."""
+
+    __tablename__ = "att_inspection_findings"
+
+    sample_id: str = Field(primary_key=True, max_length=60)
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(max_length=32)
+    result: str = Field(max_length=16)
+    violation: bool
+    inspector: str = Field(max_length=80)
+    notes: str | None = Field(default=None, max_length=2000)
+    notice_no: str | None = Field(default=None, max_length=40)
+    recorded_at: datetime
+
+
+class AssessmentRow(Base, table=True):
+    """The center's year-end decision on a staff member, and the one appeal."""
+
+    __tablename__ = "att_assessments"
+
+    year: int = Field(primary_key=True)
+    staff_id: str = Field(primary_key=True, max_length=32)
+    unit_code: str = Field(max_length=32)
+    grade: str = Field(max_length=24)
+    proposed_grade: str | None = Field(default=None, max_length=24)
+    score: float | None = None
+    parts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    formula: str = Field(max_length=2000)
+    decided_by: str = Field(max_length=64)
+    decided_by_name: str = Field(default="", max_length=40)
+    decided_at: datetime
+    note: str = Field(default="", max_length=1000)
+    first_grade: str | None = Field(default=None, max_length=24)  # the grade appealed against
+    appeal_reason: str | None = Field(default=None, max_length=2000)
+    appealed_by: str | None = Field(default=None, max_length=64)
+    appealed_at: datetime | None = Field(default=None)
+    appeal_decided_at: datetime | None = Field(default=None)
+
+
 # --- queries --------------------------------------------------------------------------------
 
 
@@ -438,3 +505,22 @@ def month_range(day: date) -> tuple[date, date]:
     nxt = (first + timedelta(days=32)).replace(day=1)
     return first, nxt - timedelta(days=1)
 
+
+
+async def violations_between(session: AsyncSession, first: date, last: date, *, unit_code: str | None = None,
+                             staff_id: str | None = None) -> list[ViolationRow]:
+    q = select(ViolationRow).where(ViolationRow.occurred_on >= first, ViolationRow.occurred_on <= last)
+    if unit_code is not None:
+        q = q.where(ViolationRow.unit_code == unit_code)
+    if staff_id is not None:
+        q = q.where(ViolationRow.staff_id == staff_id)
+    return list((await session.exec(q.order_by(ViolationRow.occurred_on, ViolationRow.recorded_at))).all())
+
+
+async def violation_by_source(session: AsyncSession, source_key: str) -> ViolationRow | None:
+    return (await session.exec(select(ViolationRow).where(ViolationRow.source_key == source_key))).first()
+
+
+async def assessments_of(session: AsyncSession, year: int) -> dict[str, AssessmentRow]:
+    rows = (await session.exec(select(AssessmentRow).where(AssessmentRow.year == year))).all()
+    return {r.staff_id: r for r in rows}

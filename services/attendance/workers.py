@@ -1,4 +1,4 @@
-"""Background loops: the weekend duty watcher and the month-end publication.
+"""Background loops: the AB-post duty watcher, the month-end publication and the violation sweep.
 
 Each step is a use case of (service, now) (``usecases.duty.check_duty``,
 ``usecases.reports.publish_due``) so tests can run it at any chosen moment; these loops call
@@ -18,6 +18,7 @@ from services.runtime.app import Service
 from .usecases.duty import check_duty
 from .usecases.reports import publish_due
 from .usecases.shared import attendance
+from .usecases.violations import sweep_due
 
 
 def now() -> datetime:
@@ -41,6 +42,16 @@ async def month_end(service: Service) -> None:
         await asyncio.sleep(settings.attendance_publish_check_seconds)
 
 
+async def violation_sweeper(service: Service) -> None:
+    """Judge the last finished days for lateness, absence and leaving the post, every
+    ``ATTENDANCE_VIOLATION_CHECK_SECONDS``."""
+    settings = attendance(service).settings
+    while True:
+        await sweep_due(service, now())
+        await asyncio.sleep(settings.attendance_violation_check_seconds)
+
+
 def register(service: Service) -> None:
     service.worker(duty_watcher, name="attendance-duty-watcher")
+    service.worker(violation_sweeper, name="attendance-violation-sweeper")
     service.worker(month_end, name="attendance-month-end")

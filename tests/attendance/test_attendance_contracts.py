@@ -63,3 +63,26 @@ def test_punch_recorded_round_trip():
                         status_code=0, verify=a.VerifyMethod.FINGERPRINT, verify_code=1)
     env = contracts.Envelope.wrap(e)
     assert contracts.parse(env.kafka_headers(), env.body()).data == e
+
+
+def test_violation_and_assessment_topics_are_internal_and_keyed_by_staff():
+    for name in ("attendance.violations", "attendance.assessments"):
+        t = get_topic(name)
+        assert t.audience is Audience.INTERNAL and t.key == "staff_id" and not t.compacted
+    e = a.StaffViolationRecorded(
+        violation_id="v1", staff_id="S01", unit_code="FGJ", violation_kind=a.ViolationKind.LATE,
+        origin=a.ViolationOrigin.ATTENDANCE, occurred_on=datetime(2025, 6, 3).date(), period="2025-06",
+        evidence="迟到12分钟", recorded_by="system", recorded_at=datetime(2025, 6, 4, 1, tzinfo=UTC))
+    env = contracts.Envelope.wrap(e)
+    assert env.topic == "attendance.violations" and env.key == b"S01" and env.subject == "S01"
+    assert contracts.parse(env.kafka_headers(), env.body()).data == e
+    assert a.ViolationKind.LEFT_POST.label == "早退/脱岗" and a.AssessmentGrade.BASICALLY_COMPETENT.label == "基本称职"
+    with pytest.raises(ValidationError):
+        a.StaffViolationWithdrawn(violation_id="v1", staff_id="S01", unit_code="FGJ", violation_kind="late",
+                                  occurred_on="2025-06-03", period="2025-06", reason="", withdrawn_by="x",
+                                  withdrawn_at=datetime(2025, 6, 4, tzinfo=UTC))
+    d = a.StaffAssessmentDecided(
+        assessment_id="2025/S01", year=2025, staff_id="S01", name="张伟", unit_code="FGJ", unit_name="发展和改革局",
+        grade=a.AssessmentGrade.EXCELLENT, formula="f", parts=a.AssessmentParts(violations=0, awards=0),
+        decided_by="admin01", decided_at=datetime(2026, 1, 10, tzinfo=UTC))
+    assert d.key() == "S01" and d.proposed_grade is None and not d.on_appeal

@@ -45,7 +45,7 @@ def test_the_consumer_groups_keep_their_names(tmp_path):
     assert groups == {
         "attendance.on_clock_ended": ["ClockEnded"],
         "attendance.on_rating": ["RatingSubmitted"],
-        "attendance.on_supervision_notice": ["SupervisionNoticeIssued"],
+        "attendance.on_supervision_notice": ["InspectionRecorded", "SupervisionNoticeIssued"],
     }
 
 

@@ -134,4 +134,9 @@ async def test_duty_status_lists_the_weekend_shifts(svc):
     assert sorted({s.slot.window_no for s in slots}) == ["01", "02", "03"]
     assert not any(s.alerted or s.coverage.first_arrival for s in slots)
     async with svc.uow() as uow:
-        assert await duty.duty_status(uow, att(svc), date(2025, 6, 3)) == []  # a working Tuesday
+        weekday = await duty.duty_status(uow, att(svc), date(2025, 6, 3))  # a working Tuesday
+    # Weekdays: every window with posts (window 04 too: weekend service is another matter) has its
+    # two office sessions watched (AB posts on weekdays, issue 22 item 8).
+    assert sorted((s.slot.window_no, s.slot.opening.isoformat("minutes")) for s in weekday) == [
+        (w, t) for w in ("01", "02", "03", "04") for t in ("08:30", "14:30")]
+    assert all(s.slot.weekday for s in weekday)

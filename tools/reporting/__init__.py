@@ -6,9 +6,11 @@ compute the same figures.
 
 - :mod:`.figures` — the pure aggregation over a list of envelopes;
 - :mod:`.source` — reading the public topics from the beginning with a fresh consumer;
-- :mod:`.render` — the zh-CN table.
+- :mod:`.render` — the zh-CN table;
+- :mod:`.compare` — two periods side by side (before/after figures) and their Markdown.
 """
 
+from .compare import Comparison, compare, render_markdown
 from .figures import REPORT_TOPICS, MonthFigures, YearEndReport, compute
 
-__all__ = ["REPORT_TOPICS", "MonthFigures", "YearEndReport", "compute"]
+__all__ = ["REPORT_TOPICS", "Comparison", "MonthFigures", "YearEndReport", "compare", "compute", "render_markdown"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import devices, duty, evaluation, iclock, leaves, posts, reports, staff, trainings
+from . import assessments, devices, duty, evaluation, iclock, leaves, posts, reports, staff, trainings, violations
 
 #: Every router of the service, in the order ``app.py`` includes them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -19,4 +19,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     duty.router,
     reports.router,
     evaluation.router,
+    violations.router,
+    assessments.router,
 )

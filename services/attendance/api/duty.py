@@ -1,4 +1,4 @@
-"""Weekend duty coverage of a day."""
+"""AB-post coverage of a day: weekend shifts and weekday office sessions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .deps import AttendanceDep, staff_router
 router = staff_router()
 
 
-@router.get("/duty/{day}", summary="Weekend coverage of a day: every shift and who turned up")
+@router.get("/duty/{day}", summary="AB-post coverage of a day (weekend shifts, weekday sessions) and who turned up")
 async def duty_status(day: DayParam, staff: Supervisor, uow: UoW, att: AttendanceDep) -> list[SlotOut]:
     zone = att.rules.zone
     out = []
@@ -21,5 +21,5 @@ async def duty_status(day: DayParam, staff: Supervisor, uow: UoW, att: Attendanc
                            closing=slot.closing, expected=list(slot.expected), covered_in_grace=c.in_grace,
                            first_arrival=c.first_arrival[0] if c.first_arrival else None,
                            arrived_at=c.first_arrival[1].replace(tzinfo=zone) if c.first_arrival else None,
-                           alerted=st.alerted))
+                           alerted=st.alerted, weekday=slot.weekday, on_leave=list(slot.on_leave)))
     return out

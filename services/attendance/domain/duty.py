@@ -1,6 +1,15 @@
-"""Weekend duty coverage (双休日正常办理, AB岗): which window shifts must be covered on a day,
-who may cover them, and whether anybody of them punched in within the grace after opening.
-Pure Python, no I/O; wall times in the center's zone as in :mod:`.rules`."""
+"""AB-post coverage (AB岗): which window shifts must be covered on a day, who may cover them, and
+whether anybody of them punched in within the grace after opening. Pure Python, no I/O; wall
+times in the center's zone as in :mod:`.rules`.
+
+- Weekends (双休日正常办理): a window with weekend service has the default weekend shifts (or its
+  roster's) and its A person, B person or a rostered person must turn up (:func:`duty_slots`).
+- Weekdays (工作日AB岗): each office session (morning, afternoon) of a working day is a slot of
+  every window with posts: when the A post is absent (on leave, or no punch by opening) the B post
+  stands in; a window with neither is the same duty gap as on weekends (:func:`weekday_slots`).
+  A session during a training for everybody (the hall studies, 周五下午学习培训) has no slot; a
+  window with a roster that day keeps its roster's shifts.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,16 @@ from contracts.attendance import DutyGapDetected, DutyGapResolved, DutyPerson
 
 from services.runtime.workdays import WorkCalendar
 
-from .rules import AttendanceRules, RosterEntry, StaffMember, WindowPosts, is_statutory_holiday, minutes
+from .rules import (
+    AttendanceRules,
+    Leave,
+    RosterEntry,
+    StaffMember,
+    TrainingSession,
+    WindowPosts,
+    is_statutory_holiday,
+    minutes,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,8 @@ class DutySlot:
     post_a: str | None
     post_b: str | None
     rostered: tuple[str, ...] = ()
+    weekday: bool = False             # a weekday office session (A absent -> B stands in)
+    on_leave: tuple[str, ...] = ()    # posts on approved leave during the shift
 
     @property
     def expected(self) -> tuple[str, ...]:
@@ -88,6 +108,44 @@ def duty_slots(day: date, posts: Sequence[WindowPosts], roster: Sequence[RosterE
     return slots
 
 
+def weekday_slots(day: date, posts: Sequence[WindowPosts], roster: Sequence[RosterEntry],
+                  rules: AttendanceRules, calendar: WorkCalendar, *,
+                  trainings: Sequence[TrainingSession] = (), leaves: Sequence[Leave] = ()) -> list[DutySlot]:
+    """The office sessions of a working day, one slot per window with an A or a B post (when
+    ``rules.weekday_ab_posts``). A window rostered that day keeps its roster's shifts
+    (:func:`duty_slots`); a session overlapped by a training for everybody has no slot. The
+    posts on approved leave during the session are listed in ``on_leave``."""
+    if not rules.weekday_ab_posts or not calendar.is_working_day(day):
+        return []
+    rostered = {r.window_no for r in roster if r.day == day}
+    season = rules.season(day)
+    sessions = []
+    for hours in (season.morning, season.afternoon):
+        start, end = datetime.combine(day, hours.start), datetime.combine(day, hours.end)
+        if any(t.day == day and t.staff_ids is None and t.start < hours.end and t.end > hours.start
+               for t in trainings):
+            continue
+        sessions.append((hours, start, end))
+    slots: list[DutySlot] = []
+    for w in posts:
+        if w.window_no in rostered or not (w.post_a or w.post_b):
+            continue
+        for hours, start, end in sessions:
+            away = tuple(p for p in (w.post_a, w.post_b)
+                         if p and any(lv.staff_id == p and lv.overlaps(start, end) for lv in leaves))
+            slots.append(DutySlot(w.window_no, w.unit_code, w.unit_name, day, hours.start, hours.end,
+                                  w.post_a, w.post_b, weekday=True, on_leave=away))
+    return slots
+
+
+def day_slots(day: date, posts: Sequence[WindowPosts], roster: Sequence[RosterEntry], rules: AttendanceRules,
+              calendar: WorkCalendar, *, trainings: Sequence[TrainingSession] = (),
+              leaves: Sequence[Leave] = ()) -> list[DutySlot]:
+    """Every slot to be covered on a day: weekend or rostered shifts, and weekday office sessions."""
+    return (duty_slots(day, posts, roster, rules, calendar)
+            + weekday_slots(day, posts, roster, rules, calendar, trainings=trainings, leaves=leaves))
+
+
 @dataclass(frozen=True)
 class Coverage:
     slot: DutySlot
@@ -144,6 +202,7 @@ def gap_event(c: Coverage, staff: Mapping[str, StaffMember], rules: AttendanceRu
         opening_time=slot.opening, closing_time=slot.closing, time_zone=rules.time_zone,
         grace_minutes=rules.duty_grace_minutes, post_a=person(slot.post_a), post_b=person(slot.post_b),
         rostered=[p for p in (person(s) for s in slot.rostered) if p is not None], detected_at=detected_at,
+        weekday=slot.weekday, on_leave=list(slot.on_leave),
     )
 
 

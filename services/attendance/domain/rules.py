@@ -84,6 +84,9 @@ class AttendanceRules(BaseModel):
     duty_grace_minutes: int = Field(15, ge=0, description="Minutes after opening before a duty gap is raised.")
     duty_early_minutes: int = Field(60, ge=0, description="Punches this long before opening count as arrival.")
     serve_on_public_holidays: bool = Field(False, description="Weekend service also on statutory holidays.")
+    weekday_ab_posts: bool = Field(
+        True, description="Watch the AB posts in weekday office sessions too (A absent -> B expected)."
+    )
     irregular_session_weight: float = Field(
         0.5, ge=0, le=1, description="Credit of a session attended but late/early/missing a punch."
     )

@@ -1,5 +1,5 @@
-"""Weekend duty: a day's coverage for the staff, and the watcher's step that raises and resolves
-gap alerts."""
+"""AB-post duty: a day's coverage for the staff (weekend shifts and weekday office sessions), and
+the watcher's step that raises and resolves gap alerts."""
 
 from __future__ import annotations
 
@@ -28,21 +28,32 @@ class SlotStatus:
     alerted: bool
 
 
-async def duty_status(uow: UnitOfWork, att: Attendance, day: date) -> list[SlotStatus]:
-    """Every weekend shift of a day, who turned up first and whether it was alerted."""
-    rules = att.rules
-    s = uow.session
+async def _slots(s, att: Attendance, day: date) -> list[duty.DutySlot]:  # type: ignore[no-untyped-def]
+    """Every slot of a day: weekend/rostered shifts and weekday office sessions (leave and
+    trainings of the day considered)."""
     posts = [p.domain() for p in await store.all_posts(s)]
     roster = [r.domain() for r in await store.roster_between(s, day, day)]
+    trainings = [t.domain() for t in await store.trainings_between(s, day, day)]
+    first = datetime.combine(day, time())
+    leaves = [lv.domain() for lv in await store.leaves_between(s, first, first + timedelta(days=1))]
+    return duty.day_slots(day, posts, roster, att.rules, att.calendar, trainings=trainings, leaves=leaves)
+
+
+async def duty_status(uow: UnitOfWork, att: Attendance, day: date) -> list[SlotStatus]:
+    """Every shift of a day (weekend, rostered, weekday sessions), who turned up first and
+    whether it was alerted."""
+    rules = att.rules
+    s = uow.session
+    slots = await _slots(s, att, day)
     start = datetime.combine(day, time(), tzinfo=rules.zone)
     punches = store.local_punches(await store.punches_between(s, start, start + timedelta(days=1)), rules.zone)
     alerted = await store.alert_keys(s, day)
     return [SlotStatus(slot, duty.coverage(slot, punches, rules), slot.key in alerted)
-            for slot in duty.duty_slots(day, posts, roster, rules, att.calendar)]
+            for slot in slots]
 
 
 async def check_duty(service: "Service", now: datetime) -> list[Event]:
-    """Raise a DutyGapDetected for each weekend shift whose window nobody of its posts covered
+    """Raise a DutyGapDetected for each shift (weekend, rostered, weekday session) whose window nobody of its posts covered
     within the grace, once; a DutyGapResolved when somebody turns up afterwards. Events carry
     deterministic ids: a repeat after a restart is dropped by consumers."""
     att = attendance(service)
@@ -52,9 +63,7 @@ async def check_duty(service: "Service", now: datetime) -> list[Event]:
     emitted: list[Event] = []
     async with service.uow() as uow:
         s = uow.session
-        posts = [p.domain() for p in await store.all_posts(s)]
-        roster = [r.domain() for r in await store.roster_between(s, day, day)]
-        slots = duty.duty_slots(day, posts, roster, rules, att.calendar)
+        slots = await _slots(s, att, day)
         if not slots:
             return []
         staff = {m.staff_id: m.domain() for m in await store.all_staff(s)}

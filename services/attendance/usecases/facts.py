@@ -28,9 +28,14 @@ async def record_rating(uow: UnitOfWork, event: RatingSubmitted) -> None:
                               rated_at=store.utc(event.rated_at))
     # The clerk who accepted the case answers for the applicant's experience at the window.
     row.unit_code, row.score, row.rated_at = event.unit_code, event.score, store.utc(event.rated_at)
-    row.staff_id = (event.accepted_by or event.decided_by or None)
-    row.staff_id = row.staff_id[:64] if row.staff_id else None
+    row.staff_id = rated_staff(event)
     uow.session.add(row)
+
+
+def rated_staff(event: RatingSubmitted) -> str | None:
+    """The clerk a rating is about: who accepted the case, else who decided it."""
+    staff_id = event.accepted_by or event.decided_by or None
+    return staff_id[:64] if staff_id else None
 
 
 async def record_notice(uow: UnitOfWork, event: SupervisionNoticeIssued) -> None:
