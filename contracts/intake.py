@@ -3,12 +3,22 @@ kinds (六件管理), satisfaction ratings and unit volume.
 
 Receipt numbers (受理编号) are assigned when a case is received at the window, so every case event
 — including a supplement request before acceptance and a not-accepted (退回) case — is keyed by
-it. Format: ``<year>-<unit code>-<5-digit sequence>``, e.g. ``2024-LYJ-00042``.
+it. Format: ``<year>-<unit code>-<8 random characters>``, e.g. ``2026-LYJ-7K3M9Q2X`` (numbers
+given before issue 20 have a 5-digit sequence instead, ``2024-LYJ-00042``, and stay valid).
 
 Public topics carry the applicant masked (``MaskedName``, ``MaskedMobile``, ``MaskedResidentId``);
 a company's name and unified social credit code are public registry data and travel in full. The
 full name and mobile number travel only on the internal ``intake.contacts`` topic (notify needs them
 to send SMS).
+
+Nothing a clerk types travels on a public topic (issue 20): decision texts, not-accepted
+reasons, supplement reasons and ad-hoc material names, override reasons, covering notes, a higher
+authority's answer and document number, joint opinions. The public events carry codes (v2 of
+ApplicationDecided, ApplicationNotAccepted, SupplementRequested, SupplementOverrideRecorded,
+ApplicationForwarded, HigherAuthorityAnswered, JointTaskAnswered; the v1 classes stay as
+``…V1`` so old messages remain readable); the same facts with the texts go on the internal
+``intake.case-texts`` topic (``DecisionTextRecorded`` … ``JointOpinionRecorded``: the v1 shapes,
+for notify's notices).
 
 Rating comments are free text written by citizens and may contain names, phone or ID numbers:
 they stay in intake's database (readable by the unit and supervisors through the authenticated
@@ -54,6 +64,12 @@ CONTACTS = topic(
     "intake.contacts", owner="intake", key="receipt_no", audience=Audience.INTERNAL,
     retention_days=90,
     description="The applicant's full name and mobile number for SMS (internal: notify only).",
+)
+CASE_TEXTS = topic(
+    "intake.case-texts", owner="intake", key="receipt_no", audience=Audience.INTERNAL,
+    retention_days=365,
+    description="What clerks wrote on a case (decision texts, not-accepted reasons, supplement reasons, "
+                "joint opinions, higher authorities' answers, covering notes): internal, for notify's notices.",
 )
 CONSULTATIONS = topic(
     "intake.consultations", owner="intake", key="unit_code", audience=Audience.PUBLIC,
@@ -149,6 +165,17 @@ class MissingMaterial(BaseModel):
     code: str = Field(description="Material code of the item version ('M01'); 'X..' for an ad-hoc material.")
     name: str = Field(description="Material name (zh-CN).")
     reason: str | None = Field(default=None, description="Why it is needed or what is wrong with it (zh-CN).")
+
+
+class MaterialRef(BaseModel):
+    """A material asked for, as public events show it: the catalog's code and name, nothing typed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Material code of the item version ('M01'); 'X..' for an ad-hoc material.")
+    name: str | None = Field(
+        default=None, description="The catalog's material name (public guide data); none for an ad-hoc material.")
+    ad_hoc: bool = Field(default=False, description="True for a material outside the item's list (its name was typed).")
 
 
 class NotAcceptedReason(StrEnum):
@@ -360,6 +387,26 @@ class SupplementRequested(_CaseEvent, source="intake", topic=APPLICATIONS.name, 
     unit_name: str = Field(description="Unit name (for the notice).")
 
 
+SupplementRequestedV1 = SupplementRequested  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class SupplementRequested(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                          key_field="receipt_no"):
+    """The applicant is told, all at once, every missing material (一次性告知). v2: materials by
+    code and catalog name only; the reasons and ad-hoc names clerks typed are on the internal
+    ``intake.case-texts`` topic (SupplementTextRecorded)."""
+
+    requested_at: AwareDatetime = Field(description="When.")
+    stage: SupplementStage = Field(description="at_window (before acceptance) or in_review.")
+    stops_clock: bool = Field(description="True during review: the deadline clock stops until provided.")
+    missing: list[MaterialRef] = Field(min_length=1, description="Every missing material, all at once (codes).")
+    request_no: int = Field(ge=1, description="1 for the first request of the case, 2 for the next, ...")
+    override_id: str | None = Field(
+        default=None, description="The supervisor override that allowed materials not asked for the first time.")
+    item_name: str = Field(description="Item name (for the notice).")
+    unit_name: str = Field(description="Unit name (for the notice).")
+
+
 class SupplementProvided(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=1,
                          key_field="receipt_no"):
     """The applicant brought materials asked for."""
@@ -381,12 +428,41 @@ class SupplementOverrideRecorded(_CaseEvent, source="intake", topic=APPLICATIONS
     recorded_at: AwareDatetime = Field(description="When.")
 
 
+SupplementOverrideRecordedV1 = SupplementOverrideRecorded  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class SupplementOverrideRecorded(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                                 key_field="receipt_no"):
+    """A supervisor allowed a further supplement request for materials not asked the first time.
+    v2: no reason text (on ``intake.case-texts``: OverrideTextRecorded)."""
+
+    override_id: str = Field(description="Override id.")
+    supervisor_id: str = Field(description="The supervisor who allowed it.")
+    materials: list[MaterialRef] = Field(min_length=1, description="The materials not listed the first time (codes).")
+    recorded_at: AwareDatetime = Field(description="When.")
+
+
 class ApplicationNotAccepted(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=1,
                              key_field="receipt_no"):
     """The application is not accepted (不予受理): a returned case (退回件)."""
 
     reason_code: NotAcceptedReason = Field(description="Reason category.")
     reason: str = Field(min_length=1, description="The reason in words for the notice (zh-CN).")
+    decided_at: AwareDatetime = Field(description="When.")
+    item_name: str = Field(description="Item name.")
+    unit_name: str = Field(description="Unit name.")
+    applicant_type: ApplicantType = Field(description="person or company.")
+
+
+ApplicationNotAcceptedV1 = ApplicationNotAccepted  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class ApplicationNotAccepted(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                             key_field="receipt_no"):
+    """The application is not accepted (不予受理): a returned case (退回件). v2: the reason's code
+    only; the reason in words is on ``intake.case-texts`` (NotAcceptedTextRecorded)."""
+
+    reason_code: NotAcceptedReason = Field(description="Reason category.")
     decided_at: AwareDatetime = Field(description="When.")
     item_name: str = Field(description="Item name.")
     unit_name: str = Field(description="Unit name.")
@@ -404,6 +480,21 @@ class ApplicationForwarded(_CaseEvent, source="intake", topic=APPLICATIONS.name,
     unit_name: str = Field(description="Unit name.")
 
 
+ApplicationForwardedV1 = ApplicationForwarded  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class ApplicationForwarded(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                           key_field="receipt_no"):
+    """A reported-up case was forwarded to the higher authority (上报件). v2: no covering note
+    (on ``intake.case-texts``: ForwardingTextRecorded); the authority is an organ's name, checked
+    at input (no digits, an organ's suffix)."""
+
+    authority: str = Field(description="The higher authority, e.g. '市自然资源和规划局'.")
+    forwarded_at: AwareDatetime = Field(description="When.")
+    item_name: str = Field(description="Item name.")
+    unit_name: str = Field(description="Unit name.")
+
+
 class HigherAuthorityAnswered(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=1,
                               key_field="receipt_no"):
     """The higher authority's answer was recorded; the case resumes at the window."""
@@ -412,6 +503,19 @@ class HigherAuthorityAnswered(_CaseEvent, source="intake", topic=APPLICATIONS.na
     approved: bool = Field(description="Whether the higher authority agreed.")
     answer: str = Field(description="The answer in words (zh-CN).")
     document_no: str | None = Field(default=None, description="Its document number (文号), if any.")
+    answered_at: AwareDatetime = Field(description="When the answer was recorded.")
+
+
+HigherAuthorityAnsweredV1 = HigherAuthorityAnswered  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class HigherAuthorityAnswered(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                              key_field="receipt_no"):
+    """The higher authority's answer was recorded; the case resumes at the window. v2: whether it
+    agreed; the answer's words and document number are on ``intake.case-texts`` (HigherAnswerTextRecorded)."""
+
+    authority: str = Field(description="The higher authority.")
+    approved: bool = Field(description="Whether the higher authority agreed.")
     answered_at: AwareDatetime = Field(description="When the answer was recorded.")
 
 
@@ -437,6 +541,21 @@ class JointTaskAnswered(_CaseEvent, source="intake", topic=APPLICATIONS.name, ve
     all_answered: bool = Field(description="True when every participating unit has answered.")
 
 
+JointTaskAnsweredV1 = JointTaskAnswered  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class JointTaskAnswered(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                        key_field="receipt_no"):
+    """A participating unit answered its joint task. v2: approve or refuse; the opinion's words
+    are on ``intake.case-texts`` (JointOpinionRecorded)."""
+
+    task_id: str = Field(description="Task id.")
+    participant_unit_code: UnitCode = Field(description="The participating unit.")
+    answer: JointAnswer = Field(description="approve or refuse.")
+    answered_at: AwareDatetime = Field(description="When.")
+    all_answered: bool = Field(description="True when every participating unit has answered.")
+
+
 class ApplicationDecided(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=1,
                          key_field="receipt_no"):
     """The case was decided: approved or denied, with the decision's text (办结)."""
@@ -449,6 +568,63 @@ class ApplicationDecided(_CaseEvent, source="intake", topic=APPLICATIONS.name, v
     item_name: str = Field(description="Item name.")
     unit_name: str = Field(description="Unit name.")
     applicant_type: ApplicantType = Field(description="person or company.")
+
+
+ApplicationDecidedV1 = ApplicationDecided  # v1 (free text on a public topic): kept so old messages stay readable
+
+
+class ApplicationDecided(_CaseEvent, source="intake", topic=APPLICATIONS.name, version=2,
+                         key_field="receipt_no"):
+    """The case was decided: approved or denied (办结). v2: the outcome only; the decision's text
+    is on ``intake.case-texts`` (DecisionTextRecorded)."""
+
+    outcome: Outcome = Field(description="approved or denied.")
+    decided_at: AwareDatetime = Field(description="When.")
+    case_kind: CaseKind = Field(description="The item's kind.")
+    on_the_spot: bool = Field(description="An immediate item decided at the window the same day.")
+    item_name: str = Field(description="Item name.")
+    unit_name: str = Field(description="Unit name.")
+    applicant_type: ApplicantType = Field(description="person or company.")
+
+
+# --------------------------------------------------------------------------- case texts (internal)
+# The same facts as the v1 events, in full: what clerks wrote on the case. Internal topic only
+# (free text may hold personal data); notify renders its notices from these.
+
+
+class DecisionTextRecorded(ApplicationDecidedV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                           key_field="receipt_no"):
+    """A decision with its text, for the decision notice (internal twin of ApplicationDecided)."""
+
+
+class NotAcceptedTextRecorded(ApplicationNotAcceptedV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                              key_field="receipt_no"):
+    """A not-accepted case with the reason in words (internal twin of ApplicationNotAccepted)."""
+
+
+class SupplementTextRecorded(SupplementRequestedV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                             key_field="receipt_no"):
+    """A supplement request with material names and reasons as typed (internal twin of SupplementRequested)."""
+
+
+class OverrideTextRecorded(SupplementOverrideRecordedV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                           key_field="receipt_no"):
+    """A supervisor's override with its reason (internal twin of SupplementOverrideRecorded)."""
+
+
+class ForwardingTextRecorded(ApplicationForwardedV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                             key_field="receipt_no"):
+    """A forwarding with its covering note (internal twin of ApplicationForwarded)."""
+
+
+class HigherAnswerTextRecorded(HigherAuthorityAnsweredV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                               key_field="receipt_no"):
+    """A higher authority's answer in words (internal twin of HigherAuthorityAnswered)."""
+
+
+class JointOpinionRecorded(JointTaskAnsweredV1, source="intake", topic=CASE_TEXTS.name, version=1,
+                           key_field="receipt_no"):
+    """A participating unit's opinion in words (internal twin of JointTaskAnswered)."""
 
 
 # --------------------------------------------------------------------------- contacts (internal)

@@ -29,6 +29,7 @@ def create_service(settings: IntakeSettings | None = None) -> Service:
     for group, fns in handlers.GROUPS.items():
         service.subscribe(group, *fns)
     service.worker(workers.case_gauges, name="case-gauges")
+    service.worker(workers.retention, name="retention")
     if s.intake_monthly_reports:
         service.worker(workers.monthly_reports, name="monthly-reports")
     return service

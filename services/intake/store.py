@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, func, update
+from sqlalchemy import JSON, Column, Text, case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, select
@@ -83,6 +83,8 @@ class CaseRow(Base, table=True):
     decided_at: datetime | None = None
     rev: int = 0
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: When the applicant's personal data was pseudonymised after the retention period.
+    erased_at: datetime | None = Field(default=None, index=True)
 
 
 class ReceiptSeqRow(Base, table=True):
@@ -142,6 +144,44 @@ class UnitReportRow(Base, table=True):
     period: str = Field(primary_key=True, max_length=7)
     kind: str = Field(primary_key=True, max_length=16)
     made_at: datetime
+
+
+class LookupCounterRow(Base, table=True):
+    """Public lookups per client and fixed window, shared by every replica (the rate limit)."""
+
+    __tablename__ = "intake_lookup_counters"
+
+    scope: str = Field(primary_key=True, max_length=16)
+    client: str = Field(primary_key=True, max_length=64)  # sha256 of the client address: no IPs stored
+    window_start: int = Field(primary_key=True)            # window start, Unix seconds
+    hits: int = 0
+
+
+class LookupLockRow(Base, table=True):
+    """Wrong phone tails per receipt number; a number locks for a while after a few."""
+
+    __tablename__ = "intake_lookup_locks"
+
+    receipt_no: str = Field(primary_key=True, max_length=40)
+    failures: int = 0
+    first_failure: int = 0                                # Unix seconds of the first counted failure
+    locked_until: int = Field(default=0, index=True)      # Unix seconds; 0: not locked
+
+
+class AccessLogRow(Base, table=True):
+    """Who read an applicant's unmasked data, when, on which case, which fields. Append-only: the
+    migration adds triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "intake_access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    staff_id: str = Field(index=True, max_length=64)
+    role: str = Field(max_length=16)
+    staff_unit: str | None = Field(default=None, max_length=12)
+    receipt_no: str = Field(index=True, max_length=40)
+    fields: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated field paths
+    action: str = Field(max_length=80)                           # the route, e.g. 'GET /applications/{no}'
 
 
 # --------------------------------------------------------------------------- the store
@@ -401,3 +441,107 @@ class Store:
     async def mark_report(self, unit_code: str, period: str, kind: str, at: datetime) -> None:
         self.session.add(UnitReportRow(unit_code=unit_code, period=period, kind=kind, made_at=_utc(at)))
 
+
+    # ---------------------------------------------------------------- public lookup: limits and locks
+
+    def _insert(self, model):  # type: ignore[no-untyped-def]
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+    async def hit(self, scope: str, client: str, window_start: int) -> int:
+        """Count one request of `client` in the window (atomic across replicas); the count so far."""
+        table = LookupCounterRow.__table__
+        stmt = (self._insert(LookupCounterRow).values(scope=scope, client=client, window_start=window_start, hits=1)
+                .on_conflict_do_update(index_elements=["scope", "client", "window_start"],
+                                       set_={"hits": table.c.hits + 1})
+                .returning(table.c.hits))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def lock_of(self, receipt_no: str) -> LookupLockRow | None:
+        return await self.session.get(LookupLockRow, receipt_no)
+
+    async def count_failure(self, receipt_no: str, now: int, window: int) -> int:
+        """One more wrong pair for the number (failures older than `window` seconds start over)."""
+        table = LookupLockRow.__table__
+        stale = table.c.first_failure < now - window
+        stmt = (self._insert(LookupLockRow).values(receipt_no=receipt_no, failures=1, first_failure=now, locked_until=0)
+                .on_conflict_do_update(index_elements=["receipt_no"], set_={
+                    "failures": case((stale, 1), else_=table.c.failures + 1),
+                    "first_failure": case((stale, now), else_=table.c.first_failure),
+                })
+                .returning(table.c.failures))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def lock(self, receipt_no: str, until: int) -> None:
+        await self.session.execute(update(LookupLockRow).where(LookupLockRow.receipt_no == receipt_no)
+                                   .values(locked_until=until, failures=0))
+
+    async def clear_failures(self, receipt_no: str) -> None:
+        await self.session.execute(delete(LookupLockRow).where(LookupLockRow.receipt_no == receipt_no,
+                                                               LookupLockRow.locked_until == 0))
+
+    async def forget_lookups(self, now: int, keep: int) -> None:
+        """Housekeeping: counters and locks older than `keep` seconds."""
+        await self.session.execute(delete(LookupCounterRow).where(LookupCounterRow.window_start < now - keep))
+        await self.session.execute(delete(LookupLockRow).where(LookupLockRow.locked_until < now,
+                                                               LookupLockRow.first_failure < now - keep))
+
+    # ---------------------------------------------------------------- access log (append-only)
+
+    def log_access(self, *, at: datetime, staff_id: str, role: str, staff_unit: str | None, receipt_no: str,
+                   fields: list[str], action: str) -> None:
+        self.session.add(AccessLogRow(at=_utc(at), staff_id=staff_id[:64], role=role[:16], staff_unit=staff_unit,
+                                      receipt_no=receipt_no, fields=",".join(fields), action=action[:80]))
+
+    async def access_log(self, *, receipt_no: str | None = None, staff_id: str | None = None,
+                         since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+                         offset: int = 0) -> list[AccessLogRow]:
+        stmt = select(AccessLogRow).order_by(AccessLogRow.id.desc())
+        if receipt_no:
+            stmt = stmt.where(AccessLogRow.receipt_no == receipt_no)
+        if staff_id:
+            stmt = stmt.where(AccessLogRow.staff_id == staff_id)
+        if since:
+            stmt = stmt.where(AccessLogRow.at >= _utc(since))
+        if until:
+            stmt = stmt.where(AccessLogRow.at < _utc(until))
+        return list((await self.session.exec(stmt.limit(limit).offset(offset))).all())
+
+    # ---------------------------------------------------------------- retention
+
+    async def cases_to_erase(self, decided_before: datetime, limit: int = 200) -> list[tuple[Application, int]]:
+        stmt = (select(CaseRow).where(CaseRow.erased_at == None, CaseRow.decided_at != None,  # noqa: E711
+                                      CaseRow.decided_at < _utc(decided_before),
+                                      CaseRow.status.in_([Status.DECIDED.value, Status.NOT_ACCEPTED.value]))
+                .order_by(CaseRow.decided_at).limit(limit))
+        return [(Application.model_validate(r.data), r.rev) for r in (await self.session.exec(stmt)).all()]
+
+    async def mark_erased(self, receipt_no: str, at: datetime) -> None:
+        await self.session.execute(update(CaseRow).where(CaseRow.receipt_no == receipt_no).values(erased_at=_utc(at)))
+
+    async def erase_rectification_texts(self, receipt_no: str, placeholder: str) -> None:
+        row = (await self.session.exec(select(RectificationRow).where(RectificationRow.receipt_no == receipt_no))).first()
+        if row is None:
+            return
+        data = dict(row.data)
+        for key in ("comment", "response"):
+            if data.get(key):
+                data[key] = placeholder
+        await self.session.execute(update(RectificationRow).where(RectificationRow.rectification_id == row.rectification_id)
+                                   .values(data=data, rev=row.rev + 1))
+
+    async def forget_sent_events(self, created_before: datetime) -> int:
+        """Drop the outbox rows already published and older than the retention period: their
+        payloads (the internal topics' full names, mobiles and texts among them) are on Kafka, whose
+        own retention ends them there; the relay only ever reads unsent rows."""
+        outbox = metadata.tables["outbox"]
+        result = await self.session.execute(
+            outbox.delete().where(outbox.c.sent_at.is_not(None), outbox.c.created_at < _utc(created_before)))
+        return int(result.rowcount or 0)
+
+    async def erase_consultations(self, recorded_before: datetime, placeholder: str) -> int:
+        result = await self.session.execute(
+            update(ConsultationRow).where(ConsultationRow.recorded_at < _utc(recorded_before),
+                                          ConsultationRow.question != placeholder)
+            .values(question=placeholder, answer=None))
+        return int(result.rowcount or 0)

@@ -11,15 +11,14 @@ The service's shared objects (settings, metrics, the public rate limiter, the cl
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import limits
-import limits.storage
-import limits.strategies
 
 from contracts.base import Event
 from contracts.common import ApplicantType, CaseKind
@@ -40,7 +39,7 @@ from .domain.cases import (
     RequestedMaterial,
     lookup,
     normalize_receipt_no,
-    receipt_number,
+    random_receipt_number,
 )
 from .domain.catalog import CatalogRules, Item, Unit, register_unit as new_unit
 from .domain.consultations import Consultation, record_consultation
@@ -84,19 +83,20 @@ class IntakeState:
 
     settings: IntakeSettings
     metrics: IntakeMetrics
-    limiter: limits.strategies.MovingWindowRateLimiter
     rate: limits.RateLimitItem
+    #: A unit of work of its own (``service.uow``): the lookup's counters and locks commit even
+    #: when the lookup itself answers 404.
+    uow: Callable[[], UnitOfWork]
     #: The runtime's clock: the system's, or a simulation's (ONEWINDOW_CLOCK); tests replace it.
     now: Callable[[], datetime] = field(default=clock.now)
+    #: The wall clock of the bookkeeping (rate limits, locks); tests replace it.
+    wall: Callable[[], datetime] = field(default=clock.system_now)
 
     @classmethod
     def create(cls, service: Service) -> "IntakeState":
         s: IntakeSettings = service.settings  # type: ignore[assignment]
-        return cls(
-            settings=s, metrics=IntakeMetrics.create(service),
-            limiter=limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage()),
-            rate=limits.parse(s.intake_lookup_rate_limit),
-        )
+        return cls(settings=s, metrics=IntakeMetrics.create(service), rate=limits.parse(s.intake_lookup_rate_limit),
+                   uow=service.uow)
 
     @property
     def rules(self) -> CatalogRules:
@@ -249,19 +249,30 @@ async def receive_application(uow: UnitOfWork, st: IntakeState, actor: Actor, bo
     names = await store.unit_names()
     year = local_date(now).year
     seq = await store.next_seq(year, item.unit_code)
+    receipt_no = await _fresh_receipt_number(store, year, item.unit_code)
     app = Application.receive(
-        receipt_no=receipt_number(year, item.unit_code, seq), item=version,
+        receipt_no=receipt_no, item=version,
         unit_name=names.get(item.unit_code, item.unit_code), applicant=applicant, materials=body.materials,
         conditional=body.conditional_materials, channel=body.channel, at=now, actor=actor,
         accept_if_complete=body.accept_if_complete, unit_names=names,
     )
+    app.register_seq = seq
     events = app.pull_events()
     await store.add_case(app)
     await _emit(uow, events)
+    _log_reader(uow, st, app)
     await uow.commit()
     st.metrics.received.labels(app.kind.value, str(app.weekend).lower()).inc()  # type: ignore[attr-defined]
     st.count_case_events(events)
     return app
+
+
+async def _fresh_receipt_number(store: Store, year: int, unit_code: str) -> str:
+    for _ in range(8):
+        no = random_receipt_number(year, unit_code)
+        if await store.case(no) is None:
+            return no
+    raise RuntimeError("no free receipt number after 8 draws")  # 8.5·10^11 per unit and year: never
 
 
 async def load_case(store: Store, receipt_no: str) -> tuple[Application, int]:
@@ -280,6 +291,7 @@ async def _act(uow: UnitOfWork, st: IntakeState, receipt_no: str,
     app.pull_events()
     await store.save_case(app, rev)
     await _emit(uow, events)
+    _log_reader(uow, st, app)
     await uow.commit()
     st.count_case_events(events)
     return app
@@ -333,21 +345,66 @@ async def decide(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str
 
 
 UNKNOWN_CASE = "未查询到该办件，请核对受理编号和手机号码后四位"
+LOCKED_CASE = "该受理编号查询错误次数过多，已暂时锁定，请稍后再试"
 
 
-def rate_limit(st: IntakeState, client_key: str) -> None:
-    """The public lookups and ratings of one client (per process); 429 with Retry-After."""
-    if not st.limiter.hit(st.rate, "lookup", client_key):
+def _seconds(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+async def rate_limit(st: IntakeState, client: str) -> None:
+    """The public lookups and ratings of one client, counted in the database every replica shares
+    (a fixed window of the configured length); 429 with Retry-After. The client's address is kept
+    only as a hash."""
+    now = _seconds(st.wall())
+    length = st.rate.get_expiry()
+    window = now - now % length
+    key = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:64]
+    async with st.uow() as uow:
+        hits = await Store(uow.session).hit("lookup", key, window)
+        await uow.commit()
+    if hits > st.rate.amount:
         st.metrics.lookups.labels("limited").inc()  # type: ignore[attr-defined]
-        stats = st.limiter.get_window_stats(st.rate, "lookup", client_key)
-        retry = max(1, int(stats.reset_time - st.now().timestamp()) + 1)
-        raise Problem(429, "查询过于频繁，请稍后再试", headers={"Retry-After": str(retry)})
+        raise Problem(429, "查询过于频繁，请稍后再试", headers={"Retry-After": str(max(1, window + length - now))})
+
+
+async def _check_pair(st: IntakeState, receipt_no: str | None, last4: str) -> bool:
+    """Check the (number, last four digits) pair in a transaction of its own, so that the lock and
+    the failure count commit whatever the lookup answers (and before the caller's own session
+    reads anything). A locked number answers 429 even to the right pair. A wrong pair and an
+    unknown number count alike (a lock says nothing about whether the number exists): after
+    `intake_lookup_max_failures` within the lock period the number locks for that period."""
+    s = st.settings
+    now = _seconds(st.wall())
+    period = s.intake_lookup_lock_minutes * 60
+    async with st.uow() as uow:
+        store = Store(uow.session)
+        lock = await store.lock_of(receipt_no) if receipt_no else None
+        if lock is not None and lock.locked_until > now:
+            st.metrics.lookups.labels("locked").inc()  # type: ignore[attr-defined]
+            raise Problem(429, LOCKED_CASE, headers={"Retry-After": str(lock.locked_until - now)})
+        found = await store.case(receipt_no) if receipt_no else None
+        if lookup(found[0] if found else None, last4) is not None:
+            if lock is not None:
+                await store.clear_failures(receipt_no)  # type: ignore[arg-type]
+                await uow.commit()
+            return True
+        if receipt_no:
+            failures = await store.count_failure(receipt_no, now, period)
+            if failures >= s.intake_lookup_max_failures:
+                await store.lock(receipt_no, now + period)
+                log.warning("receipt number %s locked for the public lookup after %d wrong pairs", receipt_no,
+                            failures)
+            await uow.commit()
+        return False
 
 
 async def _public_case(store: Store, st: IntakeState, body: LookupIn) -> tuple[Application, int, PublicStatus]:
     """The case for a (receipt number, last four digits) pair; a wrong pair is an unknown number."""
     receipt_no = normalize_receipt_no(body.receipt_no)
-    found = await store.case(receipt_no) if receipt_no else None
+    found = None
+    if await _check_pair(st, receipt_no, body.mobile_last4):
+        found = await store.case(receipt_no)  # type: ignore[arg-type]
     view = lookup(found[0] if found else None, body.mobile_last4)
     if view is None or found is None:
         st.metrics.lookups.labels("unknown").inc()  # type: ignore[attr-defined]
@@ -480,3 +537,94 @@ async def due_date_changed(uow: UnitOfWork, event: ClockStarted | DueDateChanged
         return
     app.due_on = due
     await store.save_case(app, rev)
+
+
+# ============================================================================ who looked at whom (访问留痕)
+
+
+def unmasked_fields(app: Application, view: str = "case") -> list[str]:
+    """The applicant's unmasked data a staff view of the case shows (none once erased). ``case``:
+    the full staff view; ``summary``: a list line (the applicant's full name)."""
+    if app.erased:
+        return []
+    a = app.applicant
+    if view == "summary":
+        return ["applicant.name"] if a.type is ApplicantType.PERSON else []
+    fields = ["applicant.name", "applicant.mobile"]
+    if a.resident_id:
+        fields.append("applicant.resident_id")
+    if app.rating is not None and app.rating.comment:
+        fields.append("rating.comment")
+    return fields
+
+
+_READER = "intake.reader"
+
+
+def expect_reader(uow: UnitOfWork, actor: Actor, action: str) -> None:
+    """The case a command is about to change will be shown, unmasked, to `actor`: its access-log
+    row is written in the command's own transaction (state, events and the log commit together)."""
+    uow.session.info[_READER] = (actor, action)
+
+
+def _log_reader(uow: UnitOfWork, st: IntakeState, app: Application) -> None:
+    reader = uow.session.info.pop(_READER, None)
+    if reader is None:
+        return
+    actor, action = reader
+    fields = unmasked_fields(app)
+    if fields:
+        Store(uow.session).log_access(at=st.now(), staff_id=actor.staff_id, role=actor.role.value,
+                                      staff_unit=actor.unit_code, receipt_no=app.receipt_no, fields=fields,
+                                      action=action)
+
+
+async def record_reads(uow: UnitOfWork, st: IntakeState, actor: Actor, reads: Iterable[tuple[str, list[str]]],
+                       action: str) -> None:
+    """Append who read which case's unmasked fields to the access log and commit: a staff route
+    answers only after its reads are on record."""
+    store = Store(uow.session)
+    at = st.now()
+    wrote = False
+    for receipt_no, fields in reads:
+        if fields:
+            store.log_access(at=at, staff_id=actor.staff_id, role=actor.role.value, staff_unit=actor.unit_code,
+                             receipt_no=receipt_no, fields=fields, action=action)
+            wrote = True
+    if wrote:
+        await uow.commit()
+
+
+async def access_log(uow: UnitOfWork, actor: Actor, **query):  # type: ignore[no-untyped-def]
+    """The access log, for the center's auditors (supervisors and the center admin)."""
+    access.require_oversight(actor)
+    return await Store(uow.session).access_log(**query)
+
+
+# ============================================================================ retention (保存期限)
+
+
+async def erase_expired(uow: UnitOfWork, st: IntakeState, now: datetime, batch: int = 200) -> list[str]:
+    """Pseudonymise the personal data of cases decided (or not accepted) more than
+    `intake_retention_days` ago, and erase the texts typed about them (the case's own texts, its
+    rating comment and rectification response) and old consultations' texts. Each case once
+    (``erased_at``); one batch per call, committed whole."""
+    from .domain.cases import ERASED
+
+    cutoff = now - timedelta(days=st.settings.intake_retention_days)
+    store = Store(uow.session)
+    erased = []
+    for app, rev in await store.cases_to_erase(cutoff, batch):
+        app.erase_personal_data(ERASED)
+        await store.save_case(app, rev)
+        await store.mark_erased(app.receipt_no, now)
+        await store.erase_rectification_texts(app.receipt_no, ERASED)
+        erased.append(app.receipt_no)
+    await store.erase_consultations(cutoff, ERASED)
+    # The outbox's own housekeeping column is the wall clock's (the runtime stamps it).
+    await store.forget_sent_events(st.wall() - timedelta(days=st.settings.intake_retention_days))
+    await store.forget_lookups(_seconds(st.wall()), keep=max(86400, st.settings.intake_lookup_lock_minutes * 60))
+    await uow.commit()
+    if erased:
+        log.info("retention: personal data of %d cases pseudonymised (decided before %s)", len(erased), cutoff.date())
+    return erased

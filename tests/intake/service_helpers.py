@@ -32,6 +32,7 @@ async def intake_service(tmp: Path, now: datetime = MONDAY, **kw) -> AsyncIterat
     svc = create_service(settings(tmp, **kw))
     clock = Clock(now)
     svc.state.intake.now = clock
+    svc.state.intake.wall = clock  # the lookup's limits and locks: deterministic windows
     svc.clock = clock  # type: ignore[attr-defined]
     async with in_memory(svc):
         yield svc
@@ -120,3 +121,28 @@ async def file(c: httpx.AsyncClient, kind: str = "promised", materials=("M01", "
     body = {"item_code": KIND_ITEMS[kind], "applicant": person(), "materials": list(materials)}
     body.update(over)
     return await c.post("/intake/applications", json=body)
+
+
+class PageClient(httpx.AsyncClient):
+    """A browser on the public pages: a form post carries the CSRF token of the page it came from
+    (the token is read once from the status form; its cookie rides along)."""
+
+    token: str | None = None
+
+    async def csrf_token(self) -> str:
+        if self.token is None:
+            import re
+
+            page = await self.get("/intake/public/status")
+            self.token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        return self.token
+
+    async def post(self, url, *, data=None, **kw):  # type: ignore[no-untyped-def, override]
+        if isinstance(data, dict) and "csrf_token" not in data:
+            data = {**data, "csrf_token": await self.csrf_token()}
+        return await super().post(url, data=data, **kw)
+
+
+def page_client(svc: Service, ip: str = "10.0.0.1") -> PageClient:
+    transport = httpx.ASGITransport(app=svc.api, client=(ip, 40000))
+    return PageClient(transport=transport, base_url="http://intake.test")

@@ -6,7 +6,7 @@ import pytest
 
 from contracts.common import ApplicantType, CaseKind
 from contracts.intake import (
-    APPLICATIONS, CONTACTS, ApplicantContactRecorded, JointAnswer, NotAcceptedReason, Outcome, SupplementStage,
+    APPLICATIONS, CASE_TEXTS, CONTACTS, ApplicantContactRecorded, JointAnswer, NotAcceptedReason, Outcome, SupplementStage,
 )
 from services.intake.domain.cases import Application, RequestedMaterial, Status, normalize_receipt_no, receipt_number
 from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
@@ -99,7 +99,9 @@ class TestImmediate:
         app = receive(CaseKind.IMMEDIATE)
         app.pull_events()
         events = app.decide(CLERK, MONDAY + timedelta(minutes=20), Outcome.APPROVED, "准予，当场发证")
-        assert names(events) == ["ApplicationDecided"]
+        assert names(events) == ["ApplicationDecided", "DecisionTextRecorded"]
+        assert events[0].topic == APPLICATIONS.name and events[1].topic == CASE_TEXTS.name
+        assert not hasattr(events[0], "decision_text") and events[1].decision_text == "准予，当场发证"
         assert events[0].on_the_spot is True and events[0].case_kind is CaseKind.IMMEDIATE
         assert app.status is Status.DECIDED and app.due_on == MONDAY.date()
 
@@ -112,7 +114,7 @@ class TestPromised:
     def test_decided_later_with_text(self):
         app = receive(CaseKind.PROMISED)
         events = app.decide(HEAD, LATER, Outcome.DENIED, "采伐地块位于生态公益林，不予许可")
-        assert events[0].outcome is Outcome.DENIED and events[0].decision_text.startswith("采伐地块")
+        assert events[0].outcome is Outcome.DENIED and events[1].decision_text.startswith("采伐地块")
         assert events[0].staff_id == HEAD.staff_id and events[0].on_the_spot is False
 
     def test_decision_needs_text(self):
@@ -158,7 +160,8 @@ class TestReturned:
         app = receive(materials=materials, accept_if_complete=len(materials) == 1)
         app.pull_events()
         events = app.not_accept(CLERK, MONDAY, NotAcceptedReason.OUT_OF_SCOPE, "该林地属国有林场，不属于本机关受理范围")
-        assert names(events) == ["ApplicationNotAccepted"]
+        assert names(events) == ["ApplicationNotAccepted", "NotAcceptedTextRecorded"]
+        assert not hasattr(events[0], "reason") and events[1].reason.startswith("该林地属国有林场")
         assert events[0].reason_code is NotAcceptedReason.OUT_OF_SCOPE
         assert app.status is Status.NOT_ACCEPTED and app.six_kind is CaseKind.RETURNED
         assert app.outstanding == []
@@ -182,14 +185,17 @@ class TestReportedUp:
         with pytest.raises(InvalidState):
             app.decide(CLERK, LATER, Outcome.APPROVED, "准予")  # not forwarded yet
         fwd = app.forward(CLERK, MONDAY, note="请审批")
-        assert names(fwd) == ["ApplicationForwarded"] and fwd[0].authority == "省林业和草原局"
+        assert names(fwd) == ["ApplicationForwarded", "ForwardingTextRecorded"] and fwd[0].authority == "省林业和草原局"
+        assert not hasattr(fwd[0], "note") and fwd[1].note == "请审批"
         assert app.status is Status.FORWARDED
         with pytest.raises(InvalidState):
             app.decide(CLERK, LATER, Outcome.APPROVED, "准予")
         with pytest.raises(InvalidState):
             app.forward(CLERK, MONDAY)
         ans = app.record_higher_answer(CLERK, LATER, True, "同意使用林地", document_no="林资许准〔2024〕12号")
-        assert names(ans) == ["HigherAuthorityAnswered"] and ans[0].approved and app.status is Status.ACCEPTED
+        assert names(ans) == ["HigherAuthorityAnswered", "HigherAnswerTextRecorded"] and ans[0].approved
+        assert not hasattr(ans[0], "answer") and ans[1].document_no == "林资许准〔2024〕12号"
+        assert app.status and app.status is Status.ACCEPTED
         with pytest.raises(InvalidState):
             app.forward(CLERK, LATER)  # answered already
         assert app.decide(CLERK, LATER, Outcome.APPROVED, "准予")[0].case_kind is CaseKind.REPORTED_UP
@@ -261,8 +267,10 @@ class TestSupplementAtTheWindow:
     def test_every_missing_material_is_listed_at_once(self):
         app = receive(materials=("M01",), conditional=("M04",))
         events = app.pull_events()
-        assert names(events) == ["ApplicationReceived", "ApplicantContactRecorded", "SupplementRequested"]
-        req = events[-1]
+        assert names(events) == ["ApplicationReceived", "ApplicantContactRecorded", "SupplementRequested",
+                                 "SupplementTextRecorded"]
+        req = events[-2]
+        assert [m.name for m in req.missing] == ["申请人身份证明", "林木权属证明", "授权委托书"]
         assert [m.code for m in req.missing] == ["M02", "M03", "M04"]
         assert req.stage is SupplementStage.AT_WINDOW and req.stops_clock is False and req.request_no == 1
         assert app.status is Status.AWAITING_SUPPLEMENT
@@ -292,7 +300,8 @@ class TestSupplementAtTheWindow:
     def test_the_clerk_may_add_a_defect_to_the_first_notice(self):
         app = receive(materials=("M01", "M02", "M03"), accept_if_complete=False)
         events = app.request_supplement(CLERK, MONDAY, [RequestedMaterial(code="M03", reason="权属证明已过期")])
-        assert events[0].missing[0].reason == "权属证明已过期"
+        assert events[1].missing[0].reason == "权属证明已过期"
+        assert not hasattr(events[0].missing[0], "reason") and events[0].missing[0].code == "M03"
 
 
 class TestOneTimeNotice:
@@ -328,7 +337,9 @@ class TestOneTimeNotice:
             app.record_override(CLERK, LATER, [RequestedMaterial(name="伐区现场照片")], "需核实", "OV1")
         rec = app.record_override(SUPERVISOR, LATER, [RequestedMaterial(name="伐区现场照片")], "现场核查发现地块界线不清",
                                   "OV1")
-        assert names(rec) == ["SupplementOverrideRecorded"]
+        assert names(rec) == ["SupplementOverrideRecorded", "OverrideTextRecorded"]
+        assert rec[0].materials[0].ad_hoc and rec[0].materials[0].name is None and not hasattr(rec[0], "reason")
+        assert rec[1].reason == "现场核查发现地块界线不清" and rec[1].materials[0].name == "伐区现场照片"
         assert rec[0].supervisor_id == SUPERVISOR.staff_id and rec[0].materials[0].code == "X01"
         events = app.request_supplement(CLERK, LATER, [RequestedMaterial(name="伐区现场照片", reason="界线不清")])
         assert events[0].override_id == "OV1" and events[0].missing[0].code == "X01"

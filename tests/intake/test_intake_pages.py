@@ -8,7 +8,7 @@ from pathlib import Path
 from services.notify.config import NotifySettings
 from tools.registry import DEFAULT_PORTS
 
-from .service_helpers import clerk, client, file, intake_service, outbox, seed_catalog, types
+from .service_helpers import clerk, file, page_client, intake_service, outbox, seed_catalog, types
 
 STATUS = "/intake/public/status"
 STATUS_SUBMIT = "/intake/public/status/page"
@@ -35,7 +35,7 @@ def _html(r) -> str:
 
 
 async def test_status_form_renders_and_is_public(tmp_path: Path) -> None:
-    async with intake_service(tmp_path) as svc, client(svc, role=None) as pub:
+    async with intake_service(tmp_path) as svc, page_client(svc) as pub:
         r = await pub.get(STATUS)
         body = _html(r)
         assert r.status_code == 200 and '<html lang="zh-CN">' in body
@@ -53,7 +53,7 @@ async def test_status_form_renders_and_is_public(tmp_path: Path) -> None:
 async def test_correct_lookup_shows_status_timeline_and_due_date(tmp_path: Path) -> None:
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc)
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             r = await pub.post(STATUS_SUBMIT, data={"receipt_no": f" {no.lower()} ", "mobile_last4": "5678"})
             body = _html(r)
             json_view = (await pub.post(STATUS, json={"receipt_no": no, "mobile_last4": "5678"})).json()
@@ -72,7 +72,7 @@ async def test_correct_lookup_shows_status_timeline_and_due_date(tmp_path: Path)
 async def test_decided_case_shows_result_and_links_to_the_rating_page(tmp_path: Path) -> None:
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc, decide=True)
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             body = _html(await pub.post(STATUS_SUBMIT, data={"receipt_no": no, "mobile_last4": "5678"}))
         assert "已办结" in body and "准予：准予采伐，采伐量20立方米" in body
         assert f'href="{ratings_url(no)}"' in body
@@ -82,7 +82,7 @@ async def test_wrong_pair_is_the_same_page_as_an_unknown_number(tmp_path: Path) 
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc)
         unknown_no = "2024-LYJ-99999"
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             wrong = await pub.post(STATUS_SUBMIT, data={"receipt_no": no, "mobile_last4": "0000"})
             unknown = await pub.post(STATUS_SUBMIT, data={"receipt_no": unknown_no, "mobile_last4": "0000"})
         assert wrong.status_code == unknown.status_code == 404
@@ -93,7 +93,7 @@ async def test_wrong_pair_is_the_same_page_as_an_unknown_number(tmp_path: Path) 
 
 
 async def test_bad_input_is_told_on_the_page(tmp_path: Path) -> None:
-    async with intake_service(tmp_path) as svc, client(svc, role=None) as pub:
+    async with intake_service(tmp_path) as svc, page_client(svc) as pub:
         r = await pub.post(STATUS_SUBMIT, data={"receipt_no": "", "mobile_last4": "5678"})
         assert r.status_code == 422 and "请填写受理编号" in _html(r)
         r = await pub.post(STATUS_SUBMIT, data={"receipt_no": "ABC", "mobile_last4": "5678"})
@@ -105,7 +105,7 @@ async def test_bad_input_is_told_on_the_page(tmp_path: Path) -> None:
 async def test_page_lookups_share_the_apis_rate_limit(tmp_path: Path) -> None:
     async with intake_service(tmp_path, intake_lookup_rate_limit="3/minute") as svc:
         form = {"receipt_no": "2024-LYJ-00001", "mobile_last4": "1234"}
-        async with client(svc, role=None, ip="10.1.1.1") as a, client(svc, role=None, ip="10.1.1.2") as b:
+        async with page_client(svc, ip="10.1.1.1") as a, page_client(svc, ip="10.1.1.2") as b:
             assert (await a.post(STATUS, json=form)).status_code == 404  # the JSON API counts too
             codes = [(await a.post(STATUS_SUBMIT, data=form)).status_code for _ in range(3)]
             assert codes == [404, 404, 429]
@@ -119,7 +119,7 @@ async def test_page_lookups_share_the_apis_rate_limit(tmp_path: Path) -> None:
 
 
 async def test_rating_page_renders_the_five_levels(tmp_path: Path) -> None:
-    async with intake_service(tmp_path) as svc, client(svc, role=None) as pub:
+    async with intake_service(tmp_path) as svc, page_client(svc) as pub:
         r = await pub.get(ratings_url("2024-lyj-00042"))
         body = _html(r)
         assert r.status_code == 200 and "2024-LYJ-00042" in body
@@ -136,7 +136,7 @@ async def test_rating_page_renders_the_five_levels(tmp_path: Path) -> None:
 async def test_rating_through_the_page_records_exactly_one_rating(tmp_path: Path) -> None:
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc, decide=True)
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             r = await pub.post(ratings_url(no), data={"level": "very_dissatisfied", "comment": "等待时间太长",
                                                       "mobile_last4": "5678"})
             body = _html(r)
@@ -158,7 +158,7 @@ async def test_rating_through_the_page_records_exactly_one_rating(tmp_path: Path
 async def test_rating_refusals_on_the_page(tmp_path: Path) -> None:
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc)  # accepted, not decided
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             r = await pub.post(ratings_url(no), data={"level": "satisfied", "mobile_last4": "5678"})
             assert r.status_code == 409 and "办结后才能评价" in _html(r)
             wrong = await pub.post(ratings_url(no), data={"level": "satisfied", "mobile_last4": "0000"})
@@ -186,7 +186,7 @@ async def test_pages_escape_what_was_typed(tmp_path: Path) -> None:
     evil = '<script>alert("x")</script>'
     async with intake_service(tmp_path) as svc:
         no = await _promised_case(svc, decide=True)
-        async with client(svc, role=None) as pub:
+        async with page_client(svc) as pub:
             r = await pub.post(STATUS_SUBMIT, data={"receipt_no": '"><b>2024', "mobile_last4": "5678"})
             assert r.status_code == 422 and '"><b>' not in r.text and "&#34;&gt;&lt;b&gt;2024" in r.text
             r = await pub.get(ratings_url('<img src=x onerror="alert(1)">'))

@@ -9,6 +9,7 @@ over :mod:`services.intake.usecases` (parse → use case → shape the answer).
 - ``applications.py``: cases through the six kinds, joint tasks, overrides;
 - ``ratings.py``: rectification tasks (整改);
 - ``reports.py``: volume, weekends, monthly reports;
+- ``audit.py``: the access log of reads of unmasked applicant data (auditors);
 - ``deps.py``: the shared dependencies (``State``: ``service.state.intake``; the acting staff member).
 
 Refusals are the runtime's ``DomainError``s (or a ``Problem``), made problem+json by the runtime;
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import applications, catalog, consultations, guide, pages, public, ratings, reports
+from . import applications, audit, catalog, consultations, guide, pages, public, ratings, reports
 
 router = APIRouter(prefix="/intake")
-for _module in (guide, public, catalog, consultations, applications, ratings, reports):
+for _module in (guide, public, catalog, consultations, applications, ratings, reports, audit):
     router.include_router(_module.router)
 
 #: The HTML pages (prefix ``/intake/public``).

@@ -6,11 +6,21 @@ call the JSON routes' own functions (``public.public_status`` and ``public.publi
 rate limit, the "a wrong pair answers exactly as an unknown number" rule, the masking and the
 once-only rating with its rectification are the same code path as the API's. Refusals are shown
 on the page in plain words with the HTTP status the API would give.
+
+Hardening: every page carries a content security policy without any script (``default-src
+'none'``, only the inline stylesheet), ``frame-ancestors 'none'`` (and ``X-Frame-Options``),
+``Referrer-Policy: no-referrer``, ``nosniff`` and ``no-store``. Every form carries a CSRF token
+(double submit: a random value in an HttpOnly, SameSite=Strict cookie — Secure, and named
+``__Host-…``, when served over TLS — and the same value in a hidden field; a POST whose field does
+not match its cookie, or that a browser marks ``Sec-Fetch-Site: cross-site``, answers 403 and a
+fresh form). It needs no server-side state, so it holds across replicas.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,7 +70,38 @@ _HEADERS = {
                                "base-uri 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
 }
+
+CSRF_FIELD = "csrf_token"
+CSRF_COOKIE = "intake_csrf"
+CSRF_COOKIE_TLS = "__Host-intake_csrf"  # the __Host- prefix: Secure, Path=/, no Domain (no sibling may set it)
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+CSRF_REFUSED = "页面已过期或来源不明，请重新填写后提交"
+
+
+def _tls(request: Request) -> bool:
+    if request.url.scheme == "https":
+        return True
+    st = request.app.state.service.state.intake
+    return bool(st.settings.intake_trust_forwarded_for
+                and request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https")
+
+
+def _cookie_name(request: Request) -> str:
+    return CSRF_COOKIE_TLS if _tls(request) else CSRF_COOKIE
+
+
+def _cookie_token(request: Request) -> str | None:
+    value = request.cookies.get(_cookie_name(request), "")
+    return value if _TOKEN.fullmatch(value) else None
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    if request.headers.get("sec-fetch-site", "") == "cross-site":
+        return False
+    cookie = _cookie_token(request)
+    return bool(cookie and submitted and hmac.compare_digest(cookie.encode(), submitted.encode()))
 
 LEVELS = [(level, level.label) for level in (
     RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED, RatingLevel.BASICALLY_SATISFIED,
@@ -82,8 +123,17 @@ def _paths(request: Request, receipt_no: str | None = None) -> dict[str, str]:
 def _render(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None,
             **context: Any) -> HTMLResponse:
     context.setdefault("paths", _paths(request))
-    html = _env.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers={**_HEADERS, **(headers or {})})
+    token = _cookie_token(request)
+    fresh = token is None
+    if fresh:
+        token = secrets.token_urlsafe(32)
+    html = _env.get_template(template).render(csrf_token=token, **context)
+    response = HTMLResponse(html, status_code=status_code, headers={**_HEADERS, **(headers or {})})
+    if fresh:
+        tls = _tls(request)
+        response.set_cookie(_cookie_name(request), token, httponly=True, samesite="strict", secure=tls,
+                            path="/" if tls else "/intake/public", max_age=2 * 3600)
+    return response
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -121,15 +171,19 @@ async def status_page_result(
     request: Request, uow: UoW, st: State,
     receipt_no: Annotated[str, Form(description="受理编号")] = "",
     mobile_last4: Annotated[str, Form(description="手机号码后四位")] = "",
+    csrf_token: Annotated[str, Form(description="表单令牌（防跨站请求伪造）")] = "",
 ) -> HTMLResponse:
     typed = receipt_no.strip()[:MAX_RECEIPT_NO]
     last4 = mobile_last4.strip()[:MAX_LAST4]
     form = {"receipt_no": typed}
     problem = None
+    if not _csrf_ok(request, csrf_token):
+        return _render(request, "status.html.j2", status_code=403, form=form, error=_error(403, CSRF_REFUSED),
+                       view=None)
     if not typed:
         problem = "请填写受理编号"
     elif normalize_receipt_no(typed) is None:
-        problem = "受理编号格式不正确，应类似 2024-LYJ-00042（见受理通知书或短信）"
+        problem = "受理编号格式不正确，应类似 2026-LYJ-7K3M9Q2X（见受理通知书或短信）"
     else:
         problem = _last4_problem(last4)
     if problem:
@@ -176,6 +230,7 @@ async def rating_page_submit(
     level: Annotated[str, Form(description="满意程度")] = "",
     comment: Annotated[str, Form(description="评价内容（选填）")] = "",
     mobile_last4: Annotated[str, Form(description="手机号码后四位")] = "",
+    csrf_token: Annotated[str, Form(description="表单令牌（防跨站请求伪造）")] = "",
 ) -> HTMLResponse:
     no = normalize_receipt_no(receipt_no)
     if no is None:
@@ -183,6 +238,9 @@ async def rating_page_submit(
     context = _rating_context(request, no)
     known = level in {lv.value for lv in RatingLevel}
     form = {"level": level if known else "", "comment": comment[:MAX_COMMENT * 2]}
+    if not _csrf_ok(request, csrf_token):
+        return _render(request, "rating.html.j2", status_code=403, form=form, ack=None,
+                       error=_error(403, CSRF_REFUSED), **context)
     last4 = mobile_last4.strip()[:MAX_LAST4]
     problem = None
     if not form["level"]:

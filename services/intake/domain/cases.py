@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,19 +36,27 @@ from contracts.intake import (
     ApplicationForwarded,
     ApplicationNotAccepted,
     ApplicationReceived,
+    DecisionTextRecorded,
+    ForwardingTextRecorded,
+    HigherAnswerTextRecorded,
     HigherAuthorityAnswered,
     JointAnswer,
+    JointOpinionRecorded,
     JointTaskAnswered,
     JointTaskOpened,
+    MaterialRef,
     MissingMaterial,
     NotAcceptedReason,
+    NotAcceptedTextRecorded,
     Outcome,
+    OverrideTextRecorded,
     RatingLevel,
     RatingSubmitted,
     SupplementOverrideRecorded,
     SupplementProvided,
     SupplementRequested,
     SupplementStage,
+    SupplementTextRecorded,
 )
 
 from . import identifiers
@@ -58,14 +67,27 @@ from services.runtime.workdays import is_weekend, local_date, national_calendar
 
 # --------------------------------------------------------------------------- receipt numbers
 
-RECEIPT_NO = re.compile(r"^(\d{4})-([A-Z][A-Z0-9]{1,11})-(\d{5,})$")
+#: The random part of a receipt number: no 0/O, 1/I/L (read out over the phone, typed by the public).
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RECEIPT_RANDOM_LENGTH = 8
+# Old numbers (``2024-LYJ-00042``, sequential) stay valid; new ones end in 8 random characters.
+RECEIPT_NO = re.compile(r"^(\d{4})-([A-Z][A-Z0-9]{1,11})-(\d{5,}|[2-9A-HJKMNP-Z]{8})$")
 
 
 def receipt_number(year: int, unit_code: str, seq: int) -> str:
-    """``<year>-<unit>-<sequence>``: the sequence restarts every year for every unit."""
+    """``<year>-<unit>-<sequence>``: the unit's register number (登记序号), gap-free, restarting
+    every year. It was the receipt number until receipt numbers became unguessable; it stays the
+    case's internal register number (staff only) and old receipt numbers have this form."""
     if seq < 1:
         raise ValueError("sequence starts at 1")
     return f"{year:04d}-{unit_code}-{seq:05d}"
+
+
+def random_receipt_number(year: int, unit_code: str) -> str:
+    """``<year>-<unit>-<8 random characters>`` (31^8 ≈ 8.5·10^11 per unit and year): it reveals
+    neither the unit's volume nor the next number, so numbers cannot be enumerated."""
+    tail = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_RANDOM_LENGTH))
+    return f"{year:04d}-{unit_code}-{tail}"
 
 
 def normalize_receipt_no(value: str) -> str | None:
@@ -98,9 +120,7 @@ class Applicant(BaseModel):
 
     @classmethod
     def company(cls, *, company_name: str, credit_code: str, contact_name: str, mobile: str) -> "Applicant":
-        company_name = (company_name or "").strip()
-        if not company_name:
-            raise InvalidInput("applicant.company_name", "请填写单位（企业）名称")
+        company_name = identifiers.company_name(company_name, field="applicant.company_name")
         return cls(
             type=ApplicantType.COMPANY,
             name=identifiers.person_name(contact_name, field="applicant.name"),
@@ -212,6 +232,8 @@ class RequestedMaterial:
 
 
 MAX_COMMENT = 500
+#: What replaces a typed text once the retention period has passed.
+ERASED = "（已按保存期限删除）"
 
 
 class Application(BaseModel):
@@ -251,6 +273,8 @@ class Application(BaseModel):
     rating: Rating | None = None
     due_on: date | None = None
     timeline: list[Step] = Field(default_factory=list)
+    register_seq: int | None = None  # the unit's gap-free register sequence of the year (staff only)
+    erased: bool = False             # personal data pseudonymised after the retention period
 
     _events: list[Event] = PrivateAttr(default_factory=list)
 
@@ -296,6 +320,19 @@ class Application(BaseModel):
     def _case(self, actor: Actor | None) -> dict:
         return {"receipt_no": self.receipt_no, "unit_code": self.unit_code, "item_code": self.item.item_code,
                 "item_version": self.item.version, "staff_id": actor.staff_id if actor else None}
+
+    def _public_and_full(self, public: type[Event], full: type[Event], **fields) -> list[Event]:  # type: ignore[no-untyped-def]
+        """A step whose clerk-typed text must not reach a public topic: the public event (codes,
+        ``extra="ignore"`` drops the text fields) and its internal twin on ``intake.case-texts``."""
+        return self._emit(public(**fields), full(**fields))
+
+    def _refs(self, materials: Iterable[MissingMaterial]) -> list[MaterialRef]:
+        """Materials as public events show them: code and the catalog's name, no typed words."""
+        out = []
+        for m in materials:
+            spec = self.item.content.material(m.code)
+            out.append(MaterialRef(code=m.code, name=spec.name if spec else None, ad_hoc=spec is None))
+        return out
 
     def _require(self, *allowed: Status, what: str) -> None:
         if self.status not in allowed:
@@ -480,10 +517,11 @@ class Application(BaseModel):
             self.resume_status = self.status
             self.status = Status.SUPPLEMENT_IN_REVIEW
             self._step(at, "supplement_requested", "审查中需补正材料，暂停计时")
-        return self._emit(SupplementRequested(
-            **self._case(actor), requested_at=at, stage=stage, stops_clock=not at_window, missing=missing,
-            request_no=req.request_no, override_id=override_id, item_name=self.item.name, unit_name=self.unit_name,
-        ))
+        common = dict(**self._case(actor), requested_at=at, stage=stage, stops_clock=not at_window,
+                      request_no=req.request_no, override_id=override_id, item_name=self.item.name,
+                      unit_name=self.unit_name)
+        return self._emit(SupplementRequested(**common, missing=self._refs(missing)),
+                          SupplementTextRecorded(**common, missing=missing))
 
     def record_override(self, actor: Actor, at: datetime, materials: Iterable[RequestedMaterial], reason: str,
                         override_id: str) -> list[Event]:
@@ -504,10 +542,9 @@ class Application(BaseModel):
             raise InvalidInput("materials", f"以下材料首次通知已列出，无需批准：{'、'.join(already)}")
         self.overrides.append(Override(override_id=override_id, supervisor_id=actor.staff_id, materials=listed,
                                        reason=reason.strip(), recorded_at=at))
-        return self._emit(SupplementOverrideRecorded(
-            **self._case(actor), override_id=override_id, supervisor_id=actor.staff_id, materials=listed,
-            reason=reason.strip(), recorded_at=at,
-        ))
+        common = dict(**self._case(actor), override_id=override_id, supervisor_id=actor.staff_id, recorded_at=at)
+        return self._emit(SupplementOverrideRecorded(**common, materials=self._refs(listed)),
+                          OverrideTextRecorded(**common, materials=listed, reason=reason.strip()))
 
     def provide_supplement(self, actor: Actor, at: datetime, materials: Iterable[str]) -> list[Event]:
         """The applicant brought materials; when nothing asked for is missing the case goes on
@@ -554,10 +591,11 @@ class Application(BaseModel):
         self.decided_at, self.decided_by = at, actor.staff_id
         self.outstanding = []
         self._step(at, "not_accepted", f"不予受理：{reason}")
-        return self._emit(ApplicationNotAccepted(
+        return self._public_and_full(
+            ApplicationNotAccepted, NotAcceptedTextRecorded,
             **self._case(actor), reason_code=reason_code, reason=reason, decided_at=at, item_name=self.item.name,
             unit_name=self.unit_name, applicant_type=self.applicant.type,
-        ))
+        )
 
     # ------------------------------------------------------------------ reported-up (上报件)
 
@@ -568,14 +606,18 @@ class Application(BaseModel):
         self._require(Status.ACCEPTED, what="上报")
         if self.higher_approved is not None:
             raise InvalidState(None, "上级机关已经答复，不能重复上报")
-        authority = (authority or self.item.content.higher_authority or "").strip()
+        typed = (authority or "").strip()
+        authority = typed or (self.item.content.higher_authority or "").strip()
         if not authority:
             raise InvalidInput("authority", "请填写上报的上级机关")
+        if typed and typed != (self.item.content.higher_authority or ""):
+            authority = identifiers.authority_name(typed, field="authority")
         self.authority, self.forwarded_at = authority, at
         self.status = Status.FORWARDED
         self._step(at, "forwarded", f"已上报{authority}")
-        return self._emit(ApplicationForwarded(**self._case(actor), authority=authority, forwarded_at=at,
-                                               note=note, item_name=self.item.name, unit_name=self.unit_name))
+        return self._public_and_full(ApplicationForwarded, ForwardingTextRecorded, **self._case(actor),
+                                     authority=authority, forwarded_at=at, note=note, item_name=self.item.name,
+                                     unit_name=self.unit_name)
 
     def record_higher_answer(self, actor: Actor, at: datetime, approved: bool, answer: str,
                              document_no: str | None = None) -> list[Event]:
@@ -587,9 +629,9 @@ class Application(BaseModel):
         self.higher_approved, self.higher_answer = approved, answer
         self.status = Status.ACCEPTED
         self._step(at, "higher_answered", f"{self.authority}已答复（{'同意' if approved else '不同意'}）")
-        return self._emit(HigherAuthorityAnswered(**self._case(actor), authority=self.authority or "",
-                                                  approved=approved, answer=answer, document_no=document_no,
-                                                  answered_at=at))
+        return self._public_and_full(HigherAuthorityAnswered, HigherAnswerTextRecorded, **self._case(actor),
+                                     authority=self.authority or "", approved=approved, answer=answer,
+                                     document_no=document_no, answered_at=at)
 
     # ------------------------------------------------------------------ joint (联办件)
 
@@ -610,9 +652,9 @@ class Application(BaseModel):
         self._step(at, "joint_answered", f"{task.unit_name}已答复（{'同意' if answer is JointAnswer.APPROVE else '不同意'}）")
         if done:
             self.status = Status.ACCEPTED
-        return self._emit(JointTaskAnswered(**self._case(actor), task_id=task.task_id,
-                                            participant_unit_code=task.unit_code, answer=answer, opinion=opinion,
-                                            answered_at=at, all_answered=done))
+        return self._public_and_full(JointTaskAnswered, JointOpinionRecorded, **self._case(actor),
+                                     task_id=task.task_id, participant_unit_code=task.unit_code, answer=answer,
+                                     opinion=opinion, answered_at=at, all_answered=done)
 
     # ------------------------------------------------------------------ decision
 
@@ -636,11 +678,12 @@ class Application(BaseModel):
         on_the_spot = (self.rules.on_the_spot and self.accepted_at is not None
                        and local_date(at) == local_date(self.accepted_at))
         self._step(at, "decided", "已办结：" + ("准予" if outcome is Outcome.APPROVED else "不予许可"))
-        return self._emit(ApplicationDecided(
+        return self._public_and_full(
+            ApplicationDecided, DecisionTextRecorded,
             **self._case(actor), outcome=outcome, decision_text=text, decided_at=at, case_kind=self.kind,
             on_the_spot=on_the_spot, item_name=self.item.name, unit_name=self.unit_name,
             applicant_type=self.applicant.type,
-        ))
+        )
 
     # ------------------------------------------------------------------ satisfaction (好差评)
 
@@ -660,6 +703,46 @@ class Application(BaseModel):
             score=level.score, has_comment=comment is not None, accepted_by=self.accepted_by,
             decided_by=self.decided_by, rated_at=at,
         ))
+
+    # ------------------------------------------------------------------ retention
+
+    def erase_personal_data(self, placeholder: str = ERASED) -> None:
+        """Pseudonymise the applicant and drop every text typed about the case (after the retention
+        period): the applicant keeps only the masked forms (the mobile's last four digits remain,
+        so the public lookup still answers, masked); a company's name and credit code are public
+        registry data and stay."""
+        if self.erased:
+            return
+        a = self.applicant
+        self.applicant = a.model_copy(update={
+            "name": mask_name(a.name) if a.name and "*" not in a.name else a.name,
+            "mobile": mask_mobile(a.mobile) if a.mobile and "*" not in a.mobile else a.mobile,
+            "resident_id": mask_resident_id(a.resident_id) if a.resident_id and "*" not in a.resident_id else a.resident_id,
+        })
+        for attr in ("decision_text", "not_accepted_text", "higher_answer"):
+            if getattr(self, attr):
+                setattr(self, attr, placeholder)
+        for t in self.joint_tasks:
+            if t.opinion:
+                t.opinion = placeholder
+
+        def scrub(materials: list[MissingMaterial]) -> list[MissingMaterial]:
+            return [m.model_copy(update={"reason": None,
+                                         "name": m.name if self.item.content.material(m.code) else placeholder})
+                    for m in materials]
+
+        for r in self.requests:
+            r.missing = scrub(r.missing)
+        for o in self.overrides:
+            o.materials, o.reason = scrub(o.materials), placeholder
+        self.outstanding = scrub(self.outstanding)
+        self.adhoc = {f"{placeholder}{code}": code for code in self.adhoc.values()}
+        if self.rating is not None and self.rating.comment:
+            self.rating = self.rating.model_copy(update={"comment": placeholder})
+        for step in self.timeline:
+            if step.code == "not_accepted":
+                step.label = "不予受理"
+        self.erased = True
 
     # ------------------------------------------------------------------ public status (网上查询)
 

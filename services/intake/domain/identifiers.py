@@ -7,6 +7,7 @@ the administrative division code); mobile numbers with phonenumbers (a mainland 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import phonenumbers
@@ -86,4 +87,36 @@ def person_name(value: str, *, field: str = "name") -> str:
         raise InvalidInput(field, "请填写姓名")
     if len(name) > 30:
         raise InvalidInput(field, "姓名过长，请核对")
+    return name
+
+
+# Names typed by a clerk that travel on public events (an organ's, a company's) may not smuggle
+# personal identifiers: no run of digits as long as a mobile, an ID or a bank card number.
+_LONG_DIGITS = re.compile(r"[0-9０-９]{7,}")
+_ANY_DIGIT = re.compile(r"[0-9０-９]")
+#: How the name of a public organ ends (局, 厅, 委员会, 人民政府, 管理机构 ...).
+ORGAN_SUFFIXES = ("局", "厅", "部", "委", "委员会", "办", "办公室", "院", "政府", "中心", "署", "处", "所", "站",
+                  "会", "机构", "机关", "室", "队", "庭", "馆")
+
+
+def authority_name(value: str, *, field: str = "authority") -> str:
+    """The name of a higher authority (上级机关) typed by a clerk: it travels on a public topic, so
+    it must read as an organ's name: at most 50 characters, no digits, an organ's ending."""
+    name = re.sub(r"\s+", "", value or "")
+    if not name:
+        raise InvalidInput(field, "请填写上报的上级机关")
+    if len(name) > 50:
+        raise InvalidInput(field, "上级机关名称过长（不超过50字）")
+    if _ANY_DIGIT.search(name) or not name.endswith(ORGAN_SUFFIXES):
+        raise InvalidInput(field, "请填写上级机关的名称（如“市自然资源和规划局”），不要填写人名、电话、证件号码或地址")
+    return name
+
+
+def company_name(value: str, *, field: str = "applicant.company_name") -> str:
+    """A company's registered name (public registry data, published in full): no long digit runs."""
+    name = (value or "").strip()
+    if not name:
+        raise InvalidInput(field, "请填写单位（企业）名称")
+    if _LONG_DIGITS.search(name):
+        raise InvalidInput(field, "单位名称中不能含有电话、证件号码或银行卡号，请填写登记的单位名称")
     return name
