@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.notify import sms_text
+from services.notify.domain import sms_text
 from services.notify.providers.base import OutgoingSms
 from services.notify.providers.smpp import SmppConfig, SmppProvider
 from tests.peers.smpp import SmppPeer

@@ -26,11 +26,16 @@ from contextlib import contextmanager
 from contracts.intake import (
     ApplicationAccepted,
     ApplicationDecided,
+    ApplicationDecidedV1,
     ApplicationForwarded,
+    ApplicationForwardedV1,
     ApplicationNotAccepted,
+    ApplicationNotAcceptedV1,
     HigherAuthorityAnswered,
+    HigherAuthorityAnsweredV1,
     SupplementProvided,
     SupplementRequested,
+    SupplementRequestedV1,
     UnitRegistered,
 )
 from services.runtime.consumer import HandlerContext, Reject
@@ -69,7 +74,7 @@ async def accepted(event: ApplicationAccepted, ctx: HandlerContext) -> None:
         await clocks.start_clock(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
 
-async def supplement_requested(event: SupplementRequested, ctx: HandlerContext) -> None:
+async def supplement_requested(event: SupplementRequested | SupplementRequestedV1, ctx: HandlerContext) -> None:
     with _rejecting(event):
         await clocks.supplement_requested(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
@@ -79,22 +84,22 @@ async def supplement_provided(event: SupplementProvided, ctx: HandlerContext) ->
         await clocks.supplement_provided(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
 
-async def forwarded(event: ApplicationForwarded, ctx: HandlerContext) -> None:
+async def forwarded(event: ApplicationForwarded | ApplicationForwardedV1, ctx: HandlerContext) -> None:
     with _rejecting(event):
         await clocks.forwarded(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
 
-async def answered(event: HigherAuthorityAnswered, ctx: HandlerContext) -> None:
+async def answered(event: HigherAuthorityAnswered | HigherAuthorityAnsweredV1, ctx: HandlerContext) -> None:
     with _rejecting(event):
         await clocks.authority_answered(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
 
-async def decided(event: ApplicationDecided, ctx: HandlerContext) -> None:
+async def decided(event: ApplicationDecided | ApplicationDecidedV1, ctx: HandlerContext) -> None:
     with _rejecting(event):
         await clocks.decided(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 
 
-async def not_accepted(event: ApplicationNotAccepted, ctx: HandlerContext) -> None:
+async def not_accepted(event: ApplicationNotAccepted | ApplicationNotAcceptedV1, ctx: HandlerContext) -> None:
     with _rejecting(event):
         await clocks.not_accepted(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
 

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 
 from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
+from services.runtime.workdays import TZ
 
 from . import domain
 
@@ -38,7 +39,7 @@ class NotifySettings(ServiceSettings):
     notify_sms_max_parts: int = Field(4, ge=1, le=10, description="Longest SMS allowed, in parts (carriers bill each).")
     notify_sms_reference_bits: Literal[8, 16] = Field(8, description="Concatenation reference size in the UDH (8 or 16 bits).")
     notify_quiet_hours: str = Field("22:00-08:00", description="Applicants get no SMS in this window (local time); 'off' to disable.")
-    notify_time_zone: str = Field("Asia/Shanghai", description="Time zone of the quiet hours.")
+    notify_time_zone: str = Field(TZ.key, description="Time zone of the quiet hours (default: the center's, services.runtime.workdays.TZ).")
     notify_rate_per_second: float = Field(20.0, gt=0, description="Provider rate limit: SMS parts per second (token bucket).")
     notify_rate_burst: int = Field(20, ge=1, description="Provider rate limit: burst size.")
     notify_retry_max_attempts: int = Field(6, ge=1, description="Submit attempts before a temporary error becomes failed.")
@@ -127,6 +128,6 @@ DECLARATION = ServiceDeclaration(
     name="notify",
     port=8104,
     title="OneWindow notify",
-    consumes=('intake.applications', 'intake.contacts', 'intake.units', 'intake.ratings', 'seal.documents', 'deadline.clocks', 'deadline.supervision', 'attendance.staff', 'attendance.duty'),
+    consumes=('intake.applications', 'intake.case-texts', 'intake.contacts', 'intake.units', 'intake.ratings', 'seal.documents', 'deadline.clocks', 'deadline.supervision', 'attendance.staff', 'attendance.duty'),
     writes=('seal.commands',),
 )

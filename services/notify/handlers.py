@@ -1,200 +1,148 @@
-"""Kafka subscribers: what intake, seal, deadline and attendance tell notify, turned into notices
-and SMS. Each handler runs inside the runtime's transaction with the inbox (a redelivered event
-is skipped); the notice and message tables' own unique keys make a replay after a restart
-harmless too."""
+"""Kafka subscribers: what intake, seal, deadline and attendance tell notify, each event type to
+one module-level function that calls its use case (``usecases/``). Each runs inside the
+runtime's transaction with the inbox (a redelivered event is skipped); the notice and message
+tables' own unique keys make a replay after a restart harmless too.
+
+The consumer groups (``app.py``, ``GROUPS``) are the ones notify has always had:
+``notify.contacts``, ``notify.units``, ``notify.applications``, ``notify.sealing``,
+``notify.deadlines``, ``notify.supervision``, ``notify.staff``, ``notify.duty``; events that
+share a group keep their order per key (one receipt's events)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from contracts.attendance import DutyGapDetected, StaffRegistered, StaffRole, StaffUpdated
-from contracts.common import CaseKind, DocumentType
+from contracts.attendance import DutyGapDetected, StaffRegistered, StaffUpdated
 from contracts.deadline import DeadlineMissed, DeadlineWarned, ExtensionGranted, SupervisionNoticeIssued
 from contracts.intake import (
-    ApplicantContactRecorded, ApplicationAccepted, ApplicationDecided, ApplicationForwarded, ApplicationNotAccepted,
-    ApplicationReceived, Outcome as DecisionOutcome, SupplementRequested, UnitRegistered,
+    ApplicantContactRecorded, ApplicationAccepted, ApplicationDecidedV1, ApplicationForwardedV1,
+    ApplicationNotAcceptedV1, ApplicationReceived, DecisionTextRecorded, ForwardingTextRecorded,
+    NotAcceptedTextRecorded, SupplementRequestedV1, SupplementTextRecorded, UnitRegistered,
 )
-from contracts.notify import Recipient
 from contracts.seal import DocumentSealed, SealingRefused
-from services.runtime.app import Service
-from services.runtime.consumer import HandlerContext
+from services.runtime import clock
+from services.runtime.consumer import HandlerContext, HandlerFn
 
-from . import store
-from .config import NotifySettings
-from .domain import Category
-from .duty import DutyGaps
-from .messaging import SmsMetrics, SmsRequest, queue_sms
-from .notices import Notices, local_date
-from .store import CaseRow, ContactRow, StaffRow, UnitRow
+from .usecases import cases, duty_gaps
+from .usecases.duty_gaps import DutyGaps
+from .usecases.notices import Notices
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _state(ctx: HandlerContext) -> Any:
+    if ctx.service is None:
+        raise RuntimeError("notify's handlers need the service in their HandlerContext (its shared state)")
+    return ctx.service.state
 
 
-async def _case(ctx: HandlerContext, receipt_no: str, **values: Any) -> CaseRow:
-    values = {k: v for k, v in values.items() if v is not None}
-    row = await ctx.session.get(CaseRow, receipt_no)
-    if row is None:
-        row = CaseRow(receipt_no=receipt_no, **values)
-        ctx.session.add(row)
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-        row.updated_at = _now()
-    await ctx.session.flush()
-    return row
+def _notices(ctx: HandlerContext) -> Notices:
+    return _state(ctx).notices
 
 
-def register(service: Service, notices: Notices, metrics: SmsMetrics, duty_gaps: DutyGaps) -> None:
-    settings: NotifySettings = service.settings  # type: ignore[assignment]
+def _duty_gaps(ctx: HandlerContext) -> DutyGaps:
+    return _state(ctx).duty_gaps
 
-    async def staff_alert(ctx: HandlerContext, staff: list[StaffRow], template: str, context: dict[str, Any],
-                          receipt_no: str | None = None) -> None:
-        for person in staff:
-            await queue_sms(ctx, settings, SmsRequest(
-                cause_event_id=ctx.event_id, template=template, category=Category.STAFF_ALERT,
-                recipient_kind=Recipient.STAFF, mobile=person.mobile or "", context=context,
-                receipt_no=receipt_no, staff_id=person.staff_id), _now(), metrics)
 
-    # ------------------------------------------------------------------ intake.contacts
+# ------------------------------------------------------------------ intake.contacts (group: contacts)
 
-    @service.handler(ApplicantContactRecorded, name="contacts")
-    async def on_contact(event: ApplicantContactRecorded, ctx: HandlerContext) -> None:
-        await store.upsert(ctx.session, ContactRow, {"receipt_no": event.receipt_no}, dict(
-            applicant_type=event.applicant_type.value, name=event.name, company_name=event.company_name,
-            mobile=event.mobile, recorded_at=event.recorded_at))
-        await ctx.session.flush()
-        now = _now()
-        await notices.on_contact(ctx, event.receipt_no, now)  # also wakes the release worker after commit
-        case = await ctx.session.get(CaseRow, event.receipt_no)
-        if case is not None and case.survey_cause:
-            await notices.invite_to_survey(ctx, case, event.mobile, case.survey_cause, now)
-            case.survey_cause = None
 
-    # ------------------------------------------------------------------ intake.units
+async def contact_recorded(event: ApplicantContactRecorded, ctx: HandlerContext) -> None:
+    await cases.contact_recorded(ctx, _notices(ctx), event, clock.now())
 
-    @service.handler(UnitRegistered, name="units")
-    async def on_unit(event: UnitRegistered, ctx: HandlerContext) -> None:
-        await store.upsert(ctx.session, UnitRow, {"unit_code": event.unit_code}, {"unit_name": event.unit_name})
 
-    # ------------------------------------------------------------------ intake.applications
+# ------------------------------------------------------------------ intake.units (group: units)
 
-    @service.handler(ApplicationReceived, ApplicationAccepted, SupplementRequested, ApplicationNotAccepted,
-                     ApplicationForwarded, ApplicationDecided, name="applications")
-    async def on_application(event: Any, ctx: HandlerContext) -> None:
-        now = _now()
-        rn, unit = event.receipt_no, event.unit_code
-        if isinstance(event, ApplicationReceived):
-            await _case(ctx, rn, unit_code=unit, item_code=event.item_code, received_at=event.received_at)
-            return
-        case = await _case(ctx, rn, unit_code=unit, item_code=event.item_code, item_name=event.item_name,
-                           unit_name=event.unit_name)
 
-        async def notice(doc_type: DocumentType, **facts: Any) -> None:
-            await notices.request(ctx, receipt_no=rn, unit_code=unit, document_type=doc_type,
-                                  cause_event_id=ctx.event_id, facts={k: v for k, v in facts.items() if v is not None},
-                                  now=now)
+async def unit_registered(event: UnitRegistered, ctx: HandlerContext) -> None:
+    await cases.unit_registered(ctx, event)
 
-        if isinstance(event, ApplicationAccepted):
-            case.case_kind, case.promised_days = event.case_kind.value, event.promised_days
-            case.accepted_at, case.received_at = event.accepted_at, case.received_at or event.received_at
-            case.clerk_staff_id = event.staff_id or case.clerk_staff_id
-            if event.case_kind is CaseKind.IMMEDIATE:
-                return  # decided on the spot: the decision itself is the written notice (Art. 34(2))
-            await notice(DocumentType.ACCEPTANCE, case_kind=event.case_kind.value,
-                         promised_days=event.promised_days or None)
-            if event.case_kind is CaseKind.JOINT:
-                partners = []
-                for code in event.joint_units:
-                    unit_row = await ctx.session.get(UnitRow, code)
-                    partners.append(unit_row.unit_name if unit_row else code)
-                await notice(DocumentType.JOINT, lead_unit=event.unit_name, partner_units=partners or [event.unit_name],
-                             promised_days=event.promised_days or None)
-        elif isinstance(event, SupplementRequested):
-            await notice(DocumentType.SUPPLEMENT,
-                         materials=[{"name": m.name, "reason": m.reason or "请按申报要求提交"} for m in event.missing],
-                         supplement_days=settings.notify_supplement_days)
-        elif isinstance(event, ApplicationNotAccepted):
-            await notice(DocumentType.NOT_ACCEPTED, ground="other", reason=event.reason.rstrip("。"))
-        elif isinstance(event, ApplicationForwarded):
-            await notice(DocumentType.FORWARDED, higher_authority=event.authority,
-                         forwarded_on=local_date(settings, event.forwarded_at),
-                         accepted_on=local_date(settings, case.accepted_at or event.forwarded_at))
-        elif isinstance(event, ApplicationDecided):
-            accepted_on = local_date(settings, case.accepted_at or event.decided_at)
-            if event.outcome is DecisionOutcome.APPROVED:
-                await notice(DocumentType.APPROVAL, accepted_on=accepted_on, pickup_place=settings.notify_pickup_place,
-                             decision_text=event.decision_text)
-            else:
-                await notice(DocumentType.DENIAL, accepted_on=accepted_on, reason=event.decision_text.rstrip("。"))
-            contact = await ctx.session.get(ContactRow, rn)
-            if contact is not None:
-                await notices.invite_to_survey(ctx, case, contact.mobile, ctx.event_id, now)
-            else:
-                case.survey_cause = ctx.event_id  # sent when intake.contacts catches up
-                notices.wake_after_commit(ctx.session)  # or by the release worker, if it is committing now
 
-    # ------------------------------------------------------------------ seal.documents
+# ------------------------------------------------------------------ intake.applications (group: applications)
 
-    @service.handler(DocumentSealed, SealingRefused, name="sealing")
-    async def on_sealing(event: Any, ctx: HandlerContext) -> None:
-        if isinstance(event, DocumentSealed):
-            await notices.on_sealed(ctx, event, _now())
-        else:
-            await notices.on_refused(ctx, event, _now())
 
-    # ------------------------------------------------------------------ deadline
+async def application_received(event: ApplicationReceived, ctx: HandlerContext) -> None:
+    await cases.application_received(ctx, event)
 
-    @service.handler(ExtensionGranted, DeadlineWarned, DeadlineMissed, name="deadlines")
-    async def on_clock(event: Any, ctx: HandlerContext) -> None:
-        case = await ctx.session.get(CaseRow, event.receipt_no)
-        item_name = case.item_name if case and case.item_name else (getattr(event, "item_code", "") or "")
-        if isinstance(event, ExtensionGranted):
-            accepted = case.accepted_at if case and case.accepted_at else event.granted_at
-            await notices.request(ctx, receipt_no=event.receipt_no, unit_code=event.unit_code,
-                                  document_type=DocumentType.EXTENSION, cause_event_id=ctx.event_id, now=_now(),
-                                  facts={"reason": event.reason.rstrip("。"), "extension_days": event.days,
-                                         "new_due_date": event.new_due_date.isoformat(),
-                                         "accepted_on": local_date(settings, accepted),
-                                         "joint": bool(case and case.case_kind == CaseKind.JOINT.value)})
-        elif isinstance(event, DeadlineWarned):
-            staff = await notices.responsible_staff(ctx, event.receipt_no, event.unit_code)
-            await staff_alert(ctx, staff, "staff_deadline_warned", {
-                "receipt_no": event.receipt_no, "item_name": item_name, "due_date": event.due_date,
-                "days_left": event.days_left}, event.receipt_no)
-        else:
-            heads = list(await store.staff_by_role(ctx.session, "chief_representative", event.unit_code))
-            clerk = None
-            if case and case.clerk_staff_id:
-                clerk = await ctx.session.get(StaffRow, case.clerk_staff_id)
-            days = max(1, (_now().astimezone(settings.quiet_hours.tz).date() - event.due_date).days)
-            await staff_alert(ctx, heads, "staff_deadline_overdue", {
-                "receipt_no": event.receipt_no, "item_name": item_name,
-                "unit_name": (case.unit_name if case and case.unit_name else event.unit_code),
-                "days_overdue": days, "clerk_name": clerk.name if clerk else "未登记"}, event.receipt_no)
 
-    @service.handler(SupervisionNoticeIssued, name="supervision")
-    async def on_supervision(event: SupervisionNoticeIssued, ctx: HandlerContext) -> None:
-        heads = list(await store.staff_by_role(ctx.session, "chief_representative", event.unit_code))
-        unit = await ctx.session.get(UnitRow, event.unit_code)
-        await staff_alert(ctx, heads, "staff_supervision", {
-            "unit_name": unit.unit_name if unit else event.unit_code, "notice_no": event.notice_no,
-            "summary": event.reason[:30], "reply_due": event.reply_due}, event.receipt_no)
+async def application_accepted(event: ApplicationAccepted, ctx: HandlerContext) -> None:
+    await cases.application_accepted(ctx, _notices(ctx), event, ctx.event_id, clock.now())
 
-    # ------------------------------------------------------------------ attendance
 
-    @service.handler(StaffRegistered, StaffUpdated, name="staff")
-    async def on_staff(event: Any, ctx: HandlerContext) -> None:
-        await store.upsert(ctx.session, StaffRow, {"staff_id": event.staff_id}, dict(
-            name=event.name, unit_code=event.unit_code, unit_name=event.unit_name, window_no=event.window_no,
-            role=event.role.value, mobile=event.mobile, active=event.active))
-        if event.role is StaffRole.DUTY_MANAGER and event.active and event.mobile:
-            await ctx.session.flush()
-            await duty_gaps.on_manager(ctx, _now())  # also wakes the release worker after commit
+# The texts come from intake.case-texts (issue 20); the v1 events, still on intake.applications
+# from before, carry the same fields.
+async def supplement_requested(event: SupplementTextRecorded | SupplementRequestedV1, ctx: HandlerContext) -> None:
+    await cases.supplement_requested(ctx, _notices(ctx), event, ctx.event_id, clock.now())
 
-    @service.handler(DutyGapDetected, name="duty")
-    async def on_duty_gap(event: DutyGapDetected, ctx: HandlerContext) -> None:
-        # Held, not dropped, while no duty manager is known yet (duty.py).
-        await duty_gaps.on_gap(ctx, event, ctx.event_id, _now())
+
+async def application_not_accepted(event: NotAcceptedTextRecorded | ApplicationNotAcceptedV1, ctx: HandlerContext) -> None:
+    await cases.application_not_accepted(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+async def application_forwarded(event: ForwardingTextRecorded | ApplicationForwardedV1, ctx: HandlerContext) -> None:
+    await cases.application_forwarded(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+async def application_decided(event: DecisionTextRecorded | ApplicationDecidedV1, ctx: HandlerContext) -> None:
+    await cases.application_decided(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+# ------------------------------------------------------------------ seal.documents (group: sealing)
+
+
+async def document_sealed(event: DocumentSealed, ctx: HandlerContext) -> None:
+    await cases.document_sealed(ctx, _notices(ctx), event, clock.now())
+
+
+async def sealing_refused(event: SealingRefused, ctx: HandlerContext) -> None:
+    await cases.sealing_refused(ctx, _notices(ctx), event, clock.now())
+
+
+# ------------------------------------------------------------------ deadline.clocks (group: deadlines)
+
+
+async def extension_granted(event: ExtensionGranted, ctx: HandlerContext) -> None:
+    await cases.extension_granted(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+async def deadline_warned(event: DeadlineWarned, ctx: HandlerContext) -> None:
+    await cases.deadline_warned(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+async def deadline_missed(event: DeadlineMissed, ctx: HandlerContext) -> None:
+    await cases.deadline_missed(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+# ------------------------------------------------------------------ deadline.supervision (group: supervision)
+
+
+async def supervision_notice_issued(event: SupervisionNoticeIssued, ctx: HandlerContext) -> None:
+    await cases.supervision_notice_issued(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+
+
+# ------------------------------------------------------------------ attendance.staff (group: staff)
+
+
+async def staff_written(event: StaffRegistered | StaffUpdated, ctx: HandlerContext) -> None:
+    await duty_gaps.staff_written(ctx, _duty_gaps(ctx), event, clock.now())
+
+
+# ------------------------------------------------------------------ attendance.duty (group: duty)
+
+
+async def duty_gap_detected(event: DutyGapDetected, ctx: HandlerContext) -> None:
+    # Held, not dropped, while no duty manager is known yet (usecases/duty_gaps.py).
+    await duty_gaps.duty_gap_detected(ctx, _duty_gaps(ctx), event, ctx.event_id, clock.now())
+
+
+#: Consumer group name (``notify.<name>``, as deployed: offsets and ACLs depend on it) -> its
+#: handlers, in the order the groups were always declared.
+GROUPS: dict[str, tuple[HandlerFn, ...]] = {
+    "contacts": (contact_recorded,),
+    "units": (unit_registered,),
+    "applications": (application_received, application_accepted, supplement_requested, application_not_accepted,
+                     application_forwarded, application_decided),
+    "sealing": (document_sealed, sealing_refused),
+    "deadlines": (extension_granted, deadline_warned, deadline_missed),
+    "supervision": (supervision_notice_issued,),
+    "staff": (staff_written,),
+    "duty": (duty_gap_detected,),
+}

@@ -11,7 +11,7 @@
   (a receipt may arrive before the submit result is stored: it waits here to be matched);
 - opt_outs (survey invitations only), short_links, document serials;
 - duty_gaps: every weekend duty gap notify was told of and what became of its alert (held while
-  no duty manager is known, see duty.py).
+  no duty manager is known, see usecases/duty_gaps.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.runtime import clock
 from services.runtime.db import service_registry
 
 from . import domain
@@ -33,7 +34,8 @@ Base, metadata = service_registry()
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    """Housekeeping columns (created/updated) keep the system's clock."""
+    return clock.system_now()
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -264,7 +266,7 @@ async def next_serial(session: AsyncSession, unit_code: str, prefix: str, year: 
         return int((await session.execute(bump)).scalar_one())
 
 
-# The rendezvous of a notice and the applicant's contact (see notices.py).
+# The rendezvous of a notice and the applicant's contact (see usecases/notices.py).
 
 async def claim_waiting(session: AsyncSession, receipt_no: str) -> Sequence[NoticeRow]:
     """The case's notices still awaiting the contact, locked for this transaction (the contact's
@@ -308,7 +310,7 @@ async def claim_survey(session: AsyncSession, receipt_no: str, cause: str) -> Ca
     return await session.get(CaseRow, receipt_no) if taken.rowcount == 1 else None
 
 
-# The rendezvous of a duty gap and the duty managers (see duty.py): the same shape as above.
+# The rendezvous of a duty gap and the duty managers (see usecases/duty_gaps.py): the same shape as above.
 
 async def claim_duty_gaps(session: AsyncSession, limit: int = 100) -> Sequence[DutyGapRow]:
     """Gaps awaiting a duty manager, locked for this transaction (the staff handler, which has

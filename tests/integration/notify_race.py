@@ -68,7 +68,7 @@ async def handle(svc: Service, handler: str, event: Event | Envelope, uow: Any) 
     """What the consumer does inside its transaction for one record (the commit is the caller's)."""
     env = event if isinstance(event, Envelope) else Envelope.wrap(event)
     spec = next(h for h in svc.handlers if h.name == handler)
-    await spec.handler_for(env.type)(env.data, HandlerContext(env, uow))
+    await spec.handler_for(env.type)(env.data, HandlerContext(env, uow, svc))
 
 
 async def handle_and_commit(svc: Service, handler: str, event: Event | Envelope) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from contracts.common import ApplicantType, CaseKind
 from contracts.envelope import parse
 from contracts.intake import (
-    ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, ApplicationDecided, Outcome,
+    ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, DecisionTextRecorded, Outcome,
 )
 from contracts.seal import SealDocument
 from services.notify.store import ContactRow, MessageRow, NoticeRow
@@ -55,7 +55,7 @@ def _application(kind: str, rn: str):
             item_name="食品经营许可（新办）", unit_name="示范县市场监督管理局", case_kind=CaseKind.PROMISED,
             promised_days=10, statutory_days=20, weekend=False, applicant_type=ApplicantType.PERSON,
             applicant=applicant, joint_units=[], after_supplement=False)
-    return ApplicationDecided(
+    return DecisionTextRecorded(
         receipt_no=rn, unit_code=UNIT, item_code="SJJ-001", item_version=1, outcome=Outcome.APPROVED,
         decision_text="准予许可。", decided_at=datetime.now(UTC), case_kind=CaseKind.IMMEDIATE, on_the_spot=True,
         item_name="食品经营许可（新办）", unit_name="示范县市场监督管理局", applicant_type=ApplicantType.PERSON)
@@ -116,7 +116,7 @@ async def test_application_and_contact_handled_at_once_the_notice_still_goes_to_
 async def test_two_replicas_sweeping_at_once_send_each_waiting_notice_to_the_seal_once(
     tmp_path: Path, pg_url: str
 ) -> None:
-    from services.notify.app import release_waiting
+    from services.notify.usecases.notices import release_waiting
 
     replicas = [notify_service(tmp_path / f"r{i}", pg_url) for i in range(2)]
     first = replicas[0]
@@ -132,7 +132,7 @@ async def test_two_replicas_sweeping_at_once_send_each_waiting_notice_to_the_sea
                                            mobile=c.mobile, recorded_at=c.recorded_at))
             await uow.commit()
 
-        released = await asyncio.gather(*(release_waiting(svc, svc.api.state.notify.notices) for svc in replicas))
+        released = await asyncio.gather(*(release_waiting(svc, svc.state.notices) for svc in replicas))
 
         assert sum(released) == len(receipts), released
         seals: Counter[str] = Counter()

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from contracts.attendance import DutyGapDetected, DutyPerson, StaffRegistered, StaffRole
 from contracts.envelope import Envelope
-from services.notify.app import release_duty_gaps
+from services.notify.usecases.duty_gaps import release_duty_gaps
 from services.notify.store import DutyGapRow, MessageRow, StaffRow
 from services.runtime.app import Service
 from tests.integration.notify_race import (  # noqa: F401 - notify and pg_url are fixtures
@@ -102,7 +102,7 @@ async def test_two_replicas_sweeping_at_once_alert_each_held_gap_once(tmp_path: 
                                      role="duty_manager", mobile=MANAGER_MOBILE, active=True))
             await uow.commit()
 
-        settled = await asyncio.gather(*(release_duty_gaps(svc, svc.api.state.notify.duty_gaps) for svc in replicas))
+        settled = await asyncio.gather(*(release_duty_gaps(svc, svc.state.duty_gaps) for svc in replicas))
 
         assert sum(settled) == len(gaps), settled
         states, sms = await _state(first)
@@ -131,7 +131,7 @@ async def test_a_sweep_while_the_staff_handler_settles_the_same_gaps_alerts_each
         # managers; a sweep (another replica's, woken by anything) runs before it commits.
         async with svc.uow() as uow_staff:
             await handle(svc, "staff", Envelope.wrap(_manager("S-DUTY2", OTHER_MANAGER_MOBILE)), uow_staff)
-            sweep = asyncio.create_task(release_duty_gaps(svc, svc.api.state.notify.duty_gaps))
+            sweep = asyncio.create_task(release_duty_gaps(svc, svc.state.duty_gaps))
             await done_or_waiting_on_a_lock(svc, sweep)
             await uow_staff.commit()
         assert await sweep == 0  # every gap was the staff handler's

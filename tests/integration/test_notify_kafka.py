@@ -26,7 +26,7 @@ import contracts
 from contracts.common import ApplicantType, CaseKind, Channel
 from contracts.envelope import Envelope, parse
 from contracts.intake import (
-    ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, ApplicationDecided, ApplicationReceived, Outcome,
+    ApplicantContactRecorded, ApplicantPublic, ApplicationAccepted, ApplicationReceived, DecisionTextRecorded, Outcome,
 )
 from contracts.seal import DocumentSealed, SealDocument
 from tools import kafka_local
@@ -170,7 +170,7 @@ async def test_application_walkthrough_sends_each_notice_and_sms_once_across_a_k
         # Kill notify outright, then keep the case going while it is down.
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        decided = Envelope.wrap(ApplicationDecided(
+        decided = Envelope.wrap(DecisionTextRecorded(
             receipt_no=rn, unit_code=UNIT, item_code="SJJ-001", item_version=1, outcome=Outcome.APPROVED,
             decision_text="准予食品经营许可。", decided_at=datetime.now(UTC), case_kind=CaseKind.PROMISED, on_the_spot=False,
             item_name="食品经营许可（新办）", unit_name="示范县市场监督管理局", applicant_type=ApplicantType.PERSON))

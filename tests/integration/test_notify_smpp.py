@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify import sms_text
+from services.notify.domain import sms_text
 from services.notify.domain import (
     MessageState, Outcome, Receipt, RetryPolicy, after_attempt, concat_reference, tally_receipts,
 )

@@ -62,7 +62,7 @@ class Harness:
 
     @property
     def state(self):
-        return self.service.api.state.notify
+        return self.service.state
 
     async def publish(self, event, *, id: str | None = None):
         env = await publish(self.service, event, id=id or uuid.uuid4().hex)

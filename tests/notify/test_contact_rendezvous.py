@@ -1,4 +1,4 @@
-"""The rendezvous of a notice and the applicant's contact (services/notify/notices.py): what wakes
+"""The rendezvous of a notice and the applicant's contact (services/notify/usecases/notices.py): what wakes
 the release worker, what it releases, and the document serials it draws. The concurrent
 interleaving itself needs PostgreSQL: tests/integration/test_notify_contact_race.py."""
 
@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from contracts.common import ApplicantType, CaseKind
-from contracts.intake import ApplicationDecided, Outcome
+from contracts.intake import DecisionTextRecorded as ApplicationDecided, Outcome
 from contracts.seal import SealDocument
 from services.notify import store
-from services.notify.app import release_waiting
+from services.notify.usecases.notices import release_waiting
 from services.notify.store import ContactRow, MessageRow, NoticeRow
 
 from .conftest import RN, UNIT, Harness, accepted, contact, received

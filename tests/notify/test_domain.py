@@ -9,11 +9,12 @@ import pytest
 
 from contracts.common import DocumentType
 from services.notify import domain as d
+from services.runtime.workdays import TZ
 from services.notify.domain import (
     Category, MessageState as S, NoticeState as N, Outcome, Receipt, RetryPolicy, SealAnswer, SendResult,
 )
 
-BJ = d.BEIJING
+BJ = TZ
 
 
 def bj(h: int, m: int = 0, day: int = 5) -> datetime:
@@ -162,16 +163,6 @@ def test_message_state_machine():
     for bad in ((S.UNKNOWN, S.SENDING), (S.DELIVERED, S.FAILED), (S.SENT, S.SENDING), (S.SUPPRESSED, S.QUEUED)):
         with pytest.raises(d.InvalidTransition):
             d.check_transition(*bad)
-
-
-def test_token_bucket():
-    b = d.TokenBucket(rate=10, burst=2, now=0.0)
-    assert b.take(0.0) == 0 and b.take(0.0) == 0
-    assert b.take(0.0) == pytest.approx(0.1)  # empty: wait a tenth of a second
-    assert b.take(0.05) == pytest.approx(0.05)
-    assert b.take(0.1) == 0
-    assert b.take(10.0, 2) == 0  # never more than the burst saved up
-    assert b.take(10.0) > 0
 
 
 # --------------------------------------------------------------------------- receipts

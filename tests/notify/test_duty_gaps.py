@@ -1,4 +1,4 @@
-"""Weekend duty gaps and the duty managers who are told (services/notify/duty.py): a gap handled
+"""Weekend duty gaps and the duty managers who are told (services/notify/usecases/duty_gaps.py): a gap handled
 before any duty manager is known waits for one instead of going nowhere; it is alerted once a
 manager is known (by the staff handler, or the release worker's sweep), once per manager, unless
 it has waited too long by then. The concurrent interleaving itself needs PostgreSQL:
@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from contracts.attendance import DutyGapDetected, DutyPerson, StaffRegistered, StaffRole, StaffUpdated
-from services.notify.app import release_duty_gaps
+from services.notify.usecases.duty_gaps import release_duty_gaps
 from services.notify.store import DutyGapRow, MessageRow, StaffRow
 
 from .conftest import DUTY_MOBILE, UNIT, Harness, seed_directory
@@ -127,7 +127,7 @@ async def test_a_gap_too_old_when_a_manager_appears_expires_unsent(harness: Harn
     now = datetime.now(UTC)
     stale = await h.publish(gap("12", detected_at=now - timedelta(hours=13)))  # the default limit is 12 h
     fresh = await h.publish(gap("13", detected_at=now - timedelta(hours=11)))
-    with caplog.at_level(logging.WARNING, logger="services.notify.duty"):
+    with caplog.at_level(logging.WARNING, logger="services.notify.usecases.duty_gaps"):
         await h.publish(duty_manager())
     states = {r.event_id: r.state for r in await _rows(h, DutyGapRow)}
     assert states == {stale.id: "expired", fresh.id: "alerted"}

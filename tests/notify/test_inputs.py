@@ -108,7 +108,7 @@ def test_push_report_times_and_ids_are_taken_only_when_plausible() -> None:
 async def test_receipt_pushes_carry_the_callback_secret_when_one_is_set(harness: Harness) -> None:
     from pydantic import SecretStr
 
-    harness.service.api.state.notify.settings.notify_aliyun_receipt_token = SecretStr("cb-3f9a1c")
+    harness.service.state.settings.notify_aliyun_receipt_token = SecretStr("cb-3f9a1c")
     push = [{"biz_id": "biz-1", "success": True, "err_code": "DELIVERED", "report_time": "2025-03-05 10:00:05"}]
     async with client(harness, role=None) as anyone:
         assert "凭证" in refused(await anyone.post("/sms/receipts/aliyun", json=push), "token", 403)

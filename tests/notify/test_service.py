@@ -12,15 +12,17 @@ from sqlalchemy import select
 from contracts.common import CaseKind, DocumentType
 from contracts.deadline import DeadlineMissed, DeadlineWarned, ExtensionGranted, SupervisionNoticeIssued, NoticeSource
 from contracts.attendance import DutyGapDetected, DutyPerson
-from contracts.intake import ApplicationDecided, ApplicationNotAccepted, MissingMaterial, NotAcceptedReason
+from contracts.intake import DecisionTextRecorded as ApplicationDecided, MissingMaterial, NotAcceptedReason
+from contracts.intake import NotAcceptedTextRecorded as ApplicationNotAccepted
 from contracts.intake import Outcome as Decision
-from contracts.intake import SupplementRequested, SupplementStage
+from contracts.intake import SupplementStage, SupplementTextRecorded as SupplementRequested
 from contracts.notify import (
     NoticeFailed, NoticeReleased, NoticeRequested, SmsDelivered, SmsFailed, SmsUnconfirmed, SmsSent,
 )
 from contracts.common import ApplicantType
 from contracts.seal import DocumentSealed, RefusalCode, SealDocument, SealingRefused
-from services.notify.app import create_service, sweep_timeouts
+from services.notify.app import create_service
+from services.notify.usecases.notices import sweep_timeouts
 from services.notify.domain import Outcome, Receipt, SendResult
 from services.notify.store import MessageRow, NoticeRow
 from services.runtime.testing import in_memory

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notify import sms_text
-from services.notify.sms_text import Alphabet, measure
+from services.notify.domain import sms_text
+from services.notify.domain.sms_text import Alphabet, measure
 
 
 def test_gsm_basic_table_has_128_septets_in_the_standard_places():

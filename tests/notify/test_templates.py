@@ -8,8 +8,9 @@ import subprocess
 import pytest
 
 from contracts.common import DocumentType
-from services.notify import rendering, sms_text
-from services.notify.notice_pdf import SEAL_SIZE, render_pdf
+from services.notify.adapters import rendering
+from services.notify.adapters.notice_pdf import SEAL_SIZE, render_pdf
+from services.notify.domain import sms_text
 
 from .samples import MATERIALS, SMS_CONTEXT, notice_context
 

@@ -95,7 +95,7 @@ def accepted(no: str, unit_code: str, item_code: str, when: datetime, kind: Case
 def supplement(no: str, unit_code: str, item_code: str, when: datetime) -> SupplementRequested:
     return SupplementRequested(
         **_case(no, unit_code, item_code), requested_at=when, stage=SupplementStage.AT_WINDOW, stops_clock=False,
-        missing=[MissingMaterial(code="M02", name="身份证明")], request_no=1, item_name="事项", unit_name="局",
+        missing=[{"code": "M02", "name": "身份证明"}], request_no=1, item_name="事项", unit_name="局",
     )
 
 

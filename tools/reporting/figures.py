@@ -48,12 +48,15 @@ from contracts.intake import (
     UNITS,
     ApplicationAccepted,
     ApplicationDecided,
+    ApplicationDecidedV1,
     ApplicationNotAccepted,
+    ApplicationNotAcceptedV1,
     ApplicationReceived,
     ConsultationRecorded,
     ItemPublished,
     ItemRetired,
     SupplementRequested,
+    SupplementRequestedV1,
     UnitInactivityFlagged,
     UnitRegistered,
 )
@@ -197,11 +200,11 @@ def compute(
                 received[e.receipt_no] = e
             case ApplicationAccepted() if inside(e.accepted_at):
                 accepted[e.receipt_no] = e
-            case ApplicationNotAccepted() if inside(e.decided_at):
+            case ApplicationNotAccepted() | ApplicationNotAcceptedV1() if inside(e.decided_at):
                 not_accepted[e.receipt_no] = e
-            case ApplicationDecided() if inside(e.decided_at):
+            case ApplicationDecided() | ApplicationDecidedV1() if inside(e.decided_at):
                 decided[e.receipt_no] = e
-            case SupplementRequested():
+            case SupplementRequested() | SupplementRequestedV1():
                 supplemented.add(e.receipt_no)
             case ConsultationRecorded() if inside(e.recorded_at):
                 consultations[e.consultation_id] = e

@@ -27,8 +27,10 @@ from urllib.parse import quote
 
 import httpx
 
-from ..domain import ALIYUN_TEMPORARY, BEIJING, Outcome, Receipt, SendResult, classify_aliyun_code
-from .. import sms_text
+from services.runtime import clock
+from services.runtime.workdays import TZ
+
+from ..domain import ALIYUN_TEMPORARY, Outcome, Receipt, SendResult, classify_aliyun_code, sms_text
 from .base import OutgoingSms, ProviderHealth, SmsProvider
 
 API_VERSION = "2017-05-25"
@@ -89,7 +91,7 @@ class AliyunSmsProvider(SmsProvider):
             self._client = None
 
     def request_params(self, sms: OutgoingSms, *, nonce: str | None = None, timestamp: datetime | None = None) -> dict[str, str]:
-        ts = (timestamp or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ts = (timestamp or clock.system_now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         params = {
             "AccessKeyId": self.access_key_id,
             "Action": "SendSms",
@@ -149,7 +151,7 @@ class AliyunSmsProvider(SmsProvider):
         outcome = classify_aliyun_code(code)
         if outcome is Outcome.ACCEPTED:
             self._last_error = ""
-            self._last_ok = datetime.now(UTC)
+            self._last_ok = clock.system_now()
             biz_id = str(body.get("BizId") or "")
             # One BizId covers the whole (possibly multi-part) message.
             return SendResult(outcome, self.name, {1: biz_id}, parts, code, message or "OK")
@@ -192,7 +194,7 @@ def _report_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        done = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        done = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=TZ)
     except ValueError:
         return None
     return done if done >= _EARLIEST_REPORT else None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-from ..domain import Receipt, SendResult, TokenBucket
+from aiolimiter import AsyncLimiter
+
+from ..domain import Receipt, SendResult
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,20 @@ class SmsProvider(abc.ABC):
 
 
 class RateLimiter:
-    """Async token bucket: ``acquire(n)`` waits until ``n`` submits are allowed."""
+    """Per-provider rate limit, counted in SMS parts: ``rate_per_second`` on average, at most
+    ``burst`` at once (a token bucket; aiolimiter's leaky bucket of capacity ``burst`` draining
+    ``rate_per_second`` is the same rule). ``acquire(n)`` waits until ``n`` parts may go;
+    callers are served first come, first served."""
 
-    def __init__(self, rate_per_second: float, burst: float | None = None, clock=time.monotonic) -> None:
-        self._clock = clock
-        self._bucket = TokenBucket(rate_per_second, burst or max(1.0, rate_per_second), clock())
+    def __init__(self, rate_per_second: float, burst: float | None = None) -> None:
+        if rate_per_second <= 0 or (burst is not None and burst < 1):
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate_per_second
+        self.burst = burst or max(1.0, rate_per_second)
+        self._limiter = AsyncLimiter(self.burst, self.burst / self.rate)
         self._lock = asyncio.Lock()
 
     async def acquire(self, n: int = 1) -> None:
-        n = min(n, self._bucket.burst)  # a message longer than the burst still goes, just slowly
-        async with self._lock:  # first come, first served
-            while True:
-                wait = self._bucket.take(self._clock(), n)
-                if wait <= 0:
-                    return
-                await asyncio.sleep(wait)
+        n = min(n, self.burst)  # a message longer than the burst still goes, just slowly
+        async with self._lock:  # first come, first served (aiolimiter alone favours small requests)
+            await self._limiter.acquire(n)

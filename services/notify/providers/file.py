@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import sms_text
-from ..domain import Outcome, SendResult
+from services.runtime import clock
+
+from ..domain import Outcome, SendResult, sms_text
 from .base import OutgoingSms, ProviderHealth, SmsProvider
 
 
@@ -35,7 +35,7 @@ class FileProvider(SmsProvider):
         ids = {i: f"file-{sms.message_id}-{i}" for i in range(1, length.parts + 1)}
         record = {
             "message_id": sms.message_id, "mobile": sms.mobile, "template": sms.template, "text": sms.text,
-            "parts": length.parts, "alphabet": length.alphabet.value, "at": datetime.now(UTC).isoformat(),
+            "parts": length.parts, "alphabet": length.alphabet.value, "at": clock.system_now().isoformat(),
         }
         try:
             async with self._lock:

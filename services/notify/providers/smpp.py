@@ -36,7 +36,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from .. import sms_text
+from ..domain import sms_text
 from ..domain import (
     Outcome,
     Receipt,

@@ -1,8 +1,9 @@
 """The rules of notify, pure Python (no I/O): what an SMS may do next, when it may go out, how a
-provider's answer is classified, and the notice saga (rendered -> sealed -> released).
+provider's answer is classified, the notice saga (rendered -> sealed -> released), duty gaps, and
+the refusals (:class:`services.runtime.errors.DomainError` subclasses) the use cases raise.
 
-Length counting and splitting live in ``sms_text``; templates in ``rendering``; the PDF in
-``notice_pdf``.
+Length counting and splitting (the carriers' codec) live in ``domain/sms_text.py``; templates
+in ``adapters/rendering.py``; the PDF in ``adapters/notice_pdf.py``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,18 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from contracts.common import DocumentType
+from services.runtime.errors import DomainError
+from services.runtime.workdays import TZ
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+# --------------------------------------------------------------------------- refusals
+
+
+class MalformedPush(DomainError):
+    """A provider's callback whose body is not what it documents (400)."""
+
+    status = 400
+    title = "请求有误"
+
 
 # --------------------------------------------------------------------------- recipients
 
@@ -123,7 +134,7 @@ class QuietHours:
 
     start: time = time(22, 0)
     end: time = time(8, 0)
-    tz: tzinfo = BEIJING
+    tz: tzinfo = TZ
 
     def contains(self, moment: datetime) -> bool:
         local = moment.astimezone(self.tz).time()
@@ -143,15 +154,21 @@ class QuietHours:
         return result.astimezone(moment.tzinfo or self.tz)
 
 
-def parse_quiet_hours(spec: str, tz: str = "Asia/Shanghai") -> QuietHours:
-    """'22:00-08:00' -> QuietHours; '' or 'off' disables them."""
+def _zone(tz: str | tzinfo) -> tzinfo:
+    if isinstance(tz, tzinfo):
+        return tz
+    return TZ if tz == TZ.key else ZoneInfo(tz)
+
+
+def parse_quiet_hours(spec: str, tz: str | tzinfo = TZ) -> QuietHours:
+    """'22:00-08:00' -> QuietHours; '' or 'off' disables them. ``tz`` defaults to the center's."""
     if spec.strip().lower() in ("", "off", "none"):
-        return QuietHours(time(0, 0), time(0, 0), ZoneInfo(tz))
+        return QuietHours(time(0, 0), time(0, 0), _zone(tz))
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", spec)
     if not m:
         raise ValueError("quiet hours look like '22:00-08:00'")
     h1, m1, h2, m2 = map(int, m.groups())
-    return QuietHours(time(h1, m1), time(h2, m2), ZoneInfo(tz))
+    return QuietHours(time(h1, m1), time(h2, m2), _zone(tz))
 
 
 @dataclass(frozen=True)
@@ -307,36 +324,6 @@ def after_attempt(result: SendResult, attempts: int, now: datetime, policy: Retr
     return AttemptDecision(MessageState.QUEUED, not_before=now + policy.delay(attempts, rng), reason=result.reason)
 
 
-# --------------------------------------------------------------------------- rate limit
-
-
-class TokenBucket:
-    """Per-provider rate limit: ``rate`` tokens per second, at most ``burst`` saved up. The clock
-    is passed in (monotonic seconds) so the rule stays testable."""
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = now
-
-    def _refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-
-    def take(self, now: float, n: float = 1) -> float:
-        """Take ``n`` tokens; returns 0 when granted, else the seconds to wait before asking again
-        (nothing is taken then)."""
-        self._refill(now)
-        if self.tokens >= n:
-            self.tokens -= n
-            return 0.0
-        return (n - self.tokens) / self.rate
-
-
 # --------------------------------------------------------------------------- delivery receipts
 
 
@@ -380,7 +367,7 @@ class Receipt:
 _RECEIPT_FIELD = re.compile(r"(id|sub|dlvrd|submit date|done date|stat|err|text):(\S*)", re.IGNORECASE)
 
 
-def parse_receipt_text(text: str, provider: str = "smpp", tz: tzinfo = BEIJING) -> Receipt | None:
+def parse_receipt_text(text: str, provider: str = "smpp", tz: tzinfo = TZ) -> Receipt | None:
     """Parse an SMPP 3.4 Appendix B delivery receipt ("id:... sub:001 dlvrd:001 submit date:...
     done date:YYMMDDhhmm stat:DELIVRD err:000 text:..."). None if it is not one."""
     fields = {k.lower(): v for k, v in _RECEIPT_FIELD.findall(text.split(" text:")[0] + " ")}

@@ -8,7 +8,11 @@ handler releases it. The two handlers are separate consumers: on PostgreSQL thei
 run at once, and each may miss what the other has not committed yet (the application's looks for
 the contact, the contact's for waiting notices). Whichever of the two commits last therefore
 wakes :meth:`Notices.release_waiting`, which starts after both commits and so sees both; that
-sweep also runs periodically, for a process that died between the commit and the sweep."""
+sweep also runs periodically, for a process that died between the commit and the sweep.
+
+:class:`Notices` is shared state (``service.state.notices``: the settings, the metrics and the
+rendezvous event the release worker waits on); the module's functions are the use cases of the
+sweeps and of the staff's requests about notices."""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Sequence
 
 from sqlalchemy import event as sa_event
 from sqlmodel import select
@@ -29,11 +33,18 @@ from contracts.common import CaseKind, DocumentType
 from contracts.notify import NoticeFailed, NoticeFailureReason, NoticeReleased, NoticeRequested, Recipient
 from contracts.seal import DocumentSealed, SealBoxSpec, SealDocument, SealingRefused
 
-from . import domain, notice_pdf, rendering, store
-from .config import NotifySettings
-from .domain import Category, NoticeState, SealAnswer
-from .messaging import Emitter, SmsMetrics, SmsRequest, queue_sms
-from .store import AWAITING_CONTACT, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
+from services.runtime import clock
+from services.runtime.auth import Staff
+from services.runtime.errors import InvalidInput, InvalidState, NotFound
+from services.runtime.params import plausible_key
+
+from .. import domain, store
+from ..adapters import notice_pdf, rendering
+from ..config import NotifySettings
+from ..domain import Category, NoticeState, SealAnswer
+from ..store import AWAITING_CONTACT, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
+from .access import check_case_access
+from .messages import Emitter, SmsMetrics, SmsRequest, queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +67,8 @@ class Notices:
         self.settings = settings
         self.metrics = metrics
         #: Set after a commit that may have left a notice (or a survey) waiting for a contact
-        #: that is there, or a duty gap waiting for a duty manager who is known (duty.py): the
-        #: release worker (app.py) waits on it.
+        #: that is there, or a duty gap waiting for a duty manager who is known (duty_gaps.py):
+        #: the release worker (workers.py) waits on it.
         self.rendezvous = asyncio.Event()
 
     def wake_after_commit(self, session: AsyncSession) -> None:
@@ -117,7 +128,7 @@ class Notices:
         released = surveyed = 0
         for notice_id in notice_ids:
             async with uow() as u:
-                at = now or datetime.now(UTC)
+                at = now or clock.now()
                 row = await store.claim_waiting_notice(u.session, notice_id, at)
                 if row is None:
                     continue  # released meanwhile (the contact's handler, another replica)
@@ -126,7 +137,7 @@ class Notices:
                 released += 1
         for receipt_no, cause in surveys:
             async with uow() as u:
-                at = now or datetime.now(UTC)
+                at = now or clock.now()
                 case = await store.claim_survey(u.session, receipt_no, cause)
                 contact = await u.session.get(ContactRow, receipt_no)
                 if case is None or contact is None:
@@ -298,3 +309,53 @@ class Notices:
 
 def acceptance_facts(case_kind: CaseKind, promised_days: int) -> dict[str, Any]:
     return {"case_kind": case_kind.value, "promised_days": promised_days or None}
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+async def release_waiting(service: Any, notices: Notices, now: datetime | None = None) -> int:
+    """Release every notice (and survey) left waiting for a contact that has arrived; returns how
+    many notices went to the seal (``service`` gives the units of work)."""
+    total, more = 0, True
+    while more:
+        released, more = await notices.release_waiting(service.uow, now)
+        total += released
+    return total
+
+
+async def sweep_timeouts(service: Any, notices: Notices, now: datetime | None = None) -> int:
+    """Fail notices whose seal did not come in time (visibly: NoticeFailed, staff alerted)."""
+    now = now or clock.now()
+    async with service.uow() as uow:
+        rows = await store.overdue_notices(uow.session, now - notices.settings.seal_timeout)
+        for row in rows:
+            await notices.time_out(uow, row, now)
+        await uow.commit()
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- requests
+
+#: A notice's states as stored: waiting for the applicant's contact, then the saga's.
+NOTICE_STATES = frozenset({AWAITING_CONTACT, *(s.value for s in NoticeState)})
+
+
+async def search_notices(uow: Emitter, staff: Staff, *, receipt_no: str | None, state: str | None, limit: int,
+                         offset: int) -> tuple[int, Sequence[NoticeRow]]:
+    """Notices a member of staff may see, with their saga state."""
+    await check_case_access(uow, staff, receipt_no)
+    if state is not None and state not in NOTICE_STATES:
+        raise InvalidInput("state", "文书状态无效")
+    return await store.search_notices(uow.session, receipt_no=receipt_no, state=state, limit=limit, offset=offset)
+
+
+async def retry_notice(uow: Emitter, notices: Notices, staff: Staff, notice_id: str, now: datetime) -> NoticeRow:
+    """Staff of the notice's unit send a failed notice to the seal service again."""
+    row = await uow.session.get(NoticeRow, notice_id) if plausible_key(notice_id, 32) else None
+    if row is None:
+        raise NotFound("notice_id", "没有这份文书")
+    staff.ensure_unit(row.unit_code)
+    if not await notices.retry(uow, row, now):
+        raise InvalidState("notice_id", f"文书当前状态为 {row.state}，只有失败的文书可以重新用印")
+    return row

@@ -1,11 +1,15 @@
-"""Queueing SMS and settling them: the state changes of a message, each inside the caller's
-transaction together with the events it causes (``uow`` is a UnitOfWork or a HandlerContext:
-both have ``session`` and ``emit``)."""
+"""Use cases of SMS: queueing a message and settling it (a provider's answer, a delivery receipt,
+staff), each inside the caller's transaction together with the events it causes (``uow`` is a
+UnitOfWork or a HandlerContext: both have ``session`` and ``emit``); and the requests about
+messages (search, one message, settling an unknown outcome, survey opt-outs, the cloud
+provider's receipt push)."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Protocol
@@ -18,10 +22,16 @@ from contracts.notify import (
     Recipient, SmsDeferred, SmsDelivered, SmsFailed, SmsFailureStage, SmsUnconfirmed, SmsSent,
 )
 
-from . import domain, rendering, sms_text, store
-from .config import NotifySettings
-from .domain import Category, MessageState, Outcome, SendResult
-from .store import MessagePartRow, MessageRow, ReceiptRow, aware
+from services.runtime.auth import Staff
+from services.runtime.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from services.runtime.params import plausible_key
+
+from .. import domain, store
+from ..adapters import rendering
+from ..config import NotifySettings
+from ..domain import Category, MalformedPush, MessageState, Outcome, SendResult, sms_text
+from ..store import MessagePartRow, MessageRow, OptOutRow, ReceiptRow, aware
+from .access import check_case_access
 
 log = logging.getLogger(__name__)
 
@@ -249,3 +259,106 @@ async def resolve(uow: Emitter, row: MessageRow, action: str, note: str, now: da
         metrics.sms_event(row.provider, "failed", "operator")
         return
     raise ValueError(f"unknown action {action!r}")
+
+
+async def staff_alert(uow: Emitter, settings: NotifySettings, metrics: SmsMetrics, *, cause_event_id: str,
+                      staff: Sequence[store.StaffRow], template: str, context: Mapping[str, Any],
+                      receipt_no: str | None, now: datetime) -> None:
+    """One alert SMS to each of ``staff`` (deadline warnings, overdue cases, supervision)."""
+    for person in staff:
+        await queue_sms(uow, settings, SmsRequest(
+            cause_event_id=cause_event_id, template=template, category=Category.STAFF_ALERT,
+            recipient_kind=Recipient.STAFF, mobile=person.mobile or "", context=context,
+            receipt_no=receipt_no, staff_id=person.staff_id), now, metrics)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def mobile_of(value: str) -> str:
+    """A mobile number as given in a request, normalized; refused (422, ``mobile``) otherwise."""
+    try:
+        return domain.normalize_mobile(value)
+    except domain.InvalidMobile:
+        raise InvalidInput("mobile", "手机号码无效") from None
+
+
+async def opt_out(uow: Emitter, mobile: str) -> str:
+    """Stop survey invitations to ``mobile`` (legal notices still go); returns it normalized."""
+    number = mobile_of(mobile)
+    await store.upsert(uow.session, OptOutRow, {"mobile": number}, {"source": "api"})
+    return number
+
+
+async def opt_in(uow: Emitter, mobile: str) -> bool:
+    """Survey invitations to ``mobile`` again; whether it had opted out."""
+    row = await uow.session.get(OptOutRow, mobile_of(mobile))
+    if row is None:
+        return False
+    await uow.session.delete(row)
+    return True
+
+
+def check_receipt_token(settings: NotifySettings, token: str | None) -> None:
+    """The cloud provider's push carries the secret of the registered callback URL (when one is
+    set): the route is public, so that is what tells its pushes from anyone's."""
+    expected = settings.notify_aliyun_receipt_token
+    if expected is not None and not hmac.compare_digest((token or "").encode(),
+                                                        expected.get_secret_value().encode()):
+        raise NotAllowed("token", "回执推送凭证无效")
+
+
+async def take_aliyun_receipts(uow: Emitter, payload: Any, now: datetime, metrics: SmsMetrics) -> int:
+    """Store the delivery receipts of the cloud provider's push (SmsReport) and settle their
+    messages; returns how many receipts it held. Refused (400) unless an array of objects."""
+    from ..providers.aliyun import parse_reports
+
+    if not isinstance(payload, list):
+        raise MalformedPush(None, "回执格式错误：应为JSON数组")
+    if not all(isinstance(item, dict) for item in payload):
+        raise MalformedPush(None, "回执格式错误：数组的每一项应为JSON对象")
+    n = 0
+    for receipt in parse_reports(payload):
+        await apply_receipt(uow, receipt, now, metrics)
+        n += 1
+    return n
+
+
+async def search_messages(uow: Emitter, staff: Staff, *, receipt_no: str | None, mobile: str | None,
+                          state: str | None, template: str | None, limit: int,
+                          offset: int) -> tuple[int, Sequence[MessageRow]]:
+    """Messages a member of staff may see (their unit's cases; every one for center-wide roles)."""
+    await check_case_access(uow, staff, receipt_no)
+    if state is not None and state not in {s.value for s in MessageState}:
+        raise InvalidInput("state", "短信状态无效")
+    return await store.search_messages(uow.session, receipt_no=receipt_no,
+                                       mobile=mobile_of(mobile) if mobile else None, state=state,
+                                       template=template, limit=limit, offset=offset)
+
+
+async def _message(uow: Emitter, message_id: str) -> MessageRow:
+    row = await uow.session.get(MessageRow, message_id) if plausible_key(message_id, 32) else None
+    if row is None:
+        raise NotFound("message_id", "没有这条短信")
+    return row
+
+
+async def message_for(uow: Emitter, staff: Staff, message_id: str) -> MessageRow:
+    """One message, if it is about a case of the staff member's unit (or they are center-wide)."""
+    row = await _message(uow, message_id)
+    if not staff.center_wide:
+        if not row.receipt_no:
+            raise NotAllowed(None, "此短信不属于本单位的办件")
+        await check_case_access(uow, staff, row.receipt_no)
+    return row
+
+
+async def resolve_message(uow: Emitter, staff: Staff, message_id: str, action: str, note: str, now: datetime,
+                          metrics: SmsMetrics) -> MessageRow:
+    """A supervisor settles a message (see :func:`resolve`); the note records who did."""
+    row = await _message(uow, message_id)
+    try:
+        await resolve(uow, row, action, f"{note}（{staff.name or staff.sub}）", now, metrics)
+    except domain.InvalidTransition:
+        raise InvalidState("action", f"短信当前状态为 {row.state}，不能执行 {action}") from None
+    return row

@@ -1,4 +1,11 @@
-"""The delivery worker: picks due messages (quiet hours and retry backoffs respected by their
+"""notify's background loops (registered with ``service.worker`` in ``app.py``):
+
+- :class:`DeliveryWorker` (``notify-delivery``): sends the due SMS;
+- :func:`release_waiting_forever` (``notify-contact-rendezvous``): releases notices and surveys
+  left waiting for a contact, and duty gaps left waiting for a duty manager;
+- :func:`seal_timeouts_forever` (``notify-seal-timeouts``): fails notices whose seal did not come.
+
+The delivery worker: picks due messages (quiet hours and retry backoffs respected by their
 ``not_before``), claims each in its own committed transaction before the provider sees it,
 submits through the provider's rate limiter, and records the outcome with its event.
 
@@ -20,18 +27,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_exception_type, wait_exponential
 
+from services.runtime import clock
 from services.runtime.app import Service
 
-from . import messaging, store
+from . import store
 from .domain import OPT_OUT_REPLIES, InvalidMobile, MessageState, Receipt, normalize_mobile
-from .messaging import SmsMetrics
 from .providers.base import InboundSms, OutgoingSms, RateLimiter, SmsProvider
 from .store import MessageRow, OptOutRow
+from .usecases import messages as messaging
+from .usecases.duty_gaps import DutyGaps, release_duty_gaps
+from .usecases.messages import SmsMetrics
+from .usecases.notices import Notices, release_waiting, sweep_timeouts
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +52,9 @@ T = TypeVar("T")
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """Messages are scheduled (quiet hours, retry backoffs) and stamped (SmsSent, SmsDelivered)
+    on the suite's clock, so a simulated run sends them at its own time."""
+    return clock.now()
 
 
 def database_away(exc: BaseException) -> bool:
@@ -78,24 +92,28 @@ class DeliveryWorker:
         return len(rows)
 
     async def until_stored(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """``fn()`` (its own transaction), again and again while the database is away."""
-        delay, longest = self.retry_seconds
-        while True:
-            try:
+        """``fn()`` (its own transaction), again and again while the database is away (waits
+        doubling from ``retry_seconds[0]`` up to ``retry_seconds[1]``); any other error is raised."""
+        first, longest = self.retry_seconds
+
+        def warn(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s: database unavailable, retrying in %.1fs: %r", what, wait, exc)
+
+        async for attempt in AsyncRetrying(retry=retry_if_exception(database_away),
+                                           wait=wait_exponential(multiplier=first, min=first, max=longest),
+                                           before_sleep=warn, reraise=True):
+            with attempt:
                 return await fn()
-            except Exception as exc:
-                if not database_away(exc):
-                    raise
-                log.warning("%s: database unavailable, retrying in %.1fs: %r", what, delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, longest)
+        raise AssertionError("unreachable: tenacity retries until fn() returns or raises")
 
     async def requeue_unsent(self) -> int:
         """Put back the messages claimed but never handed to the provider (see ``unsent``)."""
         n = 0
         for message_id in sorted(self.unsent):
             async with self.service.uow() as uow:
-                n += await store.unclaim(uow.session, message_id, _now())
+                n += await store.unclaim(uow.session, message_id, clock.system_now())  # a lease: bookkeeping
                 await uow.commit()
             self.unsent.discard(message_id)
         return n
@@ -119,7 +137,7 @@ class DeliveryWorker:
     async def process(self, message_id: str, now: datetime) -> int:
         try:
             async with self.service.uow() as uow:
-                if not await store.claim(uow.session, message_id, now):
+                if not await store.claim(uow.session, message_id, clock.system_now()):  # a lease: bookkeeping
                     return 0  # another worker took it, or staff changed it
                 await uow.commit()
             async with self.service.uow() as uow:
@@ -166,24 +184,11 @@ class DeliveryWorker:
         await self.provider.start()
         try:
             await self.until_stored("recovering messages left sending", self.recover)
-            delay, longest = self.retry_seconds
             while True:
-                try:
-                    n = await self.run_once()
-                    delay = self.retry_seconds[0]
-                except Exception as exc:
-                    if not database_away(exc):
-                        raise
-                    log.warning("delivery paused: database unavailable, retrying in %.1fs: %r", delay, exc)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, longest)
-                    continue
+                n = await self.until_stored("delivery paused", self.run_once)
                 if n == 0:
                     self.wakeup.clear()
-                    try:
-                        await asyncio.wait_for(self.wakeup.wait(), self.settings.notify_worker_poll_seconds)
-                    except asyncio.TimeoutError:
-                        pass
+                    await _woken_or_after(self.wakeup, self.settings.notify_worker_poll_seconds)
         finally:
             await self.provider.stop()
 
@@ -206,3 +211,55 @@ class DeliveryWorker:
         async with self.service.uow() as uow:
             await store.upsert(uow.session, OptOutRow, {"mobile": mobile}, {"source": "sms"})
             await uow.commit()
+
+
+# --------------------------------------------------------------------------- release and sweeps
+
+
+async def _woken_or_after(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set or ``seconds`` have passed. ``asyncio.timeout``, not
+    ``asyncio.wait_for``: on Python 3.11 the latter swallows a cancellation that comes as the event
+    is set (it returns the event's result instead), and a worker that loses its cancellation keeps
+    the service from stopping."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+
+
+async def release_waiting_forever(service: Service, notices: Notices, duty_gaps: DutyGaps | None = None) -> None:
+    """Run :func:`~.usecases.notices.release_waiting` (and
+    :func:`~.usecases.duty_gaps.release_duty_gaps`) whenever a commit asks for it
+    (``notices.rendezvous``) and every ``notify_contact_sweep_seconds`` besides; after a failure
+    (the database away) again soon, backing off (1 s doubling up to the period), or as soon as a
+    commit asks."""
+    period = notices.settings.notify_contact_sweep_seconds
+
+    async def look() -> None:
+        notices.rendezvous.clear()  # before looking: a commit during the look asks for another
+        await release_waiting(service, notices)
+        if duty_gaps is not None:
+            await release_duty_gaps(service, duty_gaps)
+
+    def warn(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("releasing notices (or duty gaps) left waiting failed (retry in %.0fs): %r", wait, exc)
+
+    async def wait(seconds: float) -> None:
+        await _woken_or_after(notices.rendezvous, seconds)
+
+    while True:
+        # The next look retries; nothing is lost meanwhile.
+        await AsyncRetrying(retry=retry_if_exception_type(Exception),
+                            wait=wait_exponential(multiplier=1.0, min=min(1.0, period), max=period),
+                            sleep=wait, before_sleep=warn)(look)
+        await _woken_or_after(notices.rendezvous, period)
+
+
+async def seal_timeouts_forever(service: Service, notices: Notices) -> None:
+    """Fail the notices whose seal did not come in time, every quarter of the timeout (30 s at most)."""
+    while True:
+        await sweep_timeouts(service, notices)
+        await asyncio.sleep(min(30.0, notices.settings.notify_seal_timeout_seconds / 4))

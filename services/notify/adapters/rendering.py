@@ -19,11 +19,11 @@ from typing import Any, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import sms_text
-from .domain import NOTICE_KINDS, NoticeKind
 from contracts.common import DocumentType
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+from ..domain import NOTICE_KINDS, NoticeKind, sms_text
+
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 
 
 def cn_date(value: date | datetime | str | None) -> str:

@@ -10,7 +10,7 @@ a shift long past is noise.
 
 On PostgreSQL the two handlers can run at once, each missing what the other has not committed:
 the gap's finds no manager, the staff's finds no held gap. As for notices and contacts
-(notices.py), both wake the release worker after they commit; its sweep
+(usecases/notices.py), both wake the release worker after they commit; its sweep
 (:meth:`DutyGaps.release_waiting`) starts after both commits, so sees both, and takes each gap
 with a compare-and-set, so two replicas never both alert it. Each manager is alerted once per gap
 anyway: the SMS's idempotency key is built on the gap's event id."""
@@ -20,19 +20,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contracts.attendance import DutyGapDetected, StaffRole
+from contracts.attendance import DutyGapDetected, StaffRegistered, StaffRole, StaffUpdated
 from contracts.notify import Recipient
+from services.runtime import clock
 
-from . import domain, store
-from .config import NotifySettings
-from .domain import Category, DutyGapState
-from .messaging import Emitter, SmsMetrics, SmsRequest, queue_sms
-from .store import DutyGapRow, StaffRow, aware
+from .. import domain, store
+from ..config import NotifySettings
+from ..domain import Category, DutyGapState
+from ..store import DutyGapRow, StaffRow, aware
+from .messages import Emitter, SmsMetrics, SmsRequest, queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class DutyGaps:
         settled = 0
         for event_id in waiting:
             async with uow() as u:
-                at = now or datetime.now(UTC)
+                at = now or clock.now()
                 row = await store.claim_duty_gap(u.session, event_id, at)
                 if row is None:
                     continue  # settled meanwhile (the staff handler, another replica)
@@ -135,3 +136,37 @@ class DutyGaps:
                 recipient_kind=Recipient.STAFF, mobile=person.mobile or "", context=context,
                 staff_id=person.staff_id), now, self.metrics)
         row.state, row.alerted_at, row.updated_at = DutyGapState.ALERTED.value, now, now
+
+
+# --------------------------------------------------------------------------- events and sweeps
+
+
+async def staff_written(uow: Emitter, duty_gaps: DutyGaps, event: StaffRegistered | StaffUpdated,
+                        now: datetime) -> None:
+    """attendance registered or changed a member of staff: notify's directory follows; an active
+    duty manager with a mobile settles the gaps held for one (and wakes the release worker after
+    the commit, for those a concurrent transaction is committing)."""
+    await store.upsert(uow.session, StaffRow, {"staff_id": event.staff_id}, dict(
+        name=event.name, unit_code=event.unit_code, unit_name=event.unit_name, window_no=event.window_no,
+        role=event.role.value, mobile=event.mobile, active=event.active))
+    if event.role is StaffRole.DUTY_MANAGER and event.active and event.mobile:
+        await uow.session.flush()
+        await duty_gaps.on_manager(uow, now)
+
+
+async def duty_gap_detected(uow: Emitter, duty_gaps: DutyGaps, event: DutyGapDetected, event_id: str,
+                            now: datetime) -> None:
+    """A weekend duty gap: alerted to the duty managers known, held while none is."""
+    await duty_gaps.on_gap(uow, event, event_id, now)
+
+
+async def release_duty_gaps(service: Any, duty_gaps: DutyGaps, now: datetime | None = None) -> int:
+    """Settle every duty gap left waiting for a duty manager who is known now (alerted, or expired
+    when too old), and refresh the gauge of those still waiting; returns how many were settled
+    (``service`` gives the units of work)."""
+    total, more = 0, True
+    while more:
+        settled, more = await duty_gaps.release_waiting(service.uow, now)
+        total += settled
+    await duty_gaps.refresh_gauge(service.uow)
+    return total

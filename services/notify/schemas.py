@@ -1,0 +1,134 @@
+"""notify's HTTP request and response models, and its own request value types (the shared ones,
+free text, keys and offsets, are in services/runtime/params.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.common import mask_mobile
+from services.runtime.params import FreeText
+
+from . import store
+from .store import MessageRow, NoticeRow
+
+#: A message template's name as stored (``notice_acceptance``, ``survey`` ...).
+TemplateName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+
+# --------------------------------------------------------------------------- opt-outs
+
+OPT_OUT_NOTE = "退订仅对满意度评价邀请短信有效；受理、补正、决定等法定告知短信仍会发送。"
+
+
+class OptOutIn(BaseModel):
+    mobile: str = Field(description="The mobile number that should get no more survey invitations.")
+
+
+class OptOutOut(BaseModel):
+    mobile: str = Field(description="The number, masked.")
+    surveys: bool = Field(description="Whether survey invitations are sent to it.")
+    note: str = Field(description="What an opt-out covers (zh-CN).")
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+class ReceiptPushAck(BaseModel):
+    """The answer the cloud provider expects to a receipt push."""
+
+    code: int = Field(0, description="0: received.")
+    msg: str = Field("成功")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class MessageOut(BaseModel):
+    id: str
+    template: str
+    category: str
+    recipient_kind: str
+    mobile: str = Field(description="Masked.")
+    receipt_no: str | None
+    notice_id: str | None
+    text: str
+    state: str
+    attempts: int
+    provider: str | None
+    parts: int
+    code: str | None
+    reason: str | None
+    receipt_status: str | None
+    not_before: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, r: MessageRow) -> "MessageOut":
+        return cls(id=r.id, template=r.template, category=r.category, recipient_kind=r.recipient_kind,
+                   mobile=mask_mobile(r.mobile), receipt_no=r.receipt_no, notice_id=r.notice_id, text=r.text,
+                   state=r.state, attempts=r.attempts, provider=r.provider, parts=r.parts, code=r.code, reason=r.reason,
+                   receipt_status=r.receipt_status, not_before=store.aware(r.not_before),
+                   created_at=store.aware(r.created_at), sent_at=store.aware(r.sent_at),
+                   delivered_at=store.aware(r.delivered_at))
+
+
+class MessagePage(BaseModel):
+    total: int
+    items: list[MessageOut]
+
+
+class ResolveIn(BaseModel):
+    action: Literal["failed", "delivered", "resend"] = Field(
+        description="failed: it did not arrive; delivered: confirmed with the recipient; resend: send again on purpose.")
+    note: FreeText = Field("", max_length=200, description="Why (kept with the message).")
+
+
+# --------------------------------------------------------------------------- notices
+
+
+class NoticeOut(BaseModel):
+    id: str
+    receipt_no: str
+    document_type: str
+    document_no: str | None
+    state: str
+    attempts: int
+    requested_at: datetime | None
+    sealed_at: datetime | None
+    short_url: str | None
+    failure_reason: str | None
+    failure_detail: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: NoticeRow, base_url: str) -> "NoticeOut":
+        return cls(id=row.id, receipt_no=row.receipt_no, document_type=row.document_type,
+                   document_no=row.document_no, state=row.state, attempts=row.attempts,
+                   requested_at=store.aware(row.requested_at), sealed_at=store.aware(row.sealed_at),
+                   short_url=f"{base_url}/s/{row.short_code}" if row.short_code else None,
+                   failure_reason=row.failure_reason, failure_detail=row.failure_detail,
+                   created_at=store.aware(row.created_at))
+
+
+class NoticePage(BaseModel):
+    total: int
+    items: list[NoticeOut]
+
+
+# --------------------------------------------------------------------------- providers
+
+
+class ProviderHealthOut(BaseModel):
+    """The SMS provider's state, plus what the provider itself reports (the SMPP session's host,
+    port, binds, queued and in-flight parts ...), and the messages by state."""
+
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+    ok: bool
+    detail: str
+    messages: dict[str, int] = Field(description="Messages by state.")
