@@ -1,7 +1,8 @@
 """Kafka subscribers: thin typed functions over the use cases (``app.py`` subscribes them).
 
 - group ``seal.seal_documents``: ``SealDocument`` commands in, ``DocumentSealed`` or
-  ``SealingRefused`` out (through the outbox);
+  ``SealingRefused`` out (through the outbox); a batch handler: a batch's documents are signed
+  together (across the signing processes, ``seal_sign_workers``), recorded in order;
 - group ``seal.seal_auto_issue`` (only with ``seal_auto_issue`` on, the demo run):
   ``UnitRegistered`` from intake gives the unit its No. 2 seal.
 
@@ -12,14 +13,20 @@ from __future__ import annotations
 
 from contracts.intake import UnitRegistered
 from contracts.seal import SealDocument
-from services.runtime.consumer import HandlerContext
+from services.runtime.consumer import Batch, HandlerContext
 
 from .usecases import documents, seals
 
 
-async def seal_document(cmd: SealDocument, ctx: HandlerContext) -> None:
-    assert ctx.service is not None
-    await documents.seal_document(ctx.service, ctx.uow, cmd, ctx.event_id)
+async def seal_document(batch: Batch[SealDocument], ctx: HandlerContext | None = None) -> None:
+    """The consumer hands a batch (one transaction); called with one command and its context
+    (``seal_document(cmd, ctx)``), it seals that one."""
+    if ctx is not None:
+        assert ctx.service is not None
+        await documents.seal_document(ctx.service, ctx.uow, batch, ctx.event_id)  # type: ignore[arg-type]
+        return
+    assert batch.service is not None
+    await documents.seal_documents(batch.service, batch.uow, [(cmd, c.event_id) for cmd, c in batch])
 
 
 async def unit_registered(event: UnitRegistered, ctx: HandlerContext) -> None:

@@ -13,13 +13,18 @@ import base64
 import binascii
 import hashlib
 import logging
+import multiprocessing
 import secrets
 import time
 import uuid
+import weakref
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import serialization
 
 from contracts.base import Event
 from contracts.seal import (
@@ -34,7 +39,7 @@ from services.runtime.uow import UnitOfWork
 from .. import domain, store
 from ..adapters import gmpki, ofd, ses
 from ..adapters.render import Notice, render_notice
-from ..adapters.signing import SealBox, SealingError, seal_pdf
+from ..adapters.signing import SealBox, SealingError, SealKey, SoftwareSignerProvider, seal_pdf
 from ..adapters.verify import Verification, verify_ofd, verify_pdf
 from . import root, seals
 
@@ -76,9 +81,117 @@ async def seal_document(
 ) -> Event:
     """Seal the document a command asks for (or refuse it, with a reason), in the caller's unit of
     work: the file, the rows, the usage-log entry and the outcome event. The caller commits."""
+    return (await seal_documents(svc, uow, [(cmd, event_id)], now=now))[0]
+
+
+async def seal_documents(
+    svc: "Service", uow: UnitOfWork, items: list[tuple[SealDocument, str]], now: datetime | None = None,
+) -> list[Event]:
+    """Seal (or refuse) several commands, ``(command, event id)``, in the caller's unit of work,
+    their outcomes in order. Three steps: each command is checked and given its document number
+    (one after the other, in the transaction); each document is rendered and signed as soon as
+    its command is planned — in the signing processes when ``seal_sign_workers`` is set, so a
+    batch uses every core while this process plans and records; then each is recorded (file,
+    rows, usage-log entry, outcome) one after the other, in order, so the usage log's
+    hash-chained appends stay serialized in this transaction. A request id twice in
+    the items: the second waits for the first's record (it gets the first answer again)."""
     await root.ensure_open(svc)
-    settings = root.settings_of(svc)
+    events: list[Event | None] = [None] * len(items)
+    todo = list(enumerate(items))
+    while todo:
+        wave: list[tuple[int, tuple[SealDocument, str]]] = []
+        later: list[tuple[int, tuple[SealDocument, str]]] = []
+        ids: set[str] = set()
+        for index, item in todo:
+            (later if item[0].request_id in ids else wave).append((index, item))
+            ids.add(item[0].request_id)
+        taken: dict[tuple[str, int], int] = {}
+        plans: list[tuple[int, _Plan, asyncio.Task]] = []
+        try:
+            for index, (cmd, event_id) in wave:
+                planned = await _plan(svc, uow, cmd, event_id, now, taken)
+                if isinstance(planned, _Plan):  # signing starts now, while the next is planned
+                    plans.append((index, planned, asyncio.create_task(_produce(svc, planned))))
+                else:
+                    events[index] = planned
+            for index, plan, task in plans:  # recorded in order, while the later ones are signed
+                events[index] = await _record(svc, uow, plan, await task)
+        finally:
+            for _i, _p, task in plans:
+                task.cancel()
+        todo = later
+    return [e for e in events if e is not None]
+
+
+@dataclass
+class _Plan:
+    """A command checked and numbered, waiting for its files."""
+
+    cmd: SealDocument
+    event_id: str
+    eid: str
+    now: datetime
+    row: store.SealRow
+    formats: list[DocumentFormat]
+    year: int
+    seq: int
+    document_no: str
+    started: float
+    pdf: bytes | None = None
+    notice: Notice | None = None
+    box: SealBox | None = None
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """One PDF to render (from ``notice``) or take (``pdf``) and seal: what a signing process needs."""
+
+    seal_id: str
+    cert_pem: bytes
+    chain_pem: tuple[bytes, ...]
+    encrypted_key_pem: bytes
+    face: bytes
+    reason: str
+    location: str
+    signer_name: str
+    pdf: bytes | None = None
+    notice: Notice | None = None
+    box: SealBox | None = None
+
+
+async def _refuse(
+    svc: "Service", uow: UnitOfWork, cmd: SealDocument, event_id: str, now: datetime, code: RefusalCode,
+    seal_id: str | None = None,
+) -> Event:
+    session = uow.session
     metrics: SealMetrics | None = getattr(svc.state, "metrics", None)
+    session.add(store.RequestRow(
+        request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
+        document_type=cmd.document_type.value, requested_by=cmd.requested_by, received_at=now,
+        outcome="refused", reason_code=code.value,
+    ))
+    await store.append_log(
+        session, at=now, action="refused", unit_code=cmd.unit_code, seal_id=seal_id, request_id=cmd.request_id,
+        detail={"document_type": cmd.document_type.value, "reason_code": code.value,
+                "requested_by": cmd.requested_by, "receipt_no": cmd.receipt_no},
+    )
+    event = SealingRefused(
+        request_id=cmd.request_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
+        document_type=cmd.document_type, reason_code=code, reason=REFUSAL_TEXT[code], refused_at=now,
+    )
+    await uow.emit(event, id=outcome_id(event_id))
+    if metrics is not None:
+        metrics.refused.labels(code.value).inc()
+    log.info("stamp request %s refused: %s", cmd.request_id, code.value)
+    return event
+
+
+async def _plan(
+    svc: "Service", uow: UnitOfWork, cmd: SealDocument, event_id: str, now: datetime | None,
+    taken: dict[tuple[str, int], int],
+) -> "Event | _Plan":
+    """The rules, the formats and the document number; the refusal (recorded) when refused."""
+    settings = root.settings_of(svc)
     session = uow.session
     now = now or clock.now()
     eid = outcome_id(event_id)
@@ -89,64 +202,40 @@ async def seal_document(
         await uow.emit(event, id=eid)
         return event
 
-    async def refuse(code: RefusalCode, seal_id: str | None = None) -> Event:
-        session.add(store.RequestRow(
-            request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
-            document_type=cmd.document_type.value, requested_by=cmd.requested_by, received_at=now,
-            outcome="refused", reason_code=code.value,
-        ))
-        await store.append_log(
-            session, at=now, action="refused", unit_code=cmd.unit_code, seal_id=seal_id, request_id=cmd.request_id,
-            detail={"document_type": cmd.document_type.value, "reason_code": code.value,
-                    "requested_by": cmd.requested_by, "receipt_no": cmd.receipt_no},
-        )
-        event = SealingRefused(
-            request_id=cmd.request_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
-            document_type=cmd.document_type, reason_code=code, reason=REFUSAL_TEXT[code], refused_at=now,
-        )
-        await uow.emit(event, id=eid)
-        if metrics is not None:
-            metrics.refused.labels(code.value).inc()
-        log.info("stamp request %s refused: %s", cmd.request_id, code.value)
-        return event
-
     rows = await store.seals_of(session, cmd.unit_code)
     chosen = domain.pick_seal([r.rule_view() for r in rows], cmd.unit_code, cmd.seal_kind, now)
     refusal = domain.check_use(chosen, cmd.unit_code, cmd.document_type, now)
     if refusal is not None:
-        return await refuse(refusal.code, chosen.seal_id if chosen else None)
+        return await _refuse(svc, uow, cmd, event_id, now, refusal.code, chosen.seal_id if chosen else None)
     assert chosen is not None
     row = next(r for r in rows if r.seal_id == chosen.seal_id)
 
     formats, refusal_code = choose_formats(settings.seal_formats, cmd)
     if refusal_code is not None:
-        return await refuse(refusal_code, row.seal_id)
+        return await _refuse(svc, uow, cmd, event_id, now, refusal_code, row.seal_id)
     if DocumentFormat.OFD in formats:
         await seals.ensure_sm2_twin(svc, uow, row, now)
 
     year = domain.local_date(now).year
-    seq = await store.next_document_seq(session, cmd.unit_code, year)
+    seq = max(await store.next_document_seq(session, cmd.unit_code, year), taken.get((cmd.unit_code, year), 0) + 1)
+    taken[(cmd.unit_code, year)] = seq
     document_no = domain.document_number(cmd.unit_code, year, seq)
+    plan = _Plan(cmd, event_id, eid, now, row, formats, year, seq, document_no, time.perf_counter())
 
     # the document: given, or rendered from content
-    started = time.perf_counter()
-    box: SealBox | None = None
-    made: list[tuple[DocumentFormat, bytes, SignatureFormat, str]] = []  # format, file, signature, cert serial
     if DocumentFormat.PDF not in formats:
         pass
     elif cmd.pdf_base64:
         try:
             pdf = base64.b64decode(cmd.pdf_base64, validate=True)
         except (binascii.Error, ValueError):
-            return await refuse(RefusalCode.BAD_DOCUMENT, row.seal_id)
+            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id)
         if len(pdf) > settings.seal_max_pdf_bytes or not pdf.startswith(b"%PDF-"):
-            return await refuse(RefusalCode.BAD_DOCUMENT, row.seal_id)
-        if cmd.seal_box is not None:
-            b = cmd.seal_box
-            box = SealBox(b.page, b.x1, b.y1, b.x2, b.y2)
+            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id)
+        plan.pdf = pdf
     elif cmd.content is not None:
         c = cmd.content
-        notice = Notice(
+        plan.notice = Notice(
             title=cmd.title,
             unit_name=row.unit_name,
             addressee=c.addressee,
@@ -155,38 +244,73 @@ async def seal_document(
             numbers=[*c.numbers.items(), ("文书编号", document_no)],
             footer=f"本文书加盖电子印章，可在 {public_page_url(svc, document_no)} 核验。",
         )
-        pdf, rendered_box = await asyncio.to_thread(render_notice, notice)
-        box = rendered_box
-        if cmd.seal_box is not None:
-            b = cmd.seal_box
-            box = SealBox(b.page, b.x1, b.y1, b.x2, b.y2)
     else:
-        return await refuse(RefusalCode.NO_DOCUMENT, row.seal_id)
+        return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.NO_DOCUMENT, row.seal_id)
+    if cmd.seal_box is not None:
+        b = cmd.seal_box
+        plan.box = SealBox(b.page, b.x1, b.y1, b.x2, b.y2)
+    return plan
 
-    if DocumentFormat.PDF in formats:
-        signer = root.provider(svc).signer_for(root.seal_key(svc, row))  # a key problem is not the request's fault: raise
+
+_Made = list[tuple[DocumentFormat, bytes, SignatureFormat, str]]  # format, file, signature, cert serial
+
+
+async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
+    """The plan's files: the PDF rendered (if asked) and sealed, the OFD; or why not."""
+    settings = root.settings_of(svc)
+    cmd, row = plan.cmd, plan.row
+    made: _Made = []
+    if DocumentFormat.PDF in plan.formats:
+        provider = root.provider(svc)
+        key = root.seal_key(svc, row)
+        pool = _pool(svc, provider)
+        reason, location = f"{row.seal_name}：{cmd.title}", settings.seal_county_name
         try:
-            signed = await seal_pdf(
-                pdf, signer, seals.face_pdf(row), box=box,
-                reason=f"{row.seal_name}：{cmd.title}", location=settings.seal_county_name,
-                signer_name=row.unit_name,
-            )
+            if pool is not None:
+                assert key.encrypted_key_pem is not None
+                job = PdfJob(
+                    seal_id=row.seal_id, cert_pem=row.cert_pem.encode(),
+                    chain_pem=tuple(c.public_bytes(serialization.Encoding.PEM) for c in key.chain),
+                    encrypted_key_pem=key.encrypted_key_pem, face=seals.face_pdf(row), reason=reason,
+                    location=location, signer_name=row.unit_name, pdf=plan.pdf, notice=plan.notice, box=plan.box,
+                )
+                signed = await asyncio.get_running_loop().run_in_executor(pool, run_pdf_job, job)
+            else:
+                signer = provider.signer_for(key)  # a key problem is not the request's fault: raise
+                pdf, box = plan.pdf, plan.box
+                if plan.notice is not None:
+                    pdf, rendered_box = render_notice(plan.notice)  # a template's page: well under 1 ms
+                    box = box or rendered_box
+                assert pdf is not None
+                signed = await seal_pdf(pdf, signer, seals.face_pdf(row), box=box, reason=reason,
+                                        location=location, signer_name=row.unit_name)
         except SealingError as exc:
             log.info("document for %s cannot be sealed: %s", cmd.request_id, exc)
-            return await refuse(RefusalCode.BAD_DOCUMENT, row.seal_id)
+            return RefusalCode.BAD_DOCUMENT
         made.append((DocumentFormat.PDF, signed, SignatureFormat.PADES, row.cert_serial))
-    if DocumentFormat.OFD in formats:
+    if DocumentFormat.OFD in plan.formats:
         assert cmd.content is not None
         c = cmd.content
         notice = ofd.OfdNotice(
             title=cmd.title, unit_name=row.unit_name, addressee=c.addressee, paragraphs=list(c.paragraphs),
-            issued_on=c.issued_on or domain.local_date(now), numbers=[*c.numbers.items(), ("文书编号", document_no)],
-            footer=f"本文书加盖电子印章，可在 {public_page_url(svc, document_no)} 核验。",
-            doc_id=uuid.uuid5(_OUTCOME_NS, document_no).hex,
+            issued_on=c.issued_on or domain.local_date(plan.now),
+            numbers=[*c.numbers.items(), ("文书编号", plan.document_no)],
+            footer=f"本文书加盖电子印章，可在 {public_page_url(svc, plan.document_no)} 核验。",
+            doc_id=uuid.uuid5(_OUTCOME_NS, plan.document_no).hex,
         )
-        sealed_ofd = await asyncio.to_thread(seal_ofd_notice, svc, row, notice, now)
+        sealed_ofd = await asyncio.to_thread(seal_ofd_notice, svc, row, notice, plan.now)
         made.append((DocumentFormat.OFD, sealed_ofd, SignatureFormat.SES_V4, row.sm2_cert_serial or ""))
+    return made
 
+
+async def _record(svc: "Service", uow: UnitOfWork, plan: _Plan, made: "_Made | RefusalCode") -> Event:
+    """The plan's files written and registered, its usage-log entry and outcome (or its refusal)."""
+    cmd, row, now, year, document_no = plan.cmd, plan.row, plan.now, plan.year, plan.document_no
+    if isinstance(made, RefusalCode):
+        return await _refuse(svc, uow, cmd, plan.event_id, now, made, row.seal_id)
+    settings = root.settings_of(svc)
+    metrics: SealMetrics | None = getattr(svc.state, "metrics", None)
+    session = uow.session
     files: list[tuple[store.DocumentFileRow, SealedFile]] = []
     for fmt, data, sig_format, serial in made:
         rel = Path(str(year)) / cmd.unit_code / f"{document_no}.{fmt.value}"
@@ -202,12 +326,12 @@ async def seal_document(
     digest, token, rel_path = primary.sha256, primary.token, primary.path
     session.add(store.DocumentRow(
         document_no=document_no, token=token, request_id=cmd.request_id, receipt_no=cmd.receipt_no,
-        unit_code=cmd.unit_code, year=year, seq=seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
+        unit_code=cmd.unit_code, year=year, seq=plan.seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
         title=cmd.title, sha256=digest, size_bytes=len(signed), path=rel_path, signed_at=now,
         requested_by=cmd.requested_by,
     ))
     session.add(store.RequestRow(
-        request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
+        request_id=cmd.request_id, event_id=plan.event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
         document_type=cmd.document_type.value, requested_by=cmd.requested_by, received_at=now,
         outcome="sealed", document_no=document_no,
     ))
@@ -224,12 +348,63 @@ async def seal_document(
         url=document_url(svc, token, primary.format), seal_id=row.seal_id, seal_serial=primary.cert_serial,
         signed_at=now, files=[f for _, f in files],
     )
-    await uow.emit(event, id=eid)
+    await uow.emit(event, id=plan.eid)
     if metrics is not None:
         metrics.sealed.labels(cmd.unit_code, cmd.document_type.value).inc()
-        metrics.seconds.observe(time.perf_counter() - started)
+        metrics.seconds.observe(time.perf_counter() - plan.started)
     log.info("sealed %s for request %s", document_no, cmd.request_id)
     return event
+
+
+# -- the signing processes (seal_sign_workers) ---------------------------------------------------
+
+def _pool(svc: "Service", provider: object) -> ProcessPoolExecutor | None:
+    """The service's signing processes, started on first use; None without ``seal_sign_workers``
+    or with a provider other than the software one (a hardware module signs in this process)."""
+    workers = int(getattr(root.settings_of(svc), "seal_sign_workers", 0) or 0)
+    if workers <= 0 or not isinstance(provider, SoftwareSignerProvider):
+        return None
+    pool = getattr(svc.state, "sign_pool", None)
+    if pool is None:
+        # spawn: the service's process has threads (the database's, Kafka's) that fork would copy
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start, initargs=(provider.protector,),
+        )
+        svc.state.sign_pool = pool
+        weakref.finalize(svc, pool.shutdown, wait=False, cancel_futures=True)
+    return pool
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _worker_start(protector: object) -> None:
+    _WORKER["provider"] = SoftwareSignerProvider(protector)  # type: ignore[arg-type]
+    _WORKER["loop"] = asyncio.new_event_loop()
+
+
+def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> bytes:
+    """Render (if asked) and seal one PDF, in a signing process (or here, given a provider). The
+    seal's signer and the notice's template are kept in the process for the next jobs."""
+    from cryptography import x509
+
+    provider = provider or _WORKER["provider"]  # type: ignore[assignment]
+    assert provider is not None
+    key = SealKey(job.seal_id, x509.load_pem_x509_certificate(job.cert_pem),
+                  tuple(x509.load_pem_x509_certificate(c) for c in job.chain_pem), job.encrypted_key_pem)
+    signer = provider.signer_for(key)
+    pdf, box = job.pdf, job.box
+    if job.notice is not None:
+        pdf, rendered_box = render_notice(job.notice)
+        box = box or rendered_box
+    assert pdf is not None
+    loop = _WORKER.get("loop")
+    coro = seal_pdf(pdf, signer, job.face, box=box, reason=job.reason, location=job.location,
+                    signer_name=job.signer_name)
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        return loop.run_until_complete(coro)
+    return asyncio.run(coro)
 
 
 def choose_formats(county: list[str], cmd: SealDocument) -> tuple[list[DocumentFormat], RefusalCode | None]:

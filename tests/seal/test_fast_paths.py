@@ -1,0 +1,109 @@
+"""Sealing's fast paths (issue 19): a notice drawn from its template's page, the seal's signer kept
+with its CMS parts encoded once, and a batch signed in the service's signing processes — each
+still what pdfsig and pyHanko accept, the usage log still one chain."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from contracts.seal import DocumentSealed
+from services.seal import store
+from services.seal.adapters import render
+from services.seal.adapters.image import SealFace, seal_pdf as face_pdf
+from services.seal.adapters.render import Notice, render_notice, render_notice_full
+from services.seal.adapters.signing import SealSigner, SoftwareSignerProvider, seal_pdf
+from services.seal.adapters.verify import verify_pdf
+from services.seal.usecases import documents, log, root
+
+from .conftest import UNIT, County, pdfsig, sample_notice
+from .service_helpers import command, issue_no2, seal_service
+
+
+def _text(pdf: bytes, tmp: Path) -> str:
+    path = tmp / "t.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, timeout=60).stdout
+
+
+def _notice(receipt: str, **kw) -> Notice:  # type: ignore[no-untyped-def]
+    n = sample_notice()
+    return Notice(n.title, n.unit_name, n.paragraphs, kw.get("issued_on", n.issued_on), addressee=n.addressee,
+                  numbers=[("受理编号", receipt), ("文书编号", f"SCJG-2024-{receipt[-6:]}")],
+                  footer=f"本文书加盖电子印章，可在 http://seal.test/seal/documents/SCJG-2024-{receipt[-6:]} 核验。")
+
+
+@pytest.mark.timeout(120)
+def test_a_notice_from_its_template_reads_as_the_full_layout(tmp_path: Path) -> None:
+    first = _notice("SL-2024-000001")
+    render_notice(first)  # makes the template
+    other = _notice("SL-2024-987654", issued_on=date(2024, 12, 31))
+    fast, box = render_notice(other)
+    full, full_box = render_notice_full(other)
+    template = next(t for t in render._TEMPLATES.values() if t.usable and fast.startswith(t.pdf))
+    assert len(fast) - len(template.pdf) < 4000  # the fields only
+    assert box == full_box
+    assert _text(fast, tmp_path).split() == _text(full, tmp_path).split()
+
+
+@pytest.mark.timeout(120)
+def test_a_field_the_template_cannot_draw_is_laid_out_in_full(tmp_path: Path) -> None:
+    render_notice(_notice("SL-2024-000001"))
+    odd = _notice("SL-2024-000002")
+    odd = Notice(odd.title, odd.unit_name, odd.paragraphs, odd.issued_on, addressee=odd.addressee,
+                 numbers=[("受理编号", "鑫淼-000002"), odd.numbers[1]], footer=odd.footer)
+    pdf, box = render_notice(odd)
+    assert not any(pdf.startswith(t.pdf) for t in render._TEMPLATES.values() if t.usable)
+    assert "鑫淼-000002" in _text(pdf, tmp_path)
+    assert box == render_notice_full(odd)[1]
+
+
+@pytest.mark.timeout(300)
+async def test_the_kept_signer_makes_signatures_pdfsig_and_pyhanko_accept(
+    county: County, nss_db: str, tmp_path: Path,
+) -> None:
+    provider = SoftwareSignerProvider(county.protector)
+    signer = provider.signer_for(county.key())
+    assert isinstance(signer, SealSigner) and provider.signer_for(county.key()) is signer
+    face = face_pdf(SealFace(UNIT.unit_name))
+    sealed = []
+    for i in range(3):  # the first checks its attributes against pyHanko's, the others take the fast path
+        pdf, box = render_notice(_notice(f"SL-2024-{i + 10:06d}"))
+        sealed.append(await seal_pdf(pdf, signer, face, box=box, reason="行政审批专用章"))
+    assert signer._checked is True
+    crl = county.authority.crl([], number=1, this_update=datetime.now(UTC) - timedelta(minutes=1))
+    for pdf in sealed:
+        v = await verify_pdf(pdf, county.authority.root_cert, crl)
+        assert v.signatures and all(s.intact and s.valid and s.chains_to_root for s in v.signatures), v
+        out = pdfsig(pdf, tmp_path, nss_db)
+        assert "Signature Validation: Signature is Valid." in out and "Certificate is Trusted." in out
+        assert "Total document signed" in out
+
+
+@pytest.mark.timeout(600)
+async def test_a_batch_signed_in_the_signing_processes(tmp_path: Path) -> None:
+    async with seal_service(tmp_path, seal_sign_workers=2) as svc:
+        await issue_no2(svc, "2024-08-01")
+        items = [(command(f"b-{i}"), f"e-{i}") for i in range(5)] + [(command("b-1"), "e-again")]
+        async with svc.uow() as uow:
+            events = await documents.seal_documents(svc, uow, items)
+            await uow.commit()
+        assert svc.state.sign_pool is not None
+        assert all(isinstance(e, DocumentSealed) for e in events)
+        numbers = [e.document_no for e in events]
+        assert len(set(numbers[:5])) == 5 and numbers[5] == numbers[1]  # the repeated request: its first answer
+        async with svc.uow() as uow:
+            report = await log.verify_log(uow)
+            sealed = [e for e in await log.all_entries(uow.session) if e.action == "sealed"]
+            current = await root.current_crl(uow.session)
+            rows = [await uow.session.get(store.DocumentRow, n) for n in numbers[:5]]
+        assert report.ok and [e.document_no for e in sealed] == numbers[:5]
+        ca = root.authority(svc)
+        for row in rows:
+            assert row is not None
+            pdf = (root.settings_of(svc).documents_dir / row.path).read_bytes()
+            v = await verify_pdf(pdf, ca.root_cert, current.crl if current else None)
+            assert v.signatures and all(s.intact and s.valid and s.chains_to_root for s in v.signatures), v
