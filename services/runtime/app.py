@@ -119,26 +119,6 @@ class Service:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.relay, source=self.name)
 
-    def handler(self, *types: type[Event], name: str | None = None) -> Callable[[HandlerFn], HandlerFn]:
-        """Subscribe ``fn`` to the events ``types`` (see :mod:`services.runtime.consumer`)."""
-        if not types:
-            raise TypeError("a handler needs at least one event type")
-
-        def decorate(fn: HandlerFn) -> HandlerFn:
-            handler_name = name or fn.__name__
-            spec = HandlerSpec(
-                name=handler_name,
-                fn=fn,
-                types={t.ce_type(): t for t in types},
-                group=f"{self.name}.{handler_name}",
-                topics=sorted({t.topic for t in types}),
-            )
-            self._subscribe(spec)
-            self.handlers.append(spec)
-            return fn
-
-        return decorate
-
     def subscribe(self, group: str, *fns: HandlerFn) -> None:
         """One consumer group, ``<service>.<group>``, whose records go by event type to ``fns``:
         module-level functions ``async def f(event: SomeEvent, ctx: HandlerContext)``, the

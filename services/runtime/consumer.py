@@ -1,10 +1,12 @@
 """Idempotent Kafka consumers with retries and dead letters.
 
-A service declares a handler for one or more event types::
+A service subscribes module-level functions, one per event type, in a consumer group
+(``Service.subscribe``); each function's first annotation names the type(s) it takes::
 
-    @service.handler(ApplicationAccepted, SupplementRequested)
-    async def on_application(event, ctx: HandlerContext) -> None:
+    async def accepted(event: ApplicationAccepted, ctx: HandlerContext) -> None:
         ...  # ctx.session, await ctx.emit(...)
+
+    service.subscribe("cases", accepted, supplement_requested)
 
 or, opting in to the batch (:class:`Batch`), one function for the consecutive events of a batch
 that it takes, so that it can load their rows in one query and flush once::
