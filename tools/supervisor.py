@@ -123,8 +123,10 @@ def up(services: list[str] | None = None, wait: float = 180, kafka: bool = True,
         env["ONEWINDOW_DATA_DIR"] = str(data_dir())
         env["ONEWINDOW_HTTP_PORT"] = str(proc.port)
         if demo:
-            # the demo county: seal issues each unit its No. 2 seal (the catalog is loaded below)
+            # the demo county: seal issues each unit its No. 2 seal (the catalog is loaded below),
+            # the console has an account for each role
             env.setdefault("ONEWINDOW_SEAL_AUTO_ISSUE", "1")
+            env.setdefault("ONEWINDOW_CONSOLE_DEMO_ACCOUNTS", "1")
             for key, value in DEMO_COUNTY.items():
                 env.setdefault(key, value)
         log = open(_logfile(proc.name), "ab")
