@@ -111,6 +111,10 @@ KINDS: Mapping[CaseKind, KindRules] = MappingProxyType({r.kind: r for r in _TABL
 ITEM_KINDS: tuple[CaseKind, ...] = tuple(r.kind for r in _TABLE if r.item_kind)
 
 
+#: The kinds decided on the spot (their values, as stored and counted).
+ON_THE_SPOT: frozenset[str] = frozenset(r.kind.value for r in _TABLE if r.on_the_spot)
+
+
 def rules_of(kind: CaseKind) -> KindRules:
     return KINDS[kind]
 

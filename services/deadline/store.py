@@ -31,6 +31,7 @@ from contracts.base import Event
 from contracts.common import CaseKind
 from contracts.deadline import CalendarAction, NoticeSource, StopReason
 from contracts.envelope import CONTENT_TYPE, SOURCE_PREFIX, SPECVERSION
+from contracts.kinds import ON_THE_SPOT
 from services.runtime import clock as suite_clock
 from services.runtime.db import service_registry
 from services.runtime.workdays import WorkCalendar
@@ -546,7 +547,7 @@ async def open_clocks_between(
 async def unit_statistics(session: AsyncSession, first: date, last: date, unit_code: str | None = None) -> dict[str, UnitStats]:
     """Figures per unit for cases decided in [first, last] (aggregated in SQL), with the
     center's total under ``"*"``."""
-    immediate = func.sum(case((ClockRow.case_kind == CaseKind.IMMEDIATE.value, 1), else_=0))
+    immediate = func.sum(case((ClockRow.case_kind.in_(sorted(ON_THE_SPOT)), 1), else_=0))
     on_time = func.sum(case((ClockRow.on_time == True, 1), else_=0))  # noqa: E712
     stmt = (
         sa_select(ClockRow.unit_code, func.count(), on_time, func.coalesce(func.sum(ClockRow.working_days_used), 0), immediate)  # type: ignore[call-overload]

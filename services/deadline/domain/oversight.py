@@ -28,6 +28,7 @@ from pathlib import Path
 import jinja2
 
 from contracts.common import CASE_KIND_LABELS, CaseKind
+from contracts.kinds import ON_THE_SPOT
 from contracts.deadline import (
     BulletinOverdueCase,
     BulletinPublished,
@@ -159,7 +160,7 @@ def unit_statistics(cases: Iterable[ClosedCase], first: date, last: date) -> dic
             a[0] += 1
             a[1] += int(c.on_time)
             a[2] += c.working_days_used
-            a[3] += int(c.case_kind == CaseKind.IMMEDIATE)
+            a[3] += int(c.case_kind in ON_THE_SPOT)
     if CENTER_TOTAL not in acc:
         acc[CENTER_TOTAL] = [0, 0, 0, 0]
     return {u: UnitStats(u, *a) for u, a in sorted(acc.items())}

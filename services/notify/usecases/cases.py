@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.common import CaseKind, DocumentType
+from contracts.kinds import KINDS
 from contracts.deadline import DeadlineMissed, DeadlineWarned, ExtensionGranted, SupervisionNoticeIssued
 from contracts.intake import (
     ApplicantContactRecorded, ApplicationAccepted, ApplicationDecidedV1, ApplicationForwardedV1,
@@ -85,11 +86,13 @@ async def application_accepted(uow: Emitter, notices: Notices, event: Applicatio
     case.case_kind, case.promised_days = event.case_kind.value, event.promised_days
     case.accepted_at, case.received_at = event.accepted_at, case.received_at or event.received_at
     case.clerk_staff_id = event.staff_id or case.clerk_staff_id
-    if event.case_kind is CaseKind.IMMEDIATE:
-        return  # decided on the spot: the decision itself is the written notice (Art. 34(2))
-    await _notice(uow, notices, event, event_id, now, DocumentType.ACCEPTANCE, case_kind=event.case_kind.value,
-                  promised_days=event.promised_days or None)
-    if event.case_kind is CaseKind.JOINT:
+    # The kind's acceptance notices (contracts/kinds.py): none for a case decided on the spot, whose
+    # decision itself is the written notice (Art. 34(2)); the joint-handling notice for joint ones.
+    wanted = KINDS[event.case_kind].acceptance_notices
+    if DocumentType.ACCEPTANCE in wanted:
+        await _notice(uow, notices, event, event_id, now, DocumentType.ACCEPTANCE, case_kind=event.case_kind.value,
+                      promised_days=event.promised_days or None)
+    if DocumentType.JOINT in wanted:
         partners = []
         for code in event.joint_units:
             unit_row = await uow.session.get(UnitRow, code)
@@ -173,7 +176,7 @@ async def extension_granted(uow: Emitter, notices: Notices, event: ExtensionGran
                           facts={"reason": event.reason.rstrip("。"), "extension_days": event.days,
                                  "new_due_date": event.new_due_date.isoformat(),
                                  "accepted_on": local_date(notices.settings, accepted),
-                                 "joint": bool(case and case.case_kind == CaseKind.JOINT.value)})
+                                 "joint": bool(case and case.case_kind and KINDS[CaseKind(case.case_kind)].joint_tasks)})
 
 
 async def deadline_warned(uow: Emitter, notices: Notices, event: DeadlineWarned, event_id: str,

@@ -1,0 +1,4 @@
+from services.runtime.alembic_env import run
+from services.console.store import metadata
+
+run(metadata)
