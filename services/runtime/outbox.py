@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as aiokafka_errors
 from sqlalchemy import ARRAY, any_, bindparam, func, insert, select, update
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from contracts.base import Event
 from contracts.envelope import Envelope
@@ -221,27 +222,41 @@ class OutboxRelay:
             await close()
 
     async def _run(self) -> None:
-        backoff = 0.5
         while not self._stopping:
-            try:
-                sent = await self.publish_once()
-                self.last_error = None
-                self.failing_since = None
-                backoff = 0.5
-            except Exception as exc:  # noqa: BLE001 - the relay must survive broker/db outages
-                self.last_error = repr(exc)
-                if self.failing_since is None:
-                    self.failing_since = time.monotonic()
-                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc, extra={"throttle": True})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
-                continue
+            sent = await self._publish_until_it_works()
             if sent < self.batch_size:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+                # arrives as the event fires, and the relay would outlive its stop.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.idle_seconds):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
+
+    async def _publish_until_it_works(self) -> int:
+        """One batch, retried through broker and database outages (0.5 s, doubling, at most 10 s
+        between tries); the failure is kept for /readyz meanwhile."""
+
+        def failed(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self.last_error = repr(exc)
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+            delay = state.next_action.sleep if state.next_action else 0
+            log.warning("outbox relay failed, retrying in %.1fs: %r", delay, exc, extra={"throttle": True})
+
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential(multiplier=0.5, max=10),
+            retry=retry_if_exception_type(Exception),  # the relay must survive broker/db outages
+            before_sleep=failed,
+            reraise=True,
+        ):
+            with attempt:
+                sent = await self.publish_once()
+        self.last_error = None
+        self.failing_since = None
+        return sent
 
     def _mark_sent(self) -> Any:
         if self._mark_sent_stmt is None:
