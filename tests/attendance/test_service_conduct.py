@@ -280,3 +280,13 @@ async def test_bad_violation_input_is_refused_with_the_field(svc):
         refused(await admin.post("/attendance/assessments/2025/S01/decision", json={"grade": "competent",
                                                                                     "note": "x" * 1001}), "note")
     assert await outbox(svc, "attendance.violations") == []
+
+
+async def test_an_early_year_is_assessed_not_a_server_error(svc):
+    """Years below 1000 are written with four digits wherever the assessment names its period
+    (the fuzzer found /assessments/2 answering 500)."""
+    async with client(svc) as admin:
+        for year in (2, 999):
+            r = await admin.get(f"/attendance/assessments/{year}")
+            assert r.status_code == 200, r.text
+            assert r.json() == [] or all(a["year"] == year for a in r.json())

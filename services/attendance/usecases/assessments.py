@@ -60,11 +60,11 @@ async def proposals(session: "AsyncSession", att: Attendance, year: int, now: da
             n = int(any(s.staff_id == p.staff_id for s in ev.service_stars)) + int(p.window_no in red)
             if n:
                 awards[p.staff_id] = awards.get(p.staff_id, 0) + n
-    combined = monthly.combine_reports(str(year), [m.report for m in months]) if months else \
-        monthly.MonthlyReport(str(year), 0, [], [])
-    start, end = domain.period_bounds(str(year), zone)
+    combined = monthly.combine_reports(f"{year:04d}", [m.report for m in months]) if months else \
+        monthly.MonthlyReport(f"{year:04d}", 0, [], [])
+    start, end = domain.period_bounds(f"{year:04d}", zone)
     outs, rates, notes = await store.facts_between(session, start, end, ids)
-    year_ev = evaluate(str(year), posts, staff, combined.people, combined.windows, outs, rates, notes,
+    year_ev = evaluate(f"{year:04d}", posts, staff, combined.people, combined.windows, outs, rates, notes,
                        settings.attendance_evaluation, irregular_weight=settings.attendance_rules.irregular_session_weight)
     rows = await store.violations_between(session, date(year, 1, 1), date(year, 12, 31))
     counts = by_staff(ViolationFact(r.violation_id, r.staff_id, r.unit_code, r.kind, r.occurred_on,  # type: ignore[arg-type]
