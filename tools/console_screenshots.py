@@ -189,6 +189,9 @@ def take_screenshots(base: str, out: Path, *, check: Callable[[Any, str], None] 
     sign_in(page, base, "supervisor")
     shoot(page, "hall", "/hall", HALL, "-hall")
     ctx.close()
+    from tools.console_shots import take_all
+
+    shots.extend(take_all(browser, base, out, check))
     return shots
 
 

@@ -16,6 +16,7 @@ from .clients import Backends
 from .config import DECLARATION, ConsoleSettings
 from .oidc import Oidc
 from .routers import auth, desk, hall, portal
+from .routers.manage import ROUTERS as MANAGE_ROUTERS
 from .store import metadata
 from .usecases import Accounts
 
@@ -47,7 +48,7 @@ def create_service(settings: ConsoleSettings | None = None, *, transport=None) -
                           csrf_key=csrf_key, oidc=oidc)
     service.state.console = console
     web.install(service.api, console)
-    for r in (auth.router, desk.router, portal.router, hall.router):
+    for r in (auth.router, desk.router, portal.router, hall.router, *MANAGE_ROUTERS):
         service.include_router(r)
     service.api.mount("/static", _Static(directory=Path(__file__).parent / "static"), name="static")
 

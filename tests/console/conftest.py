@@ -16,7 +16,7 @@ BROWSER_TESTS = ("test_console_browser.py", "test_console_pages.py", "test_conso
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.fspath.basename in BROWSER_TESTS:
+        if item.fspath.basename in BROWSER_TESTS or item.fspath.basename.startswith("test_manage_"):
             item.add_marker(pytest.mark.e2e)
 
 

@@ -1,0 +1,8 @@
+"""Management pages: deadline board and calendar (期限看板). Same rules as every console page: the services' HTTP APIs with the
+signed-in person's token; the services decide who may see and do what."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/manage/deadlines", tags=["console: management"])
