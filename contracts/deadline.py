@@ -9,7 +9,8 @@ staff names and ids are fine):
 - ``deadline.supervision`` keyed by ``unit_code``: supervision of a unit (notices, inspections)
   and the center's monthly bulletin (keyed by the center's own unit code).
 - ``deadline.calendar`` keyed by ``year``: changes to the working-day calendar (county
-  overrides, State Council schedules loaded), so that other services (attendance) can follow it.
+  overrides, State Council schedules loaded), so that other services (intake, attendance) follow it
+  (``services/runtime/calendar_follower.py``: every process replays it from the beginning).
 
 Dates (``due_date`` ...) are local calendar dates in the county (Asia/Shanghai); instants
 (``accepted_at`` ...) are timezone-aware datetimes.
@@ -256,6 +257,17 @@ class SupervisionReplied(Event, source="deadline", topic=SUPERVISION.name, versi
     replied_at: AwareDatetime = Field(description="When.")
     reply: str = Field(min_length=1, max_length=4000, description="The reply (rectification taken).")
     on_time: bool = Field(description="Replied on or before the reply date.")
+
+
+class SupervisionReplyOverdueDetected(Event, source="deadline", topic=SUPERVISION.name, version=1, key_field="unit_code"):
+    """A supervision notice's reply date passed without the unit's reply; emitted once per notice
+    (a follow-up for the center's supervisors)."""
+
+    notice_no: str = Field(max_length=40, description="The notice still unanswered.")
+    unit_code: UnitCode = Field(description="The unit that must reply.")
+    receipt_no: ReceiptNo | None = Field(default=None, description="The case concerned, if any.")
+    reply_due: date = Field(description="The day the reply was due.")
+    detected_at: AwareDatetime = Field(description="When the follow-up found it overdue.")
 
 
 class BulletinOverdueCase(BaseModel):

@@ -284,6 +284,19 @@ class UnitVolumeReported(Event, source="intake", topic=UNITS.name, version=1, ke
     reported_at: AwareDatetime = Field(description="When the report was made.")
 
 
+class OutsideHandlingDetected(Event, source="intake", topic=UNITS.name, version=1, key_field="unit_code"):
+    """两头受理: a unit reported a decision it made outside the center on an item entered in the
+    center's catalog, with no case received at the center. Codes only: the unit's own record
+    number and anything about the applicant stay in intake."""
+
+    decision_id: str = Field(description="intake's id of the reported decision.")
+    unit_code: UnitCode = Field(description="The unit that decided outside the center.")
+    item_code: ItemCode = Field(description="The catalog item, which must be handled at the center.")
+    decided_on: date = Field(description="The day the unit decided.")
+    detected_at: AwareDatetime = Field(description="When intake recorded the report.")
+    period_count: int = Field(ge=1, description="Such decisions of this unit in the month of decided_on, this one included.")
+
+
 class UnitInactivityFlagged(Event, source="intake", topic=UNITS.name, version=1, key_field="unit_code"):
     """A unit routed no business through the center for a set number of months (应进不进)."""
 
@@ -658,6 +671,44 @@ class ConsultationRecorded(Event, source="intake", topic=CONSULTATIONS.name, ver
     recorded_at: AwareDatetime = Field(description="When.")
 
 
+class ConsultationAnswered(Event, source="intake", topic=CONSULTATIONS.name, version=1, key_field="unit_code"):
+    """A consultation left open (referred to another unit, or to be answered later) was answered:
+    the first-inquiry staff member's follow-up is closed (the answer's text stays in intake: it may name people)."""
+
+    consultation_id: str = Field(description="Consultation id.")
+    unit_code: UnitCode = Field(description="The unit of the first-inquiry staff member (the key, as when recorded).")
+    staff_id: str = Field(description="First-inquiry staff member (首问负责人).")
+    referred_to_unit: UnitCode | None = Field(default=None, description="The unit it was referred to (none: followed up by its own unit).")
+    answered_by: str = Field(description="Staff id of who recorded the answer.")
+    answered_by_unit: UnitCode | None = Field(default=None, description="That staff member's unit.")
+    recorded_at: AwareDatetime = Field(description="When the consultation was recorded.")
+    answered_at: AwareDatetime = Field(description="When it was answered.")
+
+
+class CaseLeadTaken(Event, source="intake", topic=APPLICATIONS.name, version=1, key_field="receipt_no"):
+    """A staff member took charge of a case for the applicant across units and steps (领办代办).
+    Why (elderly, disabled, key project) stays in intake: it says something about the applicant."""
+
+    lead_id: str = Field(description="Lead id.")
+    receipt_no: ReceiptNo = Field(description="The case.")
+    unit_code: UnitCode = Field(description="The unit whose window handles the case.")
+    staff_id: str = Field(description="The staff member in charge (领办人).")
+    staff_unit: UnitCode | None = Field(default=None, description="That staff member's unit.")
+    taken_at: AwareDatetime = Field(description="When.")
+
+
+class CaseLeadReleased(Event, source="intake", topic=APPLICATIONS.name, version=1, key_field="receipt_no"):
+    """The staff member's charge of the case ended (the case finished, or handed back)."""
+
+    lead_id: str = Field(description="Lead id.")
+    receipt_no: ReceiptNo = Field(description="The case.")
+    unit_code: UnitCode = Field(description="The unit whose window handles the case.")
+    staff_id: str = Field(description="The staff member who was in charge.")
+    released_by: str = Field(description="Staff id of who released it.")
+    taken_at: AwareDatetime = Field(description="When it was taken.")
+    released_at: AwareDatetime = Field(description="When it was released.")
+
+
 # --------------------------------------------------------------------------- ratings (intake.ratings)
 
 
@@ -696,3 +747,14 @@ class RectificationClosed(Event, source="intake", topic=RATINGS.name, version=1,
     closed_at: AwareDatetime = Field(description="When.")
     on_time: bool = Field(description="Closed on or before the due day.")
     staff_id: str | None = Field(default=None, description="Who recorded the response.")
+
+
+class RectificationOverdueDetected(Event, source="intake", topic=RATINGS.name, version=1, key_field="receipt_no"):
+    """A rectification task (整改) passed its due day without the unit's response; emitted once
+    per task (a follow-up for the center's supervisors)."""
+
+    rectification_id: str = Field(description="Task id.")
+    receipt_no: ReceiptNo = Field(description="The rated case.")
+    unit_code: UnitCode = Field(description="The unit that must respond.")
+    due_on: date = Field(description="The day the response was due.")
+    detected_at: AwareDatetime = Field(description="When the follow-up found it overdue.")

@@ -177,6 +177,12 @@ class SealDocument(Command, source="seal", topic=COMMANDS.name, version=1, key_f
         "default: the county's formats this request can make. An OFD is rendered from content, so asking "
         "for ofd needs content (a pdf_base64 is sealed as the PDF).",
     )
+    printed_no: str | None = Field(
+        None, min_length=1, max_length=60,
+        description="the number the requester printed on the document (文号), e.g. FGJ审准许〔2026〕0001号: "
+        "the sealed files are named after it (a stable ASCII form, e.g. FGJ-approval-2026-0001.pdf, with "
+        "the number itself as the UTF-8 file name); default: the seal's document number",
+    )
 
 
 class DocumentSealed(Event, source="seal", topic=DOCUMENTS.name, version=1, key_field="receipt_no"):

@@ -165,7 +165,10 @@ def writes(service: str) -> list[str]:
 
 
 def reads(service: str) -> list[str]:
-    return sorted(set(CONSUMES.get(service, ())))
+    """What it consumes, and the dead-letter twins of those: its admin API lists its own dead
+    letters (services/runtime/deadletters_api.py) and replays them in-process, writing nothing back."""
+    consumed = set(CONSUMES.get(service, ()))
+    return sorted(consumed | {f"{name}.dlq" for name in consumed})
 
 
 def _acl(kind: str, name: str, operations: Iterable[str], pattern: str = "literal") -> dict[str, Any]:

@@ -4,7 +4,8 @@
 
 1. fetches the broker's jars from Maven Central once, with Maven and ``deploy/kafka/pom.xml``,
    into a cache outside the working tree (``~/.cache/onewindow/kafka-<version>``, or
-   ``$ONEWINDOW_KAFKA_HOME``);
+   ``$ONEWINDOW_KAFKA_HOME``), saying where, with its progress (a bar on a terminal, a line
+   every few MB in logs: size, percent of the expected total);
 2. writes ``server.properties`` for a single-node KRaft broker (combined broker and controller,
    node 1) listening on 127.0.0.1 only, clients on 19092 and the controller on 19093
    (``$ONEWINDOW_KAFKA_PORT``, ``$ONEWINDOW_KAFKA_CONTROLLER_PORT``);
@@ -196,14 +197,71 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-_DOWNLOADED = re.compile(r"Downloaded from \S+: \S*/([^/\s]+) ")
+_DOWNLOADED = re.compile(r"Downloaded from \S+: \S*/([^/\s]+) \((\d+(?:\.\d+)?) (B|kB|KB|MB|GB)")
 _COPYING = re.compile(r"Copying (\S+\.jar) to ")
+_UNITS = {"B": 1, "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3}  # Maven's own (decimal) units
+
+#: What the first fetch brings, per Kafka version (jars, bytes): the percent shown while Maven
+#: downloads. Measured from a complete ``libs/``; a version not listed shows sizes without percent.
+EXPECTED_JARS: dict[str, tuple[int, int]] = {"4.1.1": (46, 44_186_201)}
+
+#: Off a terminal (CI logs, pipes) a line every so many downloaded bytes, not a bar.
+PROGRESS_LINE_BYTES = 5_000_000
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class DownloadProgress:
+    """Follows Maven's output: the jars downloaded (count, bytes, percent of the expected total)
+    and the jars copied into the cache. ``feed`` returns the plain lines worth printing when no
+    terminal shows a bar: one per :data:`PROGRESS_LINE_BYTES` downloaded, and the copy's start."""
+
+    def __init__(self, version: str, line_bytes: int = PROGRESS_LINE_BYTES) -> None:
+        self.expected_jars, self.expected_bytes = EXPECTED_JARS.get(version, (0, 0))
+        self.line_bytes = line_bytes
+        self.files = self.jars = self.bytes = self.copied = 0
+        self._next_line = line_bytes
+        self.current = ""
+
+    @property
+    def percent(self) -> int | None:
+        if not self.expected_bytes:
+            return None
+        return min(99, self.bytes * 100 // self.expected_bytes)  # 100 only when the copy is done
+
+    def describe(self) -> str:
+        pct = self.percent
+        total = f" of ~{_mb(self.expected_bytes)} ({pct}%)" if pct is not None else ""
+        return f"downloaded {_mb(self.bytes)}{total}, {self.jars} jars"
+
+    def feed(self, line: str) -> list[str]:
+        if m := _DOWNLOADED.search(line):
+            name, size = m.group(1), int(float(m.group(2)) * _UNITS[m.group(3)])
+            self.files += 1
+            self.current = name
+            if name.endswith(".jar"):  # POMs and metadata are small and not in the total
+                self.jars += 1
+                self.bytes += size
+                if self.bytes >= self._next_line:
+                    while self._next_line <= self.bytes:
+                        self._next_line += self.line_bytes
+                    return [f"  {self.describe()}"]
+            return []
+        if m := _COPYING.search(line):
+            self.copied += 1
+            self.current = m.group(1)
+            if self.copied == 1:
+                return [f"  {self.describe()}; copying the jars into the cache"]
+        return []
 
 
 def ensure_jars(console: Console | None = None) -> Path:
-    """The directory of the broker's jars, fetched with Maven the first time (slow: about 40
-    jars, ~50 MB), instantly afterwards. The download goes to a temporary directory that is
-    renamed into place, so an interrupted fetch never leaves a half-filled cache."""
+    """The directory of the broker's jars, fetched with Maven the first time (slow: about 45
+    jars, ~45 MB), instantly afterwards. The download goes to a temporary directory that is
+    renamed into place, so an interrupted fetch never leaves a half-filled cache. Progress: a bar
+    on a terminal, else a line every few MB; where the jars are cached is said first and last."""
     version = kafka_version()
     home = kafka_home(version)
     libs = home / "libs"
@@ -219,29 +277,25 @@ def ensure_jars(console: Console | None = None) -> Path:
     with _file_lock(home / ".lock"):
         if _libs_ready(libs, version):  # another process fetched them while we waited
             return libs
+        progress = DownloadProgress(version)
+        size = f", ~{_mb(progress.expected_bytes)}" if progress.expected_bytes else ""
+        console.print(f"Fetching Apache Kafka {version} jars from Maven Central (first time only{size})")
+        console.print(f"  cache: {libs} (Maven keeps its own copy in ~/.m2/repository)")
         tmp = Path(tempfile.mkdtemp(prefix="libs.", dir=home))
         cmd = [
             mvn, "-B", "-f", str(POM), "dependency:copy-dependencies",
             f"-DoutputDirectory={tmp}", "-DincludeScope=runtime",
         ]
         tail: list[str] = []
-        downloaded = copied = 0
         try:
-            with console.status(f"Fetching Apache Kafka {version} jars from Maven Central "
-                                "(first time only)...") as status:
+            with _progress_display(console, progress) as update:
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, cwd=DEPLOY_DIR)
                 assert proc.stdout is not None
                 try:
                     for line in proc.stdout:
                         tail = (tail + [line.rstrip()])[-30:]
-                        if m := _DOWNLOADED.search(line):
-                            downloaded += 1
-                            status.update(f"Fetching Kafka {version} jars: {downloaded} files "
-                                          f"downloaded ({m.group(1)})")
-                        elif m := _COPYING.search(line):
-                            copied += 1
-                            status.update(f"Copying Kafka {version} jars: {copied} ({m.group(1)})")
+                        update(progress.feed(line))
                     rc = proc.wait()
                 except BaseException:  # Ctrl-C: no Maven left writing into the cache
                     proc.kill()
@@ -259,8 +313,33 @@ def ensure_jars(console: Console | None = None) -> Path:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-    console.print(f"Kafka {version}: {copied} jars cached in {libs}")
+    total = sum(f.stat().st_size for f in libs.glob("*.jar"))
+    console.print(f"Kafka {version}: {progress.copied} jars ({_mb(total)}, {progress.jars} downloaded "
+                  f"now) cached in {libs}")
     return libs
+
+
+@contextlib.contextmanager
+def _progress_display(console: Console, progress: DownloadProgress) -> Iterator[Callable[[list[str]], None]]:
+    """A rich progress bar on a terminal; elsewhere the plain lines ``DownloadProgress`` gives."""
+    if not console.is_terminal:
+        def lines(out: list[str]) -> None:
+            for line in out:
+                console.print(line)
+        yield lines
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(TextColumn("[bold]Kafka jars"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=False) as bar:
+        task = bar.add_task("", total=progress.expected_bytes or None)
+
+        def show(_: list[str]) -> None:
+            what = (f"copying {progress.copied}/{progress.jars or progress.expected_jars}"
+                    if progress.copied else progress.current)
+            bar.update(task, completed=progress.bytes, description=what)
+        yield show
+        bar.update(task, completed=progress.expected_bytes or progress.bytes)
 
 
 # --------------------------------------------------------------------------------------------

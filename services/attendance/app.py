@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.runtime.app import Service
-from services.runtime.workdays import national_calendar
+from contracts.deadline import CalendarChanged
+from services.runtime.calendar_follower import follow_calendar
 
 from . import api, handlers, workers
 from .config import DECLARATION, AttendanceSettings
@@ -26,9 +27,10 @@ def create_service(settings: AttendanceSettings | None = None) -> Service:
         "and the year-end assessment.",
     )
     m = service.metrics
+    calendar = follow_calendar(service, CalendarChanged)  # the county's calendar, from its events
     service.state.attendance = Attendance(
         settings=service.settings,  # type: ignore[arg-type]
-        calendar=national_calendar(),
+        calendar_of=lambda: calendar.calendar,
         metrics=AttendanceMetrics(
             punches=m.counter("punches", "Punches received from terminals, new or resent.", ("kind",)),
             lines_rejected=m.counter("lines_rejected", "Upload lines that could not be read.", ("table",)),

@@ -84,6 +84,6 @@ DECLARATION = ServiceDeclaration(
     name="attendance",
     port=8105,
     title="OneWindow attendance",
-    consumes=('deadline.clocks', 'deadline.supervision', 'intake.ratings'),
+    consumes=('deadline.calendar', 'deadline.clocks', 'deadline.supervision', 'intake.ratings'),
     writes=(),
 )

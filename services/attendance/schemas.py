@@ -754,3 +754,36 @@ class AssessmentOut(BaseModel):
                    window_no=p.window_no, parts=p.parts, score=p.score, proposed_grade=p.grade,
                    proposed_grade_label=p.grade_label, formula=p.formula,
                    decision=DecisionOut.of(decision) if decision else None)
+
+
+# --- who is at which window now (the hall screen) -----------------------------------------------
+
+
+class PersonOut(BaseModel):
+    staff_id: str
+    name: str | None
+
+
+class WindowNowOut(BaseModel):
+    window_no: str
+    unit_code: str
+    unit_name: str
+    open_now: bool = Field(description="A shift or office session of the window is on now.")
+    opening: time | None = Field(description="The current session's opening (else the next, else the day's last); none: no session today.")
+    closing: time | None
+    weekday: bool = Field(description="A weekday office session (not a weekend/rostered shift).")
+    post_a: PersonOut | None
+    post_b: PersonOut | None
+    weekend_service: bool
+    on_duty: PersonOut | None = Field(description="Who is at the window: the A post if punched in, else the B post, else a rostered person.")
+    on_duty_post: str | None = Field(description='"A", "B" or "roster".')
+    arrived_at: datetime | None
+    present: list[str] = Field(description="Who of the session's people punched in for it, earliest first.")
+    on_leave: list[str] = Field(description="Posts on approved leave during the session.")
+
+
+class PresenceOut(BaseModel):
+    at: datetime
+    windows: list[WindowNowOut]
+    open_count: int
+    staffed_count: int = Field(description="Open windows with somebody on duty.")

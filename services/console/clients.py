@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import time
 from collections.abc import Awaitable, Mapping
@@ -64,6 +65,8 @@ class Backends:
         self.settings = settings
         timeout = httpx.Timeout(settings.console_backend_timeout_seconds, connect=min(2.0, settings.console_backend_timeout_seconds))
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        #: The public guide's answers by (path, query): (expiry, body bytes). Same for everyone.
+        self._catalog: dict[tuple[str, str], tuple[float, bytes]] = {}
         self.clients = {
             name: httpx.AsyncClient(base_url=settings.backend_url(name), timeout=timeout, limits=limits,
                                     transport=transport, headers={"User-Agent": "onewindow-console"})
@@ -93,6 +96,8 @@ class Backends:
             spent = spent_var.get()
             if spent is not None:
                 spent[service] = max(spent.get(service, 0.0), time.perf_counter() - started)
+        if method != "GET" and service == "intake":
+            self._catalog.clear()  # a change (a published item, a new unit) shows at once
         if r.status_code >= 500:
             log.warning("%s answered %s to %s %s", service, r.status_code, method, path)
             raise ServiceDown(service, f"HTTP {r.status_code}")
@@ -101,11 +106,33 @@ class Backends:
         return r
 
     async def get(self, service: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+        ttl = self.settings.console_catalog_cache_seconds
+        if ttl > 0 and token is None and service == "intake" and path.startswith(CATALOG_PREFIX):
+            return await self._catalog_get(path, ttl, **kwargs)
         return (await self.request(service, "GET", path, token=token, **kwargs)).json()
+
+    async def _catalog_get(self, path: str, ttl: float, **kwargs: Any) -> Any:
+        """The public guide, reused for ``ttl`` seconds: every clerk's form and every visitor's
+        page asks for the same items. Bytes are kept and parsed per call, so no caller can change
+        another's copy; refusals are not kept."""
+        key = (path, str(httpx.QueryParams(kwargs.get("params") or {})))
+        now = time.monotonic()
+        hit = self._catalog.get(key)
+        if hit is not None and hit[0] > now:
+            return json.loads(hit[1])
+        r = await self.request("intake", "GET", path, **kwargs)
+        if len(self._catalog) > 2000:  # bounded: the guide's pages are few, a search's words are not
+            self._catalog.clear()
+        self._catalog[key] = (now + ttl, r.content)
+        return r.json()
 
     async def post(self, service: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
         r = await self.request(service, "POST", path, token=token, **kwargs)
         return r.json() if r.content else None
+
+
+#: The public item guide (办事指南): units and items, the same for everyone.
+CATALOG_PREFIX = "/intake/guide/"
 
 
 def _problem_body(r: httpx.Response) -> dict[str, Any]:

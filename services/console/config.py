@@ -51,6 +51,10 @@ class ConsoleSettings(ServiceSettings):
         0.8, gt=0, le=60, description="How long a page waits for a secondary part (a case's clock, notices, SMS; "
         "the desk's cards) before showing the rest and marking that part as late.")
 
+    console_catalog_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="How long the public item guide (the same for everyone) is reused from "
+        "intake's last answer (0: never); any change the console sends to intake clears it.")
+
     console_county_name: str = Field("青山县", description="The county's name, on every page.")
     console_center_name: str = Field("青山县行政审批服务中心", description="The center's name, on every page.")
 

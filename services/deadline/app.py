@@ -11,6 +11,7 @@ from services.runtime.app import Service
 from . import handlers, workers
 from .api import router
 from .config import DECLARATION, DeadlineSettings
+from .usecases.followups import FollowUps
 from .store import metadata
 from .usecases.shared import DeadlineState
 
@@ -39,5 +40,7 @@ def create_service(settings: DeadlineSettings | None = None, *, name: str = "dea
         service.worker(workers.watcher, name="deadline-watcher")
         service.worker(workers.recompute_forever, name="deadline-recompute")
         service.worker(workers.gauges_forever, name="deadline-gauges")
+    # unanswered supervision notices past their reply date: an event once, a gauge
+    FollowUps.install(service, worker=service.settings.deadline_workers)  # type: ignore[attr-defined]
 
     return service

@@ -16,6 +16,7 @@ from . import store
 from .usecases.calendar import ChangeView, DueDate
 from .usecases.clocks import ClockView
 from .usecases.oversight import BulletinView, NoticeView, Statistics
+from .usecases.previews import CalendarPreview
 
 # ---------------------------------------------------------------------------------------------
 # Clocks
@@ -173,6 +174,38 @@ class ScheduleIn(BaseModel):
     holidays: list[date] = Field(min_length=1, max_length=200, description="Every day off of the year (weekends inside holidays may be listed).")
     working_days: list[date] = Field(default_factory=list, max_length=30, description="The make-up working days (调休上班), weekend days.")
     reason: FreeText = Field(min_length=2, max_length=500, description="The State Council notice, e.g. 国办发明电〔2026〕X号.")
+
+
+class PreviewIn(BaseModel):
+    day: date = Field(description="The day the county would change.")
+    working: bool | None = Field(description="true: a working day; false: a day off; null: remove the county's override.")
+    reason: FreeText = Field(min_length=2, max_length=500, description="Why (checked as the change itself is).")
+
+
+class MovedClockOut(BaseModel):
+    receipt_no: str
+    unit_code: str
+    item_code: str
+    due_date: date
+    new_due_date: date
+    statutory_due_date: date
+    new_statutory_due_date: date
+
+
+class PreviewOut(BaseModel):
+    """What a county calendar change would move (nothing is saved)."""
+
+    day: date
+    working: bool | None
+    calendar_version: int = Field(description="The calendar version the preview was computed on.")
+    total: int = Field(description="Open clocks whose due dates would move.")
+    truncated: bool = Field(description="Whether more moved than are listed.")
+    clocks: list[MovedClockOut]
+
+    @classmethod
+    def of(cls, p: CalendarPreview) -> "PreviewOut":
+        return cls(day=p.day, working=p.working, calendar_version=p.calendar_version, total=p.total,
+                   truncated=p.truncated, clocks=[MovedClockOut(**vars(m)) for m in p.moved])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,3 +408,52 @@ class InspectionIn(BaseModel):
     raise_notice: bool = Field(False, description="On a violation, raise a supervision notice to the unit.")
     reply_days: int | None = Field(None, ge=1, le=30, description="Working days the unit has to reply to that notice.")
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries (screens that show counts: the hall, the boards)
+
+
+class UnitClockCountsOut(BaseModel):
+    unit_code: str = Field(description='A unit, or "*" for all the units in the answer.')
+    unit_name: str | None
+    open: int = Field(description="Open clocks (running or stopped).")
+    yellow: int = Field(description="Running, no red card, at most `yellow_days` working days left.")
+    red: int = Field(description="The red card issued.")
+    overdue: int = Field(description="The red card issued, or running past the due date.")
+
+
+class ClockSummaryOut(BaseModel):
+    today: date
+    yellow_days: int = Field(description="The yellow-card threshold used (the largest setting).")
+    units: list[UnitClockCountsOut]
+    total: UnitClockCountsOut
+
+    @classmethod
+    def of(cls, s: "ClockSummary") -> "ClockSummaryOut":
+        def one(u: "UnitCounts") -> UnitClockCountsOut:
+            return UnitClockCountsOut(unit_code=u.unit_code, unit_name=u.unit_name, open=u.open, yellow=u.yellow,
+                                      red=u.red, overdue=u.overdue)
+        return cls(today=s.today, yellow_days=s.yellow_days, units=[one(u) for u in s.units], total=one(s.total))
+
+
+class BulletinHeadlineOut(BaseModel):
+    """The latest published bulletin's headline figures (the whole bulletin: `GET /bulletins/{period}`)."""
+
+    bulletin_no: str
+    period: str
+    published_at: datetime
+    cases: int
+    on_time: int
+    on_time_rate: float | None
+    average_working_days_used: float | None
+    overdue_cases: int
+    notices: int
+    violations: int
+
+    @classmethod
+    def of(cls, b: "BulletinHeadline") -> "BulletinHeadlineOut":
+        return cls(**{f: getattr(b, f) for f in cls.model_fields})
+
+
+from .usecases.summaries import BulletinHeadline, ClockSummary, UnitCounts  # noqa: E402  (names for the ``of`` hints)

@@ -507,6 +507,39 @@ async def clock_counts(session: AsyncSession) -> dict[tuple[str, bool], int]:
     return {(state, bool(overdue)): n for state, overdue, n in rows}
 
 
+async def open_clock_summary(
+    session: AsyncSession, *, today: date, yellow_before: date, unit_code: str | None
+) -> dict[str, tuple[int, int, int, int]]:
+    """Open clocks per unit in one grouped query: (open, yellow, red, overdue). Yellow: running,
+    no red card, due from ``today`` up to (not including) ``yellow_before``; red: the red card
+    issued; overdue: the red card issued or running past its due date (the watcher not yet by)."""
+    is_open = ClockRow.state != "ended"
+    running = ClockRow.state == "running"
+    yellow = running & ~ClockRow.overdue & (ClockRow.due_date >= today) & (ClockRow.due_date < yellow_before)  # type: ignore[operator]
+    late = ClockRow.overdue | (running & (ClockRow.due_date < today))  # type: ignore[operator]
+    stmt = (
+        sa_select(  # type: ignore[call-overload]
+            ClockRow.unit_code,
+            func.count(),
+            func.sum(case((yellow, 1), else_=0)),
+            func.sum(case((ClockRow.overdue, 1), else_=0)),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .where(is_open)
+        .group_by(ClockRow.unit_code)
+    )
+    if unit_code is not None:
+        stmt = stmt.where(ClockRow.unit_code == unit_code)
+    rows = (await session.exec(stmt)).all()
+    return {u: (int(n), int(y or 0), int(r or 0), int(o or 0)) for u, n, y, r, o in rows}
+
+
+async def latest_bulletin(session: AsyncSession) -> BulletinRow | None:
+    """The bulletin published last (by publication instant; the later period on a tie)."""
+    stmt = select(BulletinRow).order_by(BulletinRow.published_at.desc(), BulletinRow.period.desc()).limit(1)  # type: ignore[attr-defined]
+    return (await session.exec(stmt)).first()
+
+
 async def list_clocks(
     session: AsyncSession,
     *,
@@ -874,6 +907,17 @@ async def inspection_results(session: AsyncSession, sample_id: str) -> list[Insp
     return list((await session.exec(select(InspectionRow).where(InspectionRow.sample_id == sample_id))).all())
 
 
+async def samples(session: AsyncSession, *, period: str | None, unit_code: str | None, limit: int) -> list[SampleRow]:
+    """Inspection samples, newest month first (then by unit)."""
+    stmt = select(SampleRow)
+    if period is not None:
+        stmt = stmt.where(SampleRow.period == period)
+    if unit_code is not None:
+        stmt = stmt.where(SampleRow.unit_code == unit_code)
+    stmt = stmt.order_by(SampleRow.period.desc(), SampleRow.unit_code).limit(limit)  # type: ignore[attr-defined]
+    return list((await session.exec(stmt)).all())
+
+
 async def violations_between(session: AsyncSession, start: datetime, end: datetime) -> list[InspectionRow]:
     stmt = select(InspectionRow).where(
         InspectionRow.violation == True,  # noqa: E712
@@ -881,6 +925,23 @@ async def violations_between(session: AsyncSession, start: datetime, end: dateti
         InspectionRow.recorded_at < utc(end),
     )
     return list((await session.exec(stmt.order_by(InspectionRow.recorded_at))).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# Overdue follow-ups
+
+
+class FollowUpRow(Base, table=True):
+    """Overdue follow-ups already emitted, one per notice: the primary key makes a second
+    emission (a restarted worker, another replica) fail inside its own transaction, event and all."""
+
+    __tablename__ = "deadline_followups"
+
+    kind: str = Field(primary_key=True, max_length=24)          # 'supervision_reply'
+    subject_id: str = Field(primary_key=True, max_length=40)    # the notice's number
+    unit_code: str = Field(max_length=32)
+    due_on: date
+    detected_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 __all__ = [

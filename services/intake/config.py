@@ -45,6 +45,6 @@ DECLARATION = ServiceDeclaration(
     name="intake",
     port=8101,
     title="OneWindow intake",
-    consumes=('seal.documents', 'deadline.clocks'),
+    consumes=('seal.documents', 'deadline.clocks', 'deadline.calendar'),
     writes=('seal.commands',),
 )

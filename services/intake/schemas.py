@@ -21,6 +21,7 @@ from contracts.intake import (
 from .domain.cases import Application, JointTask, RequestedMaterial, Status
 from .domain.catalog import Item, ItemContent, ItemVersion, Unit
 from .domain.consultations import Consultation
+from .domain.leads import LeadReason
 from .domain.ratings import Rectification, RectificationStatus
 from .domain.volume import parse_period
 
@@ -297,9 +298,11 @@ class CaseSummary(BaseModel):
     due_on: date | None
 
     @classmethod
-    def of(cls, app: Application) -> "CaseSummary":
+    def of(cls, app: Application, masked: bool = False) -> "CaseSummary":
+        """``masked``: a person's name with the surname only (a company's name is public)."""
+        applicant = app.applicant.display_name if masked else app.applicant.company_name or app.applicant.name
         return cls(receipt_no=app.receipt_no, item_code=app.item.item_code, item_name=app.item.name,
-                   unit_code=app.unit_code, applicant=app.applicant.company_name or app.applicant.name,
+                   unit_code=app.unit_code, applicant=applicant,
                    status=app.status.value, status_label=app.status.label, six_kind=app.six_kind,
                    received_at=app.received_at, weekend=app.weekend, due_on=app.due_on)
 
@@ -419,3 +422,138 @@ class WeekendReport(BaseModel):
     weekends: list[WeekendCount]
     total: int
     average_per_weekend: int | float
+
+
+# --------------------------------------------------------------------------- the hall's figures, the applicant search
+
+
+class TodayUnit(BaseModel):
+    unit_code: str = Field(description='单位编码（"*" 为合计）')
+    unit_name: str | None = None
+    received: int = Field(description="今日收件数")
+    immediate_done: int = Field(description="今日即办件办结数")
+
+
+class TodayReport(BaseModel):
+    """Counts only: no applicant's data, so not on the access log."""
+
+    day: date
+    units: list[TodayUnit]
+    total: TodayUnit
+
+
+class ApplicantHit(BaseModel):
+    """A case found by the applicant search, masked: a person's name with the surname only, ID
+    and mobile masked; a company's name (public registry data) in full."""
+
+    receipt_no: str
+    item_code: str
+    item_name: str
+    unit_code: str
+    applicant: str = Field(description="申请人（个人隐去名字；单位为全称）")
+    applicant_type: ApplicantType
+    masked_mobile: str
+    masked_resident_id: str | None
+    status: str
+    status_label: str
+    six_kind: CaseKind
+    received_at: datetime
+    due_on: date | None
+
+    @classmethod
+    def of(cls, app: Application) -> "ApplicantHit":
+        p = app.applicant.public()
+        return cls(receipt_no=app.receipt_no, item_code=app.item.item_code, item_name=app.item.name,
+                   unit_code=app.unit_code, applicant=app.applicant.display_name, applicant_type=app.applicant.type,
+                   masked_mobile=p.masked_mobile, masked_resident_id=p.masked_resident_id, status=app.status.value,
+                   status_label=app.status.label, six_kind=app.six_kind, received_at=app.received_at,
+                   due_on=app.due_on)
+
+
+class InactivityRow(BaseModel):
+    """A unit's standing against the "should enter but don't" (应进不进) rule in one month (computed, not published)."""
+
+    unit_code: str
+    unit_name: str
+    entered: bool = Field(description="是否已进驻中心")
+    entered_since: date | None = Field(description="进驻日期")
+    last_business_on: date | None = Field(description="最近一次收件的日期")
+    months_without_business: int = Field(description="截至该月连续无收件的月数")
+    threshold: int = Field(description="标记“应进不进”的月数")
+    flagged: bool = Field(description="是否为“应进不进”单位")
+
+
+class RatingsRow(BaseModel):
+    """A unit's ratings (好差评) of the cases it received in one month."""
+
+    unit_code: str
+    unit_name: str
+    period: str
+    counts: dict[RatingLevel, int] = Field(description="各评价等级的件数")
+    rated: int = Field(description="已评价件数")
+    low: int = Field(description="差评（不满意、非常不满意）件数")
+    average_score: float | None = Field(description="平均分（1至5分），无评价为空")
+
+
+
+# --------------------------------------------------------------------------- 领办代办, consultations to closure
+
+
+class LeadIn(BaseModel):
+    reason: LeadReason = Field(description="elderly 老年人 / disabled 残疾人 / key_project 重点项目 / other 其他")
+    note: str | None = Field(None, description="说明（原因为“其他”时必填）", max_length=500)
+
+
+class LeadReleaseIn(BaseModel):
+    note: str | None = Field(None, description="解除说明", max_length=500)
+
+
+class LeadView(BaseModel):
+    """One staff member's charge of a case (领办代办)."""
+
+    lead_id: str
+    receipt_no: str
+    staff_id: str
+    staff_name: str | None
+    staff_unit: str | None
+    staff_unit_name: str | None
+    reason: LeadReason
+    reason_label: str
+    note: str | None
+    taken_at: datetime
+    released_at: datetime | None
+    released_by: str | None
+    release_note: str | None
+    active: bool
+
+
+def lead_views(app: Application) -> list[LeadView]:
+    return [LeadView.model_validate({**lead.model_dump(), "receipt_no": app.receipt_no,
+                                     "reason_label": lead.reason.label, "active": lead.active})
+            for lead in app.leads]
+
+
+class CaseLeadsView(BaseModel):
+    """Who leads a case now and who did before, and the unit(s) holding it now (联办: the units
+    that have not answered their joint task yet)."""
+
+    receipt_no: str
+    status: Status
+    holding_units: list[str] = Field(description="当前承办单位")
+    current: LeadView | None = Field(description="当前领办人（无则为空）")
+    history: list[LeadView] = Field(description="领办记录（含已解除的）")
+
+
+class ConsultationAnswerIn(BaseModel):
+    answer: str = Field(description="答复内容", max_length=1000)
+
+
+class ConsultationFollowUpView(BaseModel):
+    """A consultation and, once answered, who closed it and when."""
+
+    consultation: ConsultationView
+    open: bool = Field(description="是否仍在跟踪中（转交或待答复且尚未答复）")
+    answered_by: str | None = None
+    answered_by_unit: str | None = None
+    answered_at: datetime | None = None
+    answer: str | None = None

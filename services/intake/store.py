@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, case, delete, func, update
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, select
@@ -263,6 +263,13 @@ class Store:
     async def item_codes(self) -> set[str]:
         return set((await self.session.exec(select(ItemRow.code))).all())
 
+    async def all_items(self, unit_code: str | None = None) -> list[Item]:
+        """Every item, drafts never published and retired ones included (the catalog's admin list)."""
+        stmt = select(ItemRow).order_by(ItemRow.code)
+        if unit_code:
+            stmt = stmt.where(ItemRow.unit_code == unit_code)
+        return [Item.model_validate(r.data) for r in (await self.session.exec(stmt)).all()]
+
     # ---------------------------------------------------------------- receipt numbers
 
     async def next_seq(self, year: int, unit_code: str) -> int:
@@ -359,6 +366,16 @@ class Store:
         stmt = select(CaseRow.unit_code, func.max(CaseRow.received_at)).group_by(CaseRow.unit_code)
         return {u: local_date(aware(t)) for u, t in (await self.session.exec(stmt)).all() if t is not None}
 
+    async def ratings_in(self, period: str) -> list[tuple[str, str]]:
+        """(unit, rating level) of every rated case received in `period` (the rating sits in the case)."""
+        stmt = select(CaseRow.unit_code, CaseRow.data).where(CaseRow.period == period)
+        out = []
+        for unit, data in (await self.session.exec(stmt)).all():
+            rating = (data or {}).get("rating")
+            if rating and rating.get("level"):
+                out.append((unit, str(rating["level"])))
+        return out
+
     async def counts_by_kind_and_status(self) -> list[tuple[str, str, int]]:
         stmt = select(CaseRow.six_kind, CaseRow.status, func.count()).group_by(CaseRow.six_kind, CaseRow.status)
         return [(k, s, n) for k, s, n in (await self.session.exec(stmt)).all()]
@@ -371,6 +388,38 @@ class Store:
             stmt = stmt.where(CaseRow.weekend_of <= until)
         stmt = stmt.group_by(CaseRow.weekend_of).order_by(CaseRow.weekend_of)
         return [(d, n) for d, n in (await self.session.exec(stmt)).all()]
+
+    async def day_counts(self, start: datetime, end: datetime, unit_code: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per unit, for the day [start, end): (applications received, immediate cases decided).
+        Counts only. Both ride the ``received_at`` index: an immediate case is decided the day it
+        is received, so the cases received in the week before are enough to find today's."""
+        week = _utc(start) - timedelta(days=7)
+        received = case((CaseRow.received_at >= _utc(start), 1), else_=0)
+        immediate = case(((CaseRow.six_kind == CaseKind.IMMEDIATE.value) & (CaseRow.decided_at >= _utc(start))
+                          & (CaseRow.decided_at < _utc(end)), 1), else_=0)
+        stmt = (select(CaseRow.unit_code, func.sum(received), func.sum(immediate))  # type: ignore[call-overload]
+                .where(CaseRow.received_at >= week, CaseRow.received_at < _utc(end)).group_by(CaseRow.unit_code))
+        if unit_code:
+            stmt = stmt.where(CaseRow.unit_code == unit_code)
+        return {u: (int(r or 0), int(i or 0)) for u, r, i in (await self.session.exec(stmt)).all()}
+
+    async def search_applicants(self, *, text: str | None, digits: str | None, unit_code: str | None,
+                                limit: int) -> list[Application]:
+        """Cases whose applicant's name or company name contains ``text``, or whose resident ID or
+        mobile contains ``digits``; newest first, erased (pseudonymised) cases left out. A LIKE on
+        the stored document's fields (both dialects' JSON paths), bounded by unit and limit."""
+        applicant = CaseRow.data["applicant"]  # type: ignore[index]
+        stmt = select(CaseRow).where(CaseRow.erased_at == None)  # noqa: E711
+        if text:
+            stmt = stmt.where(applicant["name"].as_string().contains(text, autoescape=True)
+                              | applicant["company_name"].as_string().contains(text, autoescape=True))
+        if digits:
+            stmt = stmt.where(applicant["resident_id"].as_string().contains(digits, autoescape=True)
+                              | applicant["mobile"].as_string().contains(digits, autoescape=True))
+        if unit_code:
+            stmt = stmt.where(CaseRow.unit_code == unit_code)
+        stmt = stmt.order_by(CaseRow.received_at.desc(), CaseRow.receipt_no.desc()).limit(limit)
+        return [Application.model_validate(r.data) for r in (await self.session.exec(stmt)).all()]
 
     # ---------------------------------------------------------------- consultations
 
@@ -545,3 +594,150 @@ class Store:
                                           ConsultationRow.question != placeholder)
             .values(question=placeholder, answer=None))
         return int(result.rowcount or 0)
+
+
+# --------------------------------------------------------------------------- overdue follow-ups
+
+
+class FollowUpRow(Base, table=True):
+    """Overdue follow-ups already emitted, one per task: the primary key makes a second emission
+    (a restarted worker, another replica) fail inside its own transaction, event and all."""
+
+    __tablename__ = "intake_followups"
+
+    kind: str = Field(primary_key=True, max_length=24)          # 'rectification'
+    subject_id: str = Field(primary_key=True, max_length=40)    # the task's id
+    receipt_no: str = Field(max_length=40)
+    unit_code: str = Field(max_length=32)
+    due_on: date
+    detected_at: datetime
+
+
+# --------------------------------------------------------------------------- 两头受理
+
+
+class OutsideDecisionRow(Base, table=True):
+    """A decision a unit reports it made outside the center (两头受理), by API or CSV import;
+    ``flagged`` when the item is in the center's catalog and no case was received at the center.
+    One row per (unit, the unit's own record number): a report sent again is not counted twice."""
+
+    __tablename__ = "intake_outside_decisions"
+    __table_args__ = (UniqueConstraint("unit_code", "external_no", name="uq_intake_outside_decisions_external"),)
+
+    decision_id: str = Field(primary_key=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=32)
+    item_code: str = Field(max_length=64)
+    external_no: str = Field(max_length=60)                     # the unit's own record number
+    decided_on: date = Field(index=True)
+    outcome: str = Field(max_length=12)                         # approved | refused
+    receipt_no: str | None = Field(default=None, max_length=40)  # the center's case, when there was one
+    flagged: bool = Field(index=True)
+    source: str = Field(max_length=8)                           # api | csv
+    reported_by: str = Field(max_length=64)
+    reported_at: datetime
+
+
+# --------------------------------------------------------------------------- 领办代办 and consultation follow-ups
+
+
+class CaseLeadRow(Base, table=True):
+    """Each staff member's charge of a case (领办代办), kept beside the case document (which holds
+    the same record) so that the counts per staff member are one query."""
+
+    __tablename__ = "intake_case_leads"
+
+    lead_id: str = Field(primary_key=True, max_length=40)
+    receipt_no: str = Field(index=True, max_length=40)
+    unit_code: str = Field(index=True, max_length=32)         # the case's unit
+    staff_id: str = Field(index=True, max_length=64)
+    staff_unit: str | None = Field(default=None, index=True, max_length=32)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the CaseLead
+    taken_at: datetime = Field(index=True)
+    period: str = Field(index=True, max_length=7)             # the month it was taken
+    released_at: datetime | None = None
+
+
+class ConsultationAnswerRow(Base, table=True):
+    """The answer that closed a consultation left open (referred to another unit, or to be
+    answered later): who answered, when. One per consultation."""
+
+    __tablename__ = "intake_consultation_answers"
+
+    consultation_id: str = Field(primary_key=True, max_length=40)
+    answered_by: str = Field(index=True, max_length=64)
+    answered_by_unit: str | None = Field(default=None, max_length=32)
+    answered_at: datetime
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+
+
+async def save_lead(session: AsyncSession, receipt_no: str, unit_code: str, lead: Any) -> None:
+    """Insert or update the row of a lead (``lead`` is a ``CaseLead``)."""
+    row = await session.get(CaseLeadRow, lead.lead_id)
+    if row is None:
+        session.add(CaseLeadRow(
+            lead_id=lead.lead_id, receipt_no=receipt_no, unit_code=unit_code, staff_id=lead.staff_id,
+            staff_unit=lead.staff_unit, data=lead.model_dump(mode="json"), taken_at=_utc(lead.taken_at),
+            period=period_of(lead.taken_at), released_at=_utc(lead.released_at) if lead.released_at else None))
+        return
+    row.data = lead.model_dump(mode="json")
+    row.released_at = _utc(lead.released_at) if lead.released_at else None
+    session.add(row)
+
+
+async def leads_in(session: AsyncSession, *, period: str | None, staff_unit: str | None) -> list[dict[str, Any]]:
+    """The leads taken in a month (all when ``period`` is None), of one unit's staff or all."""
+    stmt = select(CaseLeadRow).order_by(CaseLeadRow.taken_at)
+    if period:
+        stmt = stmt.where(CaseLeadRow.period == period)
+    if staff_unit:
+        stmt = stmt.where(CaseLeadRow.staff_unit == staff_unit)
+    return [r.data for r in (await session.exec(stmt)).all()]
+
+
+async def consultation(session: AsyncSession, consultation_id: str) -> Consultation | None:
+    r = await session.get(ConsultationRow, consultation_id)
+    if r is None:
+        return None
+    return Consultation(consultation_id=r.consultation_id, unit_code=r.unit_code, staff_id=r.staff_id,
+                        channel=r.channel, item_code=r.item_code, question=r.question, outcome=r.outcome,
+                        answer=r.answer, referred_to_unit=r.referred_to_unit, recorded_at=aware(r.recorded_at))
+
+
+async def consultation_answer(session: AsyncSession, consultation_id: str) -> ConsultationAnswerRow | None:
+    return await session.get(ConsultationAnswerRow, consultation_id)
+
+
+async def add_consultation_answer(session: AsyncSession, consultation_id: str, answered_by: str,
+                                  answered_by_unit: str | None, answered_at: datetime, answer: str) -> None:
+    session.add(ConsultationAnswerRow(consultation_id=consultation_id, answered_by=answered_by,
+                                      answered_by_unit=answered_by_unit, answered_at=_utc(answered_at), answer=answer))
+
+
+async def first_inquiry_rows(session: AsyncSession, *, period: str, unit_code: str | None
+                             ) -> list[tuple[ConsultationRow, ConsultationAnswerRow | None]]:
+    """A month's consultations with the answer that closed each, if any (for the counts per
+    first-inquiry staff member)."""
+    stmt = (select(ConsultationRow, ConsultationAnswerRow)
+            .join(ConsultationAnswerRow, ConsultationAnswerRow.consultation_id == ConsultationRow.consultation_id,
+                  isouter=True)
+            .where(ConsultationRow.period == period))
+    if unit_code:
+        stmt = stmt.where(ConsultationRow.unit_code == unit_code)
+    return list((await session.exec(stmt)).all())  # type: ignore[arg-type]
+
+
+async def open_consultations(session: AsyncSession, *, unit_code: str | None
+                             ) -> list[ConsultationRow]:
+    """Consultations still waiting for an answer (referred or to be followed up), oldest first:
+    those a unit recorded or was referred."""
+    from sqlalchemy import or_
+
+    stmt = (select(ConsultationRow)
+            .join(ConsultationAnswerRow, ConsultationAnswerRow.consultation_id == ConsultationRow.consultation_id,
+                  isouter=True)
+            .where(ConsultationAnswerRow.consultation_id.is_(None),  # type: ignore[union-attr]
+                   ConsultationRow.outcome.in_(("referred", "follow_up")))  # type: ignore[attr-defined]
+            .order_by(ConsultationRow.recorded_at))
+    if unit_code:
+        stmt = stmt.where(or_(ConsultationRow.unit_code == unit_code, ConsultationRow.referred_to_unit == unit_code))
+    return list((await session.exec(stmt)).all())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from services.runtime.declaration import ServiceDeclaration
 from services.runtime.settings import ServiceSettings
@@ -73,6 +75,13 @@ class NotifySettings(ServiceSettings):
 
     # --- notices
     notify_seal_timeout_seconds: float = Field(600.0, gt=0, description="How long a notice waits for its seal before it fails visibly.")
+    # The county's one setting, read by the seal service too (same variable, ONEWINDOW_SEAL_FORMATS):
+    # notify asks for exactly the formats the county issues, so the two cannot disagree.
+    seal_formats: Annotated[list[Literal["pdf", "ofd"]], NoDecode] = Field(
+        default_factory=lambda: ["pdf"],
+        description="Formats the county issues (ONEWINDOW_SEAL_FORMATS, shared with the seal service): every "
+        "notice is asked for in each, pdf (PAdES) and/or ofd (GB/T 33190 with a GB/T 38540 seal). "
+        "Comma-separated or JSON.")
     notify_contact_sweep_seconds: float = Field(
         30.0, gt=0, description="How often notices (and surveys) still waiting for an applicant contact that has "
         "arrived, and duty gaps still waiting for a duty manager who is known, are looked for and released. Commits that may leave one behind trigger the look at once; this "
@@ -104,6 +113,17 @@ class NotifySettings(ServiceSettings):
             base=timedelta(seconds=self.notify_retry_base_seconds),
             cap=timedelta(seconds=self.notify_retry_cap_seconds),
         )
+
+    @field_validator("seal_formats", mode="before")
+    @classmethod
+    def _formats(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else [p.strip().lower() for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            v = list(dict.fromkeys(v))
+            if not v:
+                raise ValueError("at least one format (pdf, ofd)")
+        return v
 
     @property
     def seal_timeout(self) -> timedelta:

@@ -90,6 +90,15 @@ class ResolveIn(BaseModel):
 # --------------------------------------------------------------------------- notices
 
 
+class NoticeFile(BaseModel):
+    """One format of a sealed notice (the seal's capability URL of that file)."""
+
+    format: str = Field(description="pdf or ofd")
+    url: str
+    sha256: str
+    size_bytes: int
+
+
 class NoticeOut(BaseModel):
     id: str
     receipt_no: str
@@ -103,6 +112,7 @@ class NoticeOut(BaseModel):
     failure_reason: str | None
     failure_detail: str | None
     created_at: datetime
+    files: list[NoticeFile] = Field(default_factory=list, description="each format sealed (PDF, OFD)")
 
     @classmethod
     def of(cls, row: NoticeRow, base_url: str) -> "NoticeOut":
@@ -111,7 +121,8 @@ class NoticeOut(BaseModel):
                    requested_at=store.aware(row.requested_at), sealed_at=store.aware(row.sealed_at),
                    short_url=f"{base_url}/s/{row.short_code}" if row.short_code else None,
                    failure_reason=row.failure_reason, failure_detail=row.failure_detail,
-                   created_at=store.aware(row.created_at))
+                   created_at=store.aware(row.created_at),
+                   files=[NoticeFile(**f) for f in row.sealed_files or []])
 
 
 class NoticePage(BaseModel):

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.runtime import clock
 from services.runtime.db import service_registry
+from services.runtime.access_log import access_log_table
 
 from . import domain
 from .domain import DutyGapState, MessageState, NoticeState
@@ -126,6 +127,8 @@ class NoticeRow(Base, table=True):
     requested_at: datetime | None = None
     sealed_at: datetime | None = None
     sealed_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # every format the seal made (DocumentSealed.files): [{format, url, sha256, size_bytes}]
+    sealed_files: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     short_code: str | None = Field(default=None, max_length=16)
     failure_reason: str | None = Field(default=None, max_length=30)
     failure_detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -461,3 +464,10 @@ async def message_counts(session: AsyncSession) -> dict[str, int]:
     res = await session.exec(select(MessageRow.state, func.count()).group_by(MessageRow.state))
     return {state: int(n) for state, n in res.all()}
 
+
+
+# --------------------------------------------------------------------------- access log
+
+#: Who read an applicant's unmasked data here (an SMS text naming them, a sealed notice's link):
+#: append-only, the migration's triggers refuse UPDATE and DELETE (services/runtime/access_log.py).
+access_log = access_log_table(metadata, "notify_access_log")

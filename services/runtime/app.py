@@ -94,6 +94,8 @@ class Service:
         self.handlers: list[HandlerSpec] = []
         self._subscribers: list[Any] = []
         self._workers: list[tuple[str, Worker]] = []
+        #: Extra lines of /readyz that must say "ok" (e.g. a calendar follower still replaying).
+        self.readiness_checks: dict[str, Callable[[], str]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
         self.api = FastAPI(
@@ -111,6 +113,10 @@ class Service:
         problems.install(self.api)
         self._install_http_metrics()
         self._install_health()
+        if self.uses_kafka:  # the operator's dead-letter pages reach Kafka only through the services
+            from .deadletters_api import router_for
+
+            self.api.include_router(router_for(self))
 
     # -- wiring --------------------------------------------------------------------------------
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
@@ -293,7 +299,10 @@ class Service:
             "ok" if failing < self.settings.relay_unready_after_seconds
             else f"failing for {failing:.0f}s: {(self.relay.last_error or '')[:200]}"
         )
-        checks["ready"] = all(checks[k] == "ok" for k in ("database", "migrations", "kafka", "outbox"))
+        for name, check in self.readiness_checks.items():
+            checks[name] = check()
+        checks["ready"] = all(checks[k] == "ok" for k in ("database", "migrations", "kafka", "outbox",
+                                                          *self.readiness_checks))
         return checks
 
     def _install_health(self) -> None:

@@ -48,16 +48,18 @@ class DeadLetter:
         return [(k, v.encode()) for k, v in self.headers.items() if k not in DLQ_HEADERS]
 
 
-def _options(bootstrap: str | None) -> dict[str, Any]:
-    opts = ServiceSettings().aiokafka_options()
+def _options(bootstrap: str | None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    # A running service passes its own connection settings; the CLI reads them from the environment.
+    opts = dict(options) if options is not None else ServiceSettings().aiokafka_options()
     if bootstrap:
         opts["bootstrap_servers"] = bootstrap
     return opts
 
 
-async def read(topic: str, *, limit: int | None = None, bootstrap: str | None = None) -> list[DeadLetter]:
+async def read(topic: str, *, limit: int | None = None, bootstrap: str | None = None,
+               options: dict[str, Any] | None = None) -> list[DeadLetter]:
     """Every dead letter of ``topic`` currently in ``topic.dlq`` (oldest first)."""
-    opts = _options(bootstrap)
+    opts = _options(bootstrap, options)
     parts = await _partitions(opts, f"{topic}.dlq")
     if not parts:
         return []

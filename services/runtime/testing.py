@@ -21,6 +21,8 @@ async def in_memory(service: Service) -> AsyncIterator[Service]:
     reaches the service's own subscribers synchronously."""
     real_sender = service.relay.sender
     service.relay.sender = BrokerSender(service.broker)  # the relay publishes into the test broker
+    # Plain Kafka clients of the service (the calendar follower) stay away from any real broker.
+    service.state.in_memory_broker = True
     try:
         async with TestKafkaBroker(service.broker):
             await service.start()

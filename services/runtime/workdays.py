@@ -10,8 +10,9 @@ make-up days); outside the library's range (1950-2100), weekends only.
 The deadline service layers the schedules the center loads and the county's overrides on top
 (``services/deadline/domain/calendar.py``: a ``CalendarBook`` compiles them into a
 :class:`WorkCalendar`) and publishes every change on ``deadline.calendar``. Every other service
-counts working days with :class:`WorkCalendar` too (``national_calendar()`` until it follows the
-county's calendar events), so no service re-wraps the library.
+counts working days with :class:`WorkCalendar` too: a :class:`CountyCalendar` folds the calendar's
+public events into the same layers (``services/runtime/calendar_follower.py`` keeps one up to date
+from the topic), so every service counts with the county's calendar and none re-wraps the library.
 
 Arithmetic is exact without walking day by day: the calendar keeps the sorted ordinals of its
 exceptions (weekdays that are off, weekend days that are worked), so the number of working days
@@ -277,3 +278,91 @@ def national_calendar() -> WorkCalendar:
     off = [d for y in years for d in national_year(y).off_weekdays]
     on = [d for y in years for d in national_year(y).working_weekends]
     return WorkCalendar(off, on, library_official_years())
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers 2 and 3 as followed from the calendar's public events
+
+
+def compile_calendar(
+    schedules: dict[int, tuple[Iterable[date], Iterable[date]]],
+    overrides: dict[date, bool],
+    official_years: Iterable[int],
+    *,
+    version: int = 0,
+) -> WorkCalendar:
+    """The national layer, replaced per year by a loaded schedule (its days off, its make-up
+    working days), with the county's overrides (day -> working) on top."""
+    off: set[date] = set()
+    on: set[date] = set()
+    for year in set(range(LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR + 1)) | set(schedules):
+        if year in schedules:
+            holidays, working_days = schedules[year]
+            off.update(d for d in holidays if d.weekday() < 5)
+            # Make-up days in late December of the year before stay with the notice.
+            on.update(d for d in working_days if d.weekday() >= 5)
+        else:
+            exc = national_year(year)
+            off.update(exc.off_weekdays)
+            on.update(exc.working_weekends)
+    for day, working in overrides.items():
+        off.discard(day)
+        on.discard(day)
+        if working and day.weekday() >= 5:
+            on.add(day)
+        elif not working and day.weekday() < 5:
+            off.add(day)
+    return WorkCalendar(off, on, official_years, version=version)
+
+
+class CountyCalendar:
+    """The county's calendar as a service that does not own it knows it: the fold of the
+    calendar's change events (``CalendarChanged``: ``year``, ``calendar_version``, ``action``,
+    ``day``, ``holidays``, ``working_days``), read in order from the beginning of the topic.
+
+    Events are deltas (a schedule loaded, a day overridden or given back), so the topic cannot
+    be compacted by its key; a follower replays it whole, and an event at or below the version
+    already applied is skipped (a replay after a reconnect, a duplicate delivery)."""
+
+    def __init__(self, library_official: Iterable[int] | None = None) -> None:
+        self._library_official = None if library_official is None else frozenset(library_official)
+        self.schedules: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        self.overrides: dict[date, bool] = {}
+        self.version = 0
+        #: Versions that never arrived (the topic lost them): the calendar may be incomplete.
+        self.gaps = 0
+        self._compiled: WorkCalendar | None = None
+
+    def apply(self, change: object) -> bool:
+        """Apply one change event; False when it was already applied (or is not one we know)."""
+        version = int(getattr(change, "calendar_version"))
+        if version <= self.version:
+            return False
+        action = str(getattr(change, "action"))
+        day = getattr(change, "day", None)
+        if action == "load_schedule":
+            year = int(getattr(change, "year"))
+            self.schedules[year] = (
+                frozenset(getattr(change, "holidays", ()) or ()),
+                frozenset(getattr(change, "working_days", ()) or ()),
+            )
+        elif action in ("add_holiday", "add_working_day") and day is not None:
+            self.overrides[day] = action == "add_working_day"
+        elif action == "remove_override" and day is not None:
+            self.overrides.pop(day, None)
+        else:
+            return False
+        self.gaps += max(0, version - self.version - 1)
+        self.version = version
+        self._compiled = None
+        return True
+
+    def calendar(self) -> WorkCalendar:
+        """The compiled calendar (cached until the next change)."""
+        if self._compiled is None:
+            base = library_official_years() if self._library_official is None else self._library_official
+            self._compiled = compile_calendar(
+                dict(self.schedules), dict(self.overrides), frozenset(base) | frozenset(self.schedules),
+                version=self.version,
+            )
+        return self._compiled

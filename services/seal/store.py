@@ -138,6 +138,8 @@ class DocumentRow(Base, table=True):
     path: str = Field(max_length=300)  # relative to the documents folder
     signed_at: datetime
     requested_by: str = Field(max_length=64)
+    # the number the requester printed on it (文号, SealDocument.printed_no): the files' names
+    printed_no: str | None = Field(default=None, max_length=60)
 
 
 class DocumentFileRow(Base, table=True):

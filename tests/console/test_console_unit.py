@@ -311,9 +311,16 @@ async def test_portal_guide_and_elderly_mode_remembered(console) -> None:  # typ
 async def test_hall_tiles_stand_alone(console) -> None:  # type: ignore[no-untyped-def]
     client, stand = console
     stand.down.add("deadline")
-    stand.answers[("GET", "/attendance/posts")] = lambda req: httpx.Response(200, json=[
-        {"window_no": "01", "unit_code": "FGJ", "unit_name": "青山县发展和改革局", "post_a": "s1", "post_b": "s2",
-         "weekend_service": True, "post_a_name": "王小丽", "post_b_name": "李四"}])
+    stand.answers[("GET", "/attendance/presence")] = lambda req: httpx.Response(200, json={
+        "at": "2026-12-07T09:00:00+08:00", "open_count": 1, "staffed_count": 1, "windows": [
+            {"window_no": "01", "unit_code": "FGJ", "unit_name": "青山县发展和改革局", "open_now": True,
+             "opening": "08:30:00", "closing": "12:00:00", "weekday": True, "weekend_service": True,
+             "post_a": {"staff_id": "s1", "name": "王小丽"}, "post_b": {"staff_id": "s2", "name": "李四"},
+             "on_duty": {"staff_id": "s2", "name": "李四"}, "on_duty_post": "B", "arrived_at": None,
+             "present": ["s2"], "on_leave": ["s1"]}]})
+    stand.answers[("GET", "/intake/reports/today")] = lambda req: httpx.Response(200, json={
+        "day": "2026-12-07", "units": [], "total": {"unit_code": "*", "unit_name": None, "received": 0,
+                                                     "immediate_done": 0}})
     stand.answers[("GET", "/intake/reports/weekends")] = lambda req: httpx.Response(
         200, json={"weekends": [], "total": 0, "average_per_weekend": 0})
     await sign_in(client, "supervisor", "Ducha2026")
@@ -321,6 +328,9 @@ async def test_hall_tiles_stand_alone(console) -> None:  # type: ignore[no-untyp
     assert r.status_code == 200
     assert "暂不可用" in r.text  # deadline's tiles
     assert "王小丽" in r.text and 'id="received-today">0<' in r.text
+    assert "李四（B岗）" in r.text  # who is at the window now: the B post, the A post on leave
+    # The hall reads counts, never case lists (no access-log reads of applicants' data).
+    assert not [p for m, p, _ in stand.calls if p in ("/intake/applications", "/deadline/clocks")]
     client.cookies.clear()
     await sign_in(client)
     clerk = await client.get("/hall")
@@ -396,13 +406,16 @@ async def test_oidc_sign_in_with_pkce_and_the_providers_token_carried(tmp_path: 
 async def test_search_shows_applicants_masked_and_a_receipt_number_goes_to_the_case(console) -> None:  # type: ignore[no-untyped-def]
     client, stand = console
     row = {"receipt_no": "2026-FGJ-00003", "item_code": "FGJ-001", "item_name": "企业投资项目核准", "unit_code": "FGJ",
-           "applicant": "张三丰", "status": "accepted", "status_label": "已受理，审查中", "six_kind": "promised",
-           "received_at": "2026-12-07T02:00:00Z", "weekend": False, "due_on": "2026-12-21"}
-    stand.answers[("GET", "/intake/applications")] = lambda req: httpx.Response(200, json=[row])
+           "applicant": "张**", "applicant_type": "person", "masked_mobile": "138****5678",
+           "masked_resident_id": "110***********123X", "status": "accepted", "status_label": "已受理，审查中",
+           "six_kind": "promised", "received_at": "2026-12-07T02:00:00Z", "due_on": "2026-12-21"}
+    stand.answers[("GET", "/intake/applicants")] = lambda req: httpx.Response(200, json=[row])
     await sign_in(client)
     found = await client.get("/desk/search", params={"q": "张三"})
     assert found.status_code == 200
-    assert "2026-FGJ-00003" in found.text and "张**" in found.text and "张三丰" not in found.text
+    assert "2026-FGJ-00003" in found.text and "张**" in found.text and "138****5678" in found.text
+    # intake searches (masked, on its access log); the console no longer lists cases to filter them.
+    assert [p for m, p, _ in stand.calls if p.startswith("/intake/applica")] == ["/intake/applicants"]
     direct = await client.get("/desk/search", params={"q": " 2026-fgj-00003 "})
     assert direct.status_code == 303 and direct.headers["location"] == "/desk/cases/2026-FGJ-00003"
 

@@ -85,7 +85,9 @@ def test_each_service_writes_only_its_own_topics() -> None:
         own = {t for t, spec in catalog.items() if spec.owner == service and t != "seal.commands"}
         assert own <= written, (service, own - written)
         read = {k.split(":", 1)[1] for k, ops in acls.items() if k.startswith("topic:") and "Read" in ops}
-        assert read == set(deploy_gen.CONSUMES[service])
+        # what it consumes, and the dead-letter twins of that (its admin API lists and replays them)
+        consumed = set(deploy_gen.CONSUMES[service])
+        assert read == consumed | {f"{name}.dlq" for name in consumed}
         assert acls[f"group:{service}.*"] == {"Read"}
     # seal reads the commands and does not write them; intake and notify write them.
     assert "Write" not in _acls(users["seal"]).get("topic:seal.commands", set())

@@ -238,7 +238,7 @@ def test_one_application_from_the_window_to_the_sealed_notice_and_the_sms(contai
     notify = suite.client("notify")
 
     def released() -> list[dict[str, Any]]:
-        r = notify.get("/notices", params={"receipt_no": rn}, headers=clerk)
+        r = notify.get("/notify/notices", params={"receipt_no": rn}, headers=clerk)
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert [n["document_type"] for n in items] == ["approval"] and items[0]["state"] == "released", items
@@ -256,7 +256,7 @@ def test_one_application_from_the_window_to_the_sealed_notice_and_the_sms(contai
     assert sig["intact"] and sig["chains_to_county_root"] and sig["seal_name"] == "行政审批专用章", sig
 
     def delivered() -> list[dict[str, Any]]:
-        r = notify.get("/messages", params={"receipt_no": rn}, headers=clerk)
+        r = notify.get("/notify/messages", params={"receipt_no": rn}, headers=clerk)
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert {m["template"] for m in items} >= {"notice_approval"}, items

@@ -7,7 +7,8 @@ As each principal, against every topic of the catalog and every dead-letter twin
 - a bureau (county-bureau) reads every public topic, is refused every internal one, and every
   write anywhere;
 - each service writes exactly the topics the generator grants it (its own, the commands it sends,
-  the twins of what it consumes) and is refused the others; it reads exactly what it consumes;
+  the twins of what it consumes) and is refused the others; it reads exactly what it consumes and
+  the twins of that (its dead-letter API);
 - consumer groups: a service may use groups ``<service>.*`` only;
 - the operator reads the dead letters and writes them back.
 

@@ -23,7 +23,8 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "onewindow.json"
 REQUIRED_ALERTS = {
     "OneWindowServiceDown", "OneWindowServiceNotReady", "OneWindowConsumerLagGrowing", "OneWindowOutboxBacklogAgeing",
     "OneWindowDeadLetters", "OneWindowSmsFailureRateHigh", "OneWindowSealingRefused", "OneWindowOverdueCasesRising",
-    "OneWindowDutyGap", "OneWindowDutyGapWithNobodyToAlert",
+    "OneWindowDutyGap", "OneWindowDutyGapWithNobodyToAlert", "OneWindowRectificationsOverdue",
+    "OneWindowSupervisionRepliesOverdue",
 }
 
 

@@ -253,8 +253,8 @@ class Suite:
         groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
         for n in names:
             groups.setdefault(tuple(sorted(self.service_env.get(n, {}).items())), []).append(n)
-        if len(groups) == 1:
-            with environ(self.env):
+        if len(groups) == 1:  # one environment for all of them (their own extra included)
+            with environ({**self.env, **dict(next(iter(groups)))}):
                 code = supervisor.up(services=list(names), kafka=False, wait=wait)
             if code != 0:
                 raise RuntimeError(f"services did not start: {list(names)}\n{self._log_tails(names)}")

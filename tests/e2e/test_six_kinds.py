@@ -237,7 +237,7 @@ def test_a_case_from_the_window_to_the_sealed_notice_the_sms_the_deadline_and_th
     notify = suite.client("notify")
 
     def released() -> list[dict[str, Any]]:
-        r = notify.get("/notices", params={"receipt_no": rn}, headers=clerk)
+        r = notify.get("/notify/notices", params={"receipt_no": rn}, headers=clerk)
         assert r.status_code == 200, r.text  # 404 until notify has heard of the case
         items = r.json()["items"]
         assert sorted(n["document_type"] for n in items) == sorted(spec.notices), items
@@ -270,7 +270,7 @@ def test_a_case_from_the_window_to_the_sealed_notice_the_sms_the_deadline_and_th
 
     # --- the SMS: one per notice (with its link) and the survey, each exactly once ---------------
     def delivered() -> list[dict[str, Any]]:
-        r = notify.get("/messages", params={"receipt_no": rn}, headers=clerk)
+        r = notify.get("/notify/messages", params={"receipt_no": rn}, headers=clerk)
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert sorted(m["template"] for m in items) == sorted(spec.sms), [m["template"] for m in items]

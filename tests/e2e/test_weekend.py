@@ -126,7 +126,7 @@ async def test_a_weekend_ab_posts_on_duty_weekend_applications_and_a_duty_gap_al
         notify = s.client("notify")
 
         def alert_sms() -> list[dict[str, Any]]:
-            r = notify.get("/messages", params={"template": "staff_duty_gap"}, headers=s.supervisor())
+            r = notify.get("/notify/messages", params={"template": "staff_duty_gap"}, headers=s.supervisor())
             assert r.status_code == 200, r.text
             page = r.json()
             assert page["total"] >= 1 and all(m["state"] == "delivered" for m in page["items"]), page
@@ -148,7 +148,7 @@ async def test_a_weekend_ab_posts_on_duty_weekend_applications_and_a_duty_gap_al
         assert not resolved[(w2, "09:00")]["covered_in_grace"]
     eventually(lambda: s.metric("attendance", "onewindow_outbox_backlog_events") == 0, timeout=30,
                what="attendance's outbox drained")
-    assert len(notify.get("/messages", params={"template": "staff_duty_gap"},
+    assert len(notify.get("/notify/messages", params={"template": "staff_duty_gap"},
                           headers=s.supervisor()).json()["items"]) == 1
 
     # --- weekend applications at window 1 and window 2 ----------------------------------------
@@ -185,7 +185,7 @@ async def test_a_weekend_ab_posts_on_duty_weekend_applications_and_a_duty_gap_al
     # Served on the weekend: the notices sealed and the SMS sent the same Saturday.
     for case, expected in ((imm, {"notice_approval", "survey"}), (pro, {"notice_acceptance"})):
         def sent(case: dict[str, Any] = case, expected: set[str] = expected) -> list[dict[str, Any]]:
-            r = s.client("notify").get("/messages", params={"receipt_no": case["receipt_no"]}, headers=case["clerk"])
+            r = s.client("notify").get("/notify/messages", params={"receipt_no": case["receipt_no"]}, headers=case["clerk"])
             assert r.status_code == 200, r.text
             items = r.json()["items"]
             assert {m["template"] for m in items} == expected and len(items) == len(expected), items

@@ -378,7 +378,7 @@ def check_outcome(suite: Suite, work: Workload, *, notify_db: str | None = None)
     assert not not_ended, f"clocks not ended on time: {not_ended[:10]}"
 
     # notify: exactly the notices each kind calls for, each once, all released.
-    notices = _pages(suite, "notify", "/notices", sup)
+    notices = _pages(suite, "notify", "/notify/notices", sup)
     per_case: dict[str, list[str]] = defaultdict(list)
     for n in notices:
         per_case[n["receipt_no"]].append(n["document_type"])
@@ -400,7 +400,7 @@ def check_outcome(suite: Suite, work: Workload, *, notify_db: str | None = None)
 
     # notify's SMS: per case exactly the templates its kind calls for, each once; each handed to
     # the provider (the outbox file) at most once, and exactly once unless the outcome is unknown.
-    messages = [m for m in _pages(suite, "notify", "/messages", sup) if m["receipt_no"] in apps]
+    messages = [m for m in _pages(suite, "notify", "/notify/messages", sup) if m["receipt_no"] in apps]
     per_case_sms: dict[str, list[str]] = defaultdict(list)
     for m in messages:
         per_case_sms[m["receipt_no"]].append(m["template"])

@@ -17,7 +17,9 @@ def test_topics_and_audiences():
 
 
 def test_every_event_is_keyed_as_its_topic_and_described():
-    assert len(INTAKE) == 35  # 21 + 7 v2 (no free text on public topics) + 7 internal twins
+    # 21 + 7 v2 (no free text on public topics) + 7 internal twins + OutsideHandlingDetected and
+    # RectificationOverdueDetected (issue 22: 5, 7) + CaseLeadTaken, CaseLeadReleased, ConsultationAnswered
+    assert len(INTAKE) == 40
     for model in INTAKE.values():
         assert model.key_field == get_topic(model.topic).key, model.__name__
         for name, field in model.model_fields.items():
@@ -58,6 +60,9 @@ PUBLIC_TEXT_FIELDS = {
     # ids and codes
     "receipt_no", "unit_code", "item_code", "staff_id", "accepted_by", "decided_by", "supervisor_id", "task_id",
     "override_id", "consultation_id", "rectification_id", "participant_unit_code", "referred_to_unit", "period",
+    "decision_id",  # 两头受理: intake's id of a decision reported from outside the center
+    # 领办代办 and consultations followed to closure: a lead's id, staff ids and unit codes
+    "lead_id", "released_by", "staff_unit", "answered_by", "answered_by_unit",
     "joint_units", "materials_submitted", "materials", "missing.code", "materials.code",
     # masked
     "applicant.masked_name", "applicant.masked_mobile", "applicant.masked_resident_id",

@@ -48,10 +48,10 @@ async def test_keys_that_cannot_name_a_row_are_not_found(harness: Harness) -> No
         for method, path, body, field in (
             ("GET", "/s/%00", None, "code"),
             ("GET", "/s/" + "x" * 40, None, "code"),
-            ("GET", "/messages/%00", None, "message_id"),
-            ("GET", "/messages/" + "m" * 100, None, "message_id"),
-            ("POST", "/messages/a%00b/resolve", {"action": "failed"}, "message_id"),
-            ("POST", "/notices/%00/retry", None, "notice_id"),
+            ("GET", "/notify/messages/%00", None, "message_id"),
+            ("GET", "/notify/messages/" + "m" * 100, None, "message_id"),
+            ("POST", "/notify/messages/a%00b/resolve", {"action": "failed"}, "message_id"),
+            ("POST", "/notify/notices/%00/retry", None, "notice_id"),
         ):
             refused(await c.request(method, path, json=body), field, 404)
 
@@ -59,28 +59,28 @@ async def test_keys_that_cannot_name_a_row_are_not_found(harness: Harness) -> No
 async def test_filters_and_offsets_the_database_cannot_take_are_refused(harness: Harness) -> None:
     async with client(harness) as c:
         for path, params, field in (
-            ("/messages", {"receipt_no": "2025\x00"}, "receipt_no"),
-            ("/messages", {"template": "survey\x00"}, "template"),
-            ("/messages", {"offset": str(2**63)}, "offset"),
-            ("/notices", {"receipt_no": "\x00"}, "receipt_no"),
-            ("/notices", {"state": "released\x00"}, "state"),
-            ("/notices", {"state": "nope"}, "state"),
-            ("/notices", {"offset": str(2**63)}, "offset"),
+            ("/notify/messages", {"receipt_no": "2025\x00"}, "receipt_no"),
+            ("/notify/messages", {"template": "survey\x00"}, "template"),
+            ("/notify/messages", {"offset": str(2**63)}, "offset"),
+            ("/notify/notices", {"receipt_no": "\x00"}, "receipt_no"),
+            ("/notify/notices", {"state": "released\x00"}, "state"),
+            ("/notify/notices", {"state": "nope"}, "state"),
+            ("/notify/notices", {"offset": str(2**63)}, "offset"),
         ):
             refused(await c.get(path, params=params), field)
-        for path, params in (("/messages", {"template": "survey", "offset": str(2**63 - 1)}),
-                             ("/notices", {"state": "awaiting_contact", "receipt_no": "2025-SJJ-00042"})):
+        for path, params in (("/notify/messages", {"template": "survey", "offset": str(2**63 - 1)}),
+                             ("/notify/notices", {"state": "awaiting_contact", "receipt_no": "2025-SJJ-00042"})):
             r = await c.get(path, params=params)
             assert r.status_code == 200 and r.json()["items"] == [], r.text
-        r = await c.post("/messages/m-1/resolve", json={"action": "failed", "note": "电话\x00确认"})
+        r = await c.post("/notify/messages/m-1/resolve", json={"action": "failed", "note": "电话\x00确认"})
         assert "控制字符" in refused(r, "note")
 
 
 async def test_receipt_pushes_the_database_cannot_take_are_refused_or_skipped(harness: Harness) -> None:
     async with client(harness, role=None) as provider:
-        r = await provider.post("/sms/receipts/aliyun", json=[1, "a", None])
+        r = await provider.post("/notify/sms/receipts/aliyun", json=[1, "a", None])
         assert "JSON对象" in refused(r, None, 400)
-        r = await provider.post("/sms/receipts/aliyun", json=[
+        r = await provider.post("/notify/sms/receipts/aliyun", json=[
             {"biz_id": "NUL\x00", "success": True, "report_time": "2025-03-05 10:00:05"},
             {"biz_id": "9" * 81, "success": True},
             {"biz_id": ["not", "an", "id"], "success": True},
@@ -111,10 +111,12 @@ async def test_receipt_pushes_carry_the_callback_secret_when_one_is_set(harness:
     harness.service.state.settings.notify_aliyun_receipt_token = SecretStr("cb-3f9a1c")
     push = [{"biz_id": "biz-1", "success": True, "err_code": "DELIVERED", "report_time": "2025-03-05 10:00:05"}]
     async with client(harness, role=None) as anyone:
-        assert "凭证" in refused(await anyone.post("/sms/receipts/aliyun", json=push), "token", 403)
+        assert "凭证" in refused(await anyone.post("/notify/sms/receipts/aliyun", json=push), "token", 403)
+        refused(await anyone.post("/notify/sms/receipts/aliyun?token=cb-3f9a1d", json=push), "token", 403)
         refused(await anyone.post("/sms/receipts/aliyun?token=cb-3f9a1d", json=push), "token", 403)
         async with harness.service.uow() as uow:
             assert (await uow.session.execute(select(ReceiptRow))).scalars().all() == []  # nothing taken
+        # The old callback path (providers are configured with it) takes the same pushes.
         r = await anyone.post("/sms/receipts/aliyun?token=cb-3f9a1c", json=push)
         assert r.status_code == 200 and r.json() == {"code": 0, "msg": "成功"}
     async with harness.service.uow() as uow:

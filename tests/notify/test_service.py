@@ -146,11 +146,11 @@ async def test_refused_seal_fails_visibly_and_alerts_the_clerk(harness: Harness)
     # ...a staff retry sends it again under a new request id.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(h.service.api), base_url="http://t") as client:
         token = h.service.auth.issue("S-CLERK", "clerk", UNIT)
-        r = await client.post(f"/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {token}"})
+        r = await client.post(f"/notify/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "requested" and r.json()["attempts"] == 2
         other = h.service.auth.issue("S-X", "clerk", "OTHER")
-        r = await client.post(f"/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {other}"})
+        r = await client.post(f"/notify/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {other}"})
         assert r.status_code == 403
     cmds = await h.events(SealDocument)
     assert len(cmds) == 2 and cmds[1].request_id != cmds[0].request_id
@@ -173,9 +173,9 @@ async def test_decision_gives_the_decision_notice_and_a_survey_that_honours_opt_
     h = harness
     await h.publish(contact())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(h.service.api), base_url="http://t") as client:
-        r = await client.post("/opt-outs", json={"mobile": APPLICANT_MOBILE})
+        r = await client.post("/notify/opt-outs", json={"mobile": APPLICANT_MOBILE})
         assert r.status_code == 201 and r.json()["mobile"] == "138****8000"
-        assert (await client.post("/opt-outs", json={"mobile": "123"})).json()["errors"][0]["field"] == "mobile"
+        assert (await client.post("/notify/opt-outs", json={"mobile": "123"})).json()["errors"][0]["field"] == "mobile"
     await h.publish(ApplicationDecided(receipt_no=RN, unit_code=UNIT, item_code="SJJ-001", item_version=1,
                                        outcome=Decision.DENIED, decision_text="经现场核查，经营场所不符合要求。",
                                        decided_at=datetime.now(UTC), case_kind=CaseKind.PROMISED, on_the_spot=False,
@@ -286,16 +286,16 @@ async def test_restart_mid_send_leaves_the_message_unknown_not_resent(notify_set
         # A supervisor settles it: resend on purpose.
         async with httpx.AsyncClient(transport=httpx.ASGITransport(svc2.api), base_url="http://t") as client:
             clerk = svc2.auth.issue("c", "clerk", UNIT)
-            r = await client.post(f"/messages/{msg.id}/resolve", json={"action": "resend"},
+            r = await client.post(f"/notify/messages/{msg.id}/resolve", json={"action": "resend"},
                                   headers={"Authorization": f"Bearer {clerk}"})
             assert r.status_code == 403
             sup = svc2.auth.issue("s", "supervisor", None, name="督查员")
-            r = await client.post(f"/messages/{msg.id}/resolve", json={"action": "resend", "note": "电话确认未收到"},
+            r = await client.post(f"/notify/messages/{msg.id}/resolve", json={"action": "resend", "note": "电话确认未收到"},
                                   headers={"Authorization": f"Bearer {sup}"})
             assert r.status_code == 200 and r.json()["state"] == "queued"
-            page = (await client.get("/messages", headers={"Authorization": f"Bearer {sup}"})).json()
+            page = (await client.get("/notify/messages", headers={"Authorization": f"Bearer {sup}"})).json()
             assert page["total"] == 1 and page["items"][0]["mobile"] == "139****9003"
-            health = (await client.get("/providers/health", headers={"Authorization": f"Bearer {sup}"})).json()
+            health = (await client.get("/notify/providers/health", headers={"Authorization": f"Bearer {sup}"})).json()
             assert health["ok"] and health["messages"] == {"queued": 1}
         assert await h2.deliver() == 1 and len(provider2.sent) == 1
 

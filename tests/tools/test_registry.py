@@ -57,5 +57,7 @@ def test_services_import_only_contracts_and_the_runtime() -> None:
 
 def test_kafka_grants_follow_the_declarations() -> None:
     for name in BUS_SERVICES:
-        assert deploy_gen.reads(name) == sorted(set(declarations()[name].consumes))
+        consumed = set(declarations()[name].consumes)
+        # and the dead-letter twins of those (the service's dead-letter API reads them)
+        assert deploy_gen.reads(name) == sorted(consumed | {f"{t}.dlq" for t in consumed})
     assert deploy_gen.WRITERS == {"seal.commands": ("intake", "notify")}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import assessments, devices, duty, evaluation, iclock, leaves, posts, reports, staff, trainings, violations
+from . import (
+    assessments, devices, duty, evaluation, iclock, leaves, posts, presence, reports, staff, trainings, violations,
+)
 
 #: Every router of the service, in the order ``app.py`` includes them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -17,6 +19,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     trainings.router,
     leaves.router,
     duty.router,
+    presence.router,
     reports.router,
     evaluation.router,
     violations.router,

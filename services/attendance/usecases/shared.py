@@ -3,6 +3,7 @@ settings, the working-day calendar and the service's business metrics."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,14 @@ class Attendance:
     """What the use cases read besides the database (``service.state.attendance``)."""
 
     settings: AttendanceSettings
-    calendar: WorkCalendar
+    #: The county's working-day calendar as this process follows it (read anew on every use:
+    #: a county override published on the calendar's topic applies at once).
+    calendar_of: Callable[[], WorkCalendar]
     metrics: AttendanceMetrics
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.calendar_of()
 
     @property
     def rules(self) -> domain.AttendanceRules:

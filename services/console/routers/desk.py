@@ -96,7 +96,8 @@ async def desk(request: Request, user: SessionRow = Staff, view: str = "today", 
     else:  # today: this month's, newest first, cut at the first of an earlier day
         params = {"period": period, "limit": RECENT}
     cases, (clocks, clock_problem), tasks = await asyncio.gather(
-        b.get("intake", "/intake/applications", token=user.token, params=params),
+        # masked: the list shows surnames only, so intake reads (and logs) nobody's full data
+        b.get("intake", "/intake/applications", token=user.token, params={**params, "masked": "true"}),
         _clocks(request, user),
         optional(b.get("intake", "/intake/joint-tasks", token=user.token),
                  within=c.settings.console_part_seconds, service="intake") if user.unit_code else _none(),
@@ -217,9 +218,9 @@ async def _case_context(request: Request, user: SessionRow, receipt_no: str) -> 
     case, (clock, clock_problem), (notices, notice_problem), (messages, sms_problem) = await asyncio.gather(
         b.get("intake", f"/intake/applications/{no}", token=user.token),
         optional(b.get("deadline", f"/deadline/clocks/{no}", token=user.token), within=within, service="deadline"),
-        optional(b.get("notify", "/notices", token=user.token, params={"receipt_no": no}), within=within,
+        optional(b.get("notify", "/notify/notices", token=user.token, params={"receipt_no": no}), within=within,
                  service="notify"),
-        optional(b.get("notify", "/messages", token=user.token, params={"receipt_no": no}), within=within,
+        optional(b.get("notify", "/notify/messages", token=user.token, params={"receipt_no": no}), within=within,
                  service="notify"),
     )
     if clock is None and clock_problem and "没有受理编号" in clock_problem:
@@ -348,13 +349,23 @@ async def one_time_notice(receipt_no: str, request: Request, user: SessionRow = 
 
 
 @router.get("/cases/{receipt_no}/documents/{notice_id}", summary="Open a sealed notice (the PDF, through notify and seal)")
-async def sealed_document(receipt_no: str, notice_id: str, request: Request, user: SessionRow = Staff) -> Response:
+async def sealed_document(receipt_no: str, notice_id: str, request: Request, user: SessionRow = Staff,
+                          format: str = "pdf") -> Response:
     b = console(request).backends
     no = receipt_no.strip().upper()
-    page = await b.get("notify", "/notices", token=user.token, params={"receipt_no": no, "limit": 200})
+    page = await b.get("notify", "/notify/notices", token=user.token, params={"receipt_no": no, "limit": 200})
     notice = next((n for n in page.get("items", []) if n.get("id") == notice_id), None)
     if notice is None or not notice.get("short_url"):
         raise BackendProblem("notify", 404, {"detail": "该文书尚未盖章完成，请稍后刷新"})
+    if format == "ofd":  # the OFD beside the PDF, when the county issues it (notify keeps each file's URL)
+        url = next((f["url"] for f in notice.get("files") or [] if f.get("format") == "ofd"), "")
+        ofd_path = urlsplit(url).path
+        if not (ofd_path.startswith("/seal/files/") and ofd_path.endswith(".ofd")):
+            raise BackendProblem("notify", 404, {"detail": "该文书没有OFD版式文件"})
+        got = await b.request("seal", "GET", ofd_path)
+        ofd_name = f"{notice.get('document_no') or no}.ofd"
+        return Response(got.content, media_type="application/ofd", headers={
+            "Content-Disposition": f'attachment; filename="{quote(ofd_name)}"', "Cache-Control": "private, no-store"})
     short = urlsplit(notice["short_url"]).path
     hop = await b.request("notify", "GET", short)
     target = hop.headers.get("location", "")
@@ -372,26 +383,37 @@ async def sealed_document(receipt_no: str, notice_id: str, request: Request, use
 
 @router.get("/search", summary="Search by receipt number, item, or applicant (masked)")
 async def search(request: Request, user: SessionRow = Staff, q: str = "") -> Response:
+    """A receipt number opens the case; an item code lists its cases; anything else is intake's
+    applicant search (name, company, or a fragment of the ID or mobile: unit-scoped, masked, and
+    on intake's access log as who searched for what). The cards' clocks are read alongside."""
     q = q.strip()[:60]
-    b = console(request).backends
+    c = console(request)
+    b = c.backends
     rows: list[dict[str, Any]] = []
     how = ""
+    errors = domain.FormErrors()
+    clocks: dict[str, dict[str, Any]] = {}
     if q:
         up = re.sub(r"\s+", "", q).upper()
         if RECEIPT_RE.fullmatch(up):
             return redirect(f"/desk/cases/{up}")
         if ITEM_RE.fullmatch(up):
             how = "item"
-            rows = await b.get("intake", "/intake/applications", token=user.token, params={"item": up, "limit": 200})
+            found: Any = b.get("intake", "/intake/applications", token=user.token, params={"item": up, "limit": 200,
+                                                                                     "masked": "true"})
         else:
-            # intake has no applicant search: the latest 200 cases in reach are filtered here.
-            how = "text"
-            recent = await b.get("intake", "/intake/applications", token=user.token, params={"limit": RECENT})
-            rows = [x for x in recent if q in (x.get("applicant") or "") or q in (x.get("item_name") or "")
-                    or q.upper() in x["receipt_no"]]
-    clocks, _ = await _clocks(request, user) if rows else ({}, None)
-    return render(request, "desk/search.html", title="查询案件", q=q, how=how,
-                  rows=_decorate(rows, clocks, console(request).settings.console_yellow_card_days))
+            how = "applicant"
+            found = b.get("intake", "/intake/applicants", token=user.token, params={"q": q[:40], "limit": 50})
+        try:
+            rows, (clocks, _) = await asyncio.gather(found, _clocks(request, user))
+        except BackendProblem as exc:
+            if exc.status not in (400, 403, 404, 422):
+                raise
+            errors = domain.errors_from_problem(exc.problem, ("q",))
+            if not errors.fields and errors.general:
+                errors = domain.FormErrors({"q": errors.general[0]})
+    return render(request, "desk/search.html", status_code=422 if errors else 200, title="查询案件", q=q, how=how,
+                  errors=errors, rows=_decorate(rows, clocks, c.settings.console_yellow_card_days))
 
 
 # ------------------------------------------------------------------------------------ consultations and joint tasks

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import bulletins, calendar, clocks, inspections, notices, reports
+from . import bulletins, calendar, clocks, inspections, notices, reports, summaries
 
 router = APIRouter(prefix="/deadline", tags=["deadline"])
-for _resource in (clocks, calendar, reports, bulletins, notices, inspections):
+for _resource in (summaries, clocks, calendar, reports, bulletins, notices, inspections):
     router.include_router(_resource.router)

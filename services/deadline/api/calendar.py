@@ -11,8 +11,8 @@ from services.runtime.auth import PUBLIC, CenterAdmin, CurrentStaff
 from services.runtime.deps import UoW
 from services.runtime.params import FreeText
 
-from ..schemas import ChangeOut, DayIn, DayOut, DueDateOut, ScheduleIn
-from ..usecases import calendar
+from ..schemas import ChangeOut, DayIn, DayOut, DueDateOut, PreviewIn, PreviewOut, ScheduleIn
+from ..usecases import calendar, previews
 from .deps import State
 
 router = APIRouter()
@@ -56,3 +56,9 @@ async def load_schedule(year: int, body: ScheduleIn, staff: CenterAdmin, uow: Uo
         uow, st, year, staff, holidays=body.holidays, working_days=body.working_days, reason=body.reason
     )
     return ChangeOut.of(v)
+
+
+@router.post("/calendar/preview", response_model=PreviewOut,
+             summary="Preview a county day change: the open due dates it would move, nothing saved (center admin)")
+async def preview_day(body: PreviewIn, staff: CenterAdmin, uow: UoW, st: State) -> PreviewOut:
+    return PreviewOut.of(await previews.preview_day(uow, st, body.day, staff, working=body.working, reason=body.reason))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Query
+
+from contracts.common import UnitCode
 from services.runtime.auth import CurrentStaff, Supervisor
 from services.runtime.deps import UoW
 
 from ..schemas import InspectionIn, InspectionOut, SampleDetailOut, SampleIn, SampleOut
-from ..usecases import oversight
+from ..usecases import oversight, previews
 from .deps import State
 
 router = APIRouter()
@@ -21,6 +24,16 @@ async def draw(body: SampleIn, staff: Supervisor, uow: UoW, st: State) -> Sample
         uow, st, staff, unit_code=body.unit_code, period=body.period, share=body.share, seed=body.seed
     )
     return SampleOut.of(row)
+
+
+@router.get("/inspections", response_model=list[SampleOut], summary="Samples drawn, newest month first")
+async def list_samples(
+    staff: CurrentStaff, uow: UoW, unit_code: UnitCode | None = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="A month, YYYY-MM.")] = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[SampleOut]:
+    rows = await previews.list_samples(uow, staff, period=period, unit_code=unit_code, limit=limit)
+    return [SampleOut.of(r) for r in rows]
 
 
 @router.get("/inspections/{sample_id}", response_model=SampleDetailOut, summary="A sample and its results")

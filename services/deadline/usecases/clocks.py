@@ -224,7 +224,10 @@ async def list_clocks(
             staff.ensure_unit(unit_code)
         unit_code = staff.unit
     rows = await store.list_clocks(uow.session, unit_code=unit_code, state=state, overdue=overdue, after=after, limit=limit)
-    return [await view(uow, st, r) for r in rows]
+    # One calendar for the page (``view`` asks the database for its version each time: N+1).
+    cal = await st.calendar.current(uow.session)
+    today = suite_clock.today()
+    return [ClockView(r, None if r.state == "ended" else cal.working_days_after(today, r.due_date)) for r in rows]
 
 
 def _not_future(at: datetime | None, field: str, what: str) -> None:

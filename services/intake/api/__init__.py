@@ -7,7 +7,10 @@ over :mod:`services.intake.usecases` (parse → use case → shape the answer).
 - ``catalog.py``: units and items (center admin);
 - ``consultations.py``: consultations (首问负责);
 - ``applications.py``: cases through the six kinds, joint tasks, overrides;
+- ``search.py``: the applicant search (masked; each search on the access log);
+- ``leads.py``: 领办代办 (a staff member takes charge of a case) and its counts per staff member;
 - ``ratings.py``: rectification tasks (整改);
+- ``outside.py``: 两头受理, decisions units report they made outside the center (API, CSV import), counted per unit;
 - ``reports.py``: volume, weekends, monthly reports;
 - ``audit.py``: the access log of reads of unmasked applicant data (auditors);
 - ``deps.py``: the shared dependencies (``State``: ``service.state.intake``; the acting staff member).
@@ -20,11 +23,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import applications, audit, catalog, consultations, guide, pages, public, ratings, reports
+from . import applications, audit, catalog, consultations, guide, pages, public, ratings, reports, search
+from . import leads
+from . import outside
 
 router = APIRouter(prefix="/intake")
-for _module in (guide, public, catalog, consultations, applications, ratings, reports, audit):
+for _module in (guide, public, catalog, consultations, applications, search, ratings, reports, audit):
     router.include_router(_module.router)
+router.include_router(leads.router)  # 领办代办
+router.include_router(outside.router)  # 两头受理
 
 #: The HTML pages (prefix ``/intake/public``).
 pages_router = pages.router

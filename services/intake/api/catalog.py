@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from services.runtime import CurrentStaff, UoW
 
@@ -32,6 +34,12 @@ async def list_units(staff: CurrentStaff, uow: UoW) -> list[UnitView]:
 @router.post("/catalog/items", status_code=201, summary="新建事项草稿（中心管理员）")
 async def create_item(body: ItemCreate, staff: CurrentStaff, uow: UoW, st: State) -> ItemAdminView:
     return ItemAdminView.of(await usecases.create_item(uow, st, actor_of(staff), body))
+
+
+@router.get("/catalog/items", summary="全部事项（含未发布的草稿和已停用的），可按单位")
+async def list_items(staff: CurrentStaff, uow: UoW, unit: Annotated[str | None, Query(max_length=12)] = None,
+                     ) -> list[ItemAdminView]:
+    return [ItemAdminView.of(i) for i in await Store(uow.session).all_items(unit)]
 
 
 @router.get("/catalog/items/{item_code}", summary="事项全部版本及草稿")

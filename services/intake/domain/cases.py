@@ -62,8 +62,9 @@ from contracts.intake import (
 from . import identifiers
 from .access import Actor, require_oversight, require_unit_staff
 from .catalog import ItemVersion
+from .leads import CaseLead, current_lead, holding_units
 from services.runtime.errors import InvalidInput, InvalidState, NotAllowed
-from services.runtime.workdays import is_weekend, local_date, national_calendar
+from services.runtime.workdays import WorkCalendar, is_weekend, local_date, national_calendar
 
 # --------------------------------------------------------------------------- receipt numbers
 
@@ -275,6 +276,7 @@ class Application(BaseModel):
     timeline: list[Step] = Field(default_factory=list)
     register_seq: int | None = None  # the unit's gap-free register sequence of the year (staff only)
     erased: bool = False             # personal data pseudonymised after the retention period
+    leads: list[CaseLead] = Field(default_factory=list)  # 领办代办: who took charge, why, when, released
 
     _events: list[Event] = PrivateAttr(default_factory=list)
 
@@ -365,6 +367,7 @@ class Application(BaseModel):
         actor: Actor,
         accept_if_complete: bool = True,
         unit_names: dict[str, str] | None = None,
+        calendar: WorkCalendar | None = None,
     ) -> "Application":
         """Receive an application (收件). With `accept_if_complete`, complete materials are
         accepted at once and incomplete ones get the one-time supplement notice at once.
@@ -401,10 +404,10 @@ class Application(BaseModel):
             if app._missing_required():
                 app.request_supplement(actor, at, [])
             else:
-                app._accept(actor, at)
+                app._accept(actor, at, calendar)
         return app
 
-    def accept(self, actor: Actor, at: datetime) -> list[Event]:
+    def accept(self, actor: Actor, at: datetime, calendar: WorkCalendar | None = None) -> list[Event]:
         """Accept a received case after the clerk's review (refused while materials are missing)."""
         require_unit_staff(actor, self.unit_code)
         self._require(Status.RECEIVED, what="受理")
@@ -412,13 +415,14 @@ class Application(BaseModel):
         if missing:
             names = "、".join(self._material(c).name for c in missing)
             raise InvalidState("materials", f"材料不齐全（缺少：{names}），请一次性告知申请人补正")
-        return self._accept(actor, at)
+        return self._accept(actor, at, calendar)
 
-    def _accept(self, actor: Actor, at: datetime) -> list[Event]:
+    def _accept(self, actor: Actor, at: datetime, calendar: WorkCalendar | None = None) -> list[Event]:
         c = self.item.content
         self.accepted_at, self.accepted_by = at, actor.staff_id
         self.after_supplement = bool(self.requests)
-        self.due_on = national_calendar().add_working_days(local_date(at), c.promised_days)
+        # The service passes the county's calendar (followed from its events); pure tests may not.
+        self.due_on = (calendar or national_calendar()).add_working_days(local_date(at), c.promised_days)
         self._step(at, "accepted", "已受理")
         out = [ApplicationAccepted(
             **self._case(actor), accepted_at=at, received_at=self.received_at, item_name=c.name,
@@ -546,7 +550,8 @@ class Application(BaseModel):
         return self._emit(SupplementOverrideRecorded(**common, materials=self._refs(listed)),
                           OverrideTextRecorded(**common, materials=listed, reason=reason.strip()))
 
-    def provide_supplement(self, actor: Actor, at: datetime, materials: Iterable[str]) -> list[Event]:
+    def provide_supplement(self, actor: Actor, at: datetime, materials: Iterable[str],
+                           calendar: WorkCalendar | None = None) -> list[Event]:
         """The applicant brought materials; when nothing asked for is missing the case goes on
         (accepted, or back to review with the clock running)."""
         require_unit_staff(actor, self.unit_code)
@@ -570,7 +575,7 @@ class Application(BaseModel):
         if complete:
             self._step(at, "supplement_provided", "补正材料已齐全")
             if at_window:
-                out += self._accept(actor, at)
+                out += self._accept(actor, at, calendar)
             else:
                 self.status = self.resume_status or Status.ACCEPTED
                 self.resume_status = None
@@ -725,6 +730,9 @@ class Application(BaseModel):
         for t in self.joint_tasks:
             if t.opinion:
                 t.opinion = placeholder
+        for lead in self.leads:  # why a case was led says something about the applicant
+            lead.note = placeholder if lead.note else None
+            lead.release_note = placeholder if lead.release_note else None
 
         def scrub(materials: list[MissingMaterial]) -> list[MissingMaterial]:
             return [m.model_copy(update={"reason": None,
@@ -765,6 +773,8 @@ class Application(BaseModel):
             case_kind_label=self.kind.label, received_at=self.received_at, accepted_at=self.accepted_at,
             promised_days=self.item.content.promised_days, due_on=self.due_on if self.accepted_at else None,
             result=result, decided_at=self.decided_at, rated=self.rating is not None,
+            led_by_unit=(lead.staff_unit_name or "政务服务中心") if (lead := current_lead(self)) else None,
+            holding_units=holding_units(self),
             timeline=[PublicStep(at=s.at, label=s.label) for s in self.timeline],
         )
 
@@ -791,6 +801,8 @@ class PublicStatus(BaseModel):
     result: str | None = Field(default=None, description="办理结果")
     decided_at: datetime | None = Field(default=None, description="办结时间")
     rated: bool = Field(description="是否已评价")
+    led_by_unit: str | None = Field(None, description="有专人领办时，领办人所在单位（不显示姓名）")
+    holding_units: list[str] = Field(default_factory=list, description="当前承办单位（联办时为尚未会签的单位）")
     timeline: list[PublicStep] = Field(description="办理过程")
 
 

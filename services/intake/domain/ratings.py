@@ -15,7 +15,7 @@ from contracts.intake import RatingLevel, RectificationClosed, RectificationOpen
 from .access import Actor, require_unit_staff
 from .cases import Application
 from services.runtime.errors import InvalidInput, InvalidState
-from services.runtime.workdays import local_date, national_calendar
+from services.runtime.workdays import WorkCalendar, local_date, national_calendar
 
 MAX_RESPONSE = 2000
 
@@ -50,12 +50,15 @@ class Rectification(BaseModel):
         return out
 
     @classmethod
-    def open(cls, app: Application, rectification_id: str, at: datetime, working_days: int) -> "Rectification":
+    def open(cls, app: Application, rectification_id: str, at: datetime, working_days: int,
+             calendar: WorkCalendar | None = None) -> "Rectification":
         assert app.rating is not None
         r = cls(
             rectification_id=rectification_id, receipt_no=app.receipt_no, unit_code=app.unit_code,
             level=app.rating.level, comment=app.rating.comment, opened_at=at,
-            due_on=national_calendar().add_working_days(local_date(at), working_days), accepted_by=app.accepted_by,
+            # The service passes the county's calendar (followed from its events); pure tests may not.
+            due_on=(calendar or national_calendar()).add_working_days(local_date(at), working_days),
+            accepted_by=app.accepted_by,
         )
         r._events.append(RectificationOpened(
             rectification_id=rectification_id, receipt_no=app.receipt_no, unit_code=app.unit_code,
@@ -84,10 +87,11 @@ class Rectification(BaseModel):
 
 
 def submit_rating(app: Application, *, at: datetime, level: RatingLevel, comment: str | None,
-                  rectification_id: str, rectification_days: int) -> tuple[list[Event], Rectification | None]:
+                  rectification_id: str, rectification_days: int,
+                  calendar: WorkCalendar | None = None) -> tuple[list[Event], Rectification | None]:
     """Rate the case; a low rating also opens a rectification task. Returns all the events."""
     events = app.rate(at, level, comment)
     if not level.is_low:
         return events, None
-    rect = Rectification.open(app, rectification_id, at, rectification_days)
+    rect = Rectification.open(app, rectification_id, at, rectification_days, calendar)
     return events + list(rect.events), rect

@@ -11,7 +11,7 @@ from services.runtime import CurrentStaff, ServiceDep, Supervisor, UoW, clock
 from services.runtime.params import Offset
 
 from ..schemas import MessageOut, MessagePage, ResolveIn, TemplateName
-from ..usecases import messages
+from ..usecases import access_log, messages
 
 router = APIRouter(tags=["notify"])
 
@@ -25,12 +25,15 @@ async def list_messages(
 ) -> MessagePage:
     total, rows = await messages.search_messages(uow, staff, receipt_no=receipt_no, mobile=mobile, state=state,
                                                  template=template, limit=limit, offset=offset)
+    await access_log.record_messages(uow, staff, rows, "GET /notify/messages")
     return MessagePage(total=total, items=[MessageOut.of(r) for r in rows])
 
 
 @router.get("/messages/{message_id}", summary="One SMS (staff)")
 async def get_message(message_id: str, staff: CurrentStaff, uow: UoW) -> MessageOut:
-    return MessageOut.of(await messages.message_for(uow, staff, message_id))
+    row = await messages.message_for(uow, staff, message_id)
+    await access_log.record_messages(uow, staff, [row], "GET /notify/messages/{message_id}")
+    return MessageOut.of(row)
 
 
 @router.post("/messages/{message_id}/resolve", summary="Settle a message whose outcome is unknown (supervisors)")
@@ -41,4 +44,5 @@ async def resolve_message(message_id: str, body: ResolveIn, staff: Supervisor, u
     await uow.commit()
     if body.action == "resend":
         service.state.worker.wakeup.set()
+    await access_log.record_messages(uow, staff, [row], "POST /notify/messages/{message_id}/resolve")
     return MessageOut.of(row)

@@ -11,7 +11,7 @@ from services.runtime import CurrentStaff, ServiceDep, UoW, clock
 from services.runtime.params import Offset
 
 from ..schemas import NoticeOut, NoticePage
-from ..usecases import notices
+from ..usecases import access_log, notices
 
 router = APIRouter(tags=["notify"])
 
@@ -24,6 +24,7 @@ async def list_notices(staff: CurrentStaff, uow: UoW, service: ServiceDep, recei
     total, rows = await notices.search_notices(uow, staff, receipt_no=receipt_no, state=state, limit=limit,
                                                offset=offset)
     base = service.settings.public_url
+    await access_log.record_notices(uow, staff, rows, "GET /notify/notices")
     return NoticePage(total=total, items=[NoticeOut.of(r, base) for r in rows])
 
 
@@ -31,4 +32,5 @@ async def list_notices(staff: CurrentStaff, uow: UoW, service: ServiceDep, recei
 async def retry_notice(notice_id: str, staff: CurrentStaff, uow: UoW, service: ServiceDep) -> NoticeOut:
     row = await notices.retry_notice(uow, service.state.notices, staff, notice_id, clock.now())
     await uow.commit()
+    await access_log.record_notices(uow, staff, [row], "POST /notify/notices/{notice_id}/retry")
     return NoticeOut.of(row, service.settings.public_url)

@@ -1,5 +1,7 @@
-"""``POST /sms/receipts/aliyun``: delivery receipts pushed by the cloud SMS provider (public; the
-callback URL's secret ``?token=`` tells its pushes from anyone's)."""
+"""``POST /notify/sms/receipts/aliyun``: delivery receipts pushed by the cloud SMS provider (public;
+the callback URL's secret ``?token=`` tells its pushes from anyone's). The same push is also taken
+at its old path ``/sms/receipts/aliyun`` (``legacy_router``, outside the service's prefix):
+providers are configured with that callback URL, and changing it is a ticket with the provider."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from ..schemas import ReceiptPushAck
 from ..usecases import messages
 
 router = APIRouter(tags=["notify"])
+legacy_router = APIRouter(tags=["notify"])
 
 
+@legacy_router.post("/sms/receipts/aliyun", deprecated=True, **PUBLIC_RAW_INPUT,
+                    summary="Delivery receipts at the old callback path (providers configured with it)")
 @router.post("/sms/receipts/aliyun", summary="Delivery receipts pushed by the cloud SMS provider (SmsReport)",
              **PUBLIC_RAW_INPUT)
 async def aliyun_reports(request: Request, uow: UoW, service: ServiceDep) -> ReceiptPushAck:

@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.common import CaseKind, DocumentType
 from contracts.notify import NoticeFailed, NoticeFailureReason, NoticeReleased, NoticeRequested, Recipient
-from contracts.seal import DocumentSealed, SealBoxSpec, SealDocument, SealingRefused
+from contracts.seal import DocumentFormat, DocumentSealed, NoticeContent, SealBoxSpec, SealDocument, SealingRefused
 
 from services.runtime import clock
 from services.runtime.auth import Staff
@@ -205,11 +205,14 @@ class Notices:
         row.state, row.requested_at, row.updated_at = NoticeState.REQUESTED.value, now, now
         row.failure_reason = row.failure_detail = None
         box = rendered.seal_box
+        formats = [DocumentFormat(f) for f in s.seal_formats]
         await uow.emit(SealDocument(
             request_id=row.request_id, receipt_no=row.receipt_no, unit_code=row.unit_code, document_type=doc_type,
-            title=kind.title, pdf_base64=base64.b64encode(rendered.pdf).decode(),
+            title=kind.title,
+            pdf_base64=base64.b64encode(rendered.pdf).decode() if DocumentFormat.PDF in formats else None,
+            content=seal_content(doc, row.facts.get("issued_on")) if DocumentFormat.OFD in formats else None,
             seal_box=SealBoxSpec(page=box.page - 1, x1=box.x, y1=box.y, x2=box.x + box.width, y2=box.y + box.height),
-            requested_by="notify",
+            requested_by="notify", formats=formats, printed_no=row.document_no,
         ), id=f"seal-{row.request_id}")
         await uow.emit(NoticeRequested(notice_id=row.id, receipt_no=row.receipt_no, document_type=doc_type,
                                        document_no=row.document_no, unit_code=row.unit_code,
@@ -230,6 +233,8 @@ class Notices:
         code = domain.short_code()
         uow.session.add(ShortLinkRow(code=code, notice_id=row.id, target_url=event.url, created_at=now))
         row.state, row.sealed_at, row.sealed_url, row.short_code = NoticeState.RELEASED.value, event.signed_at, event.url, code
+        row.sealed_files = [{"format": f.format.value, "url": f.url, "sha256": f.sha256, "size_bytes": f.size_bytes}
+                            for f in event.files] or None
         row.updated_at = now
         short_url = f"{self.settings.public_url}/s/{code}"
         await uow.emit(NoticeReleased(notice_id=row.id, receipt_no=row.receipt_no,
@@ -305,6 +310,17 @@ class Notices:
             if clerk and clerk.active and clerk.mobile:
                 return [clerk]
         return list(await store.staff_by_role(uow.session, "chief_representative", unit_code))
+
+
+def seal_content(doc: rendering.NoticeDocument, issued_on: str | None) -> NoticeContent:
+    """The notice as content the seal service lays out itself (the OFD is rendered there, from the
+    same words as the PDF: number, addressee, every paragraph and item, the notes)."""
+    paragraphs = [b.text for b in doc.blocks if b.text] + [n for n in doc.notes if n]
+    return NoticeContent(
+        addressee=doc.addressee.rstrip("：:") or None, paragraphs=paragraphs[:50],
+        issued_on=date.fromisoformat(issued_on[:10]) if issued_on else None,
+        numbers={"文号": doc.number} if doc.number else {},
+    )
 
 
 def acceptance_facts(case_kind: CaseKind, promised_days: int) -> dict[str, Any]:

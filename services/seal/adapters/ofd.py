@@ -12,8 +12,10 @@ GB/T 38540 v4 electronic signature.
   cryptographic part (seal, signer, county root, CRL) is in ``verify.py``.
 
 Text is positioned glyph by glyph (DeltaX from the CJK font's metrics), so the layout does not
-depend on the reader's font; the font is named (宋体), not embedded — readers substitute their own
-Song face. Units are millimetres; y runs down the page.
+depend on the reader's font; the font is named (宋体) and a subset of it (the glyphs the notice
+uses, fontTools) is embedded as ``Doc_0/Res/font_1.ttf``, referenced from PublicRes.xml's
+``FontFile``, so a reader without our font draws the same letters. Units are millimetres; y runs
+down the page.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from xml.etree import ElementTree as ET
 from reportlab.pdfbase import pdfmetrics
 
 from . import sm2
-from .fonts import cjk_font
+from .fonts import cjk_font, subset_ttf
 
 NS = "http://www.ofdspec.org/2016"
 _Q = "{%s}" % NS
@@ -41,6 +43,7 @@ SIGNATURES = f"{SIGN_DIR}/Signatures.xml"
 SIGNATURE = f"{SIGN_DIR}/Sign_0/Signature.xml"
 SIGNED_VALUE = f"{SIGN_DIR}/Sign_0/SignedValue.dat"
 MAX_ENTRIES = 2000
+FONT_FILE = "font_1.ttf"  # the embedded CJK subset, in Doc_0/Res (PublicRes.xml's BaseLoc)
 
 PT = 25.4 / 72  # millimetres per point
 A4 = (210.0, 297.0)
@@ -215,7 +218,12 @@ def _package(notice: OfdNotice, lay: _Layout) -> Package:
     font_id = str(next_id)
     res = _el(None, "Res", BaseLoc="Res")
     fonts = _el(res, "Fonts")
-    _el(fonts, "Font", ID=font_id, FontName="宋体", FamilyName="宋体")
+    # the face's role is named (宋体) and its subset embedded (FontFile, relative to BaseLoc): a
+    # reader without our font draws the same letters; the file is signed like every other one
+    font = _el(fonts, "Font", ID=font_id, FontName="宋体", FamilyName="宋体")
+    _el(font, "FontFile", FONT_FILE)
+    text = "".join(t for lines in lay.pages for *_, t in lines)
+    files[f"Doc_0/Res/{FONT_FILE}"] = subset_ttf(text)
 
     page_ids: list[str] = []
     pages_xml: list[tuple[str, bytes]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from fastapi import Request, UploadFile
 from fastapi.responses import Response
@@ -12,12 +13,15 @@ from fastapi.responses import Response
 from services.runtime.auth import PUBLIC
 from services.runtime.deps import ServiceDep, UoW
 
+from .. import domain
 from ..schemas import DocumentStatus, VerificationAnswer
 from ..usecases import documents
 from .deps import OFD, PDF, declared_ofd, seal_router, uploaded
 
 if TYPE_CHECKING:
     from services.runtime.app import Service
+
+    from .. import store
     from services.runtime.uow import UnitOfWork
 
 router = seal_router()
@@ -51,11 +55,21 @@ async def document_status(document_no: str, svc: ServiceDep, uow: UoW) -> Docume
     return await document_status_of(svc, uow, document_no)
 
 
+def disposition(kind: str, doc: "store.DocumentRow", ext: str) -> str:
+    """The file named after the number printed on it: its ASCII form, and the number itself for
+    browsers that read RFC 6266's UTF-8 ``filename*`` (issue 20: the name follows the notice)."""
+    stem = domain.file_stem(doc.document_no, doc.document_type, doc.printed_no)
+    value = f'{kind}; filename="{stem}.{ext}"'
+    if doc.printed_no:
+        value += f"; filename*=UTF-8''{quote(doc.printed_no + '.' + ext, safe='')}"
+    return value
+
+
 @router.get("/files/{token}.pdf", summary="Download a sealed document by its reference (capability URL)", **PUBLIC)
 async def download(token: str, svc: ServiceDep, uow: UoW) -> Response:
     doc, pdf = await documents.document_file(svc, uow, token)
     return Response(pdf, media_type=PDF, headers={
-        "Content-Disposition": f'inline; filename="{doc.document_no}.pdf"',
+        "Content-Disposition": disposition("inline", doc, "pdf"),
         "X-Content-SHA256": hashlib.sha256(pdf).hexdigest(), "Cache-Control": "private, no-store",
     })
 
@@ -64,6 +78,6 @@ async def download(token: str, svc: ServiceDep, uow: UoW) -> Response:
 async def download_ofd(token: str, svc: ServiceDep, uow: UoW) -> Response:
     doc, data = await documents.document_file(svc, uow, token, "ofd")
     return Response(data, media_type=OFD, headers={
-        "Content-Disposition": f'attachment; filename="{doc.document_no}.ofd"',
+        "Content-Disposition": disposition("attachment", doc, "ofd"),
         "X-Content-SHA256": hashlib.sha256(data).hexdigest(), "Cache-Control": "private, no-store",
     })

@@ -296,6 +296,18 @@ def document_number(unit_code: str, year: int, seq: int) -> str:
     return f"{unit_code}-{year}-{seq:06d}"
 
 
+def file_stem(document_no: str, document_type: str, printed_no: str | None) -> str:
+    """A sealed file's name (without extension), safe ASCII and stable: the number printed on the
+    document when the requester gave one — its unit code (when it leads), the document type
+    (which tells 准许 from 不予 where the number's Chinese does), then its digits, e.g.
+    ``FGJ审准许〔2026〕0001号`` → ``FGJ-approval-2026-0001`` — else the seal's document number."""
+    runs = re.findall(r"[A-Za-z0-9]+", printed_no or "")
+    if not runs:
+        return document_no
+    head = [runs.pop(0).upper()] if runs[0][0].isalpha() else []
+    return "-".join([*head, document_type.replace("_", "-"), *runs])[:100]
+
+
 @dataclass(frozen=True)
 class MonthlyUse:
     """A unit's uses of its seals in one local month."""

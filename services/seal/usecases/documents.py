@@ -328,7 +328,7 @@ async def _record(svc: "Service", uow: UnitOfWork, plan: _Plan, made: "_Made | R
         document_no=document_no, token=token, request_id=cmd.request_id, receipt_no=cmd.receipt_no,
         unit_code=cmd.unit_code, year=year, seq=plan.seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
         title=cmd.title, sha256=digest, size_bytes=len(signed), path=rel_path, signed_at=now,
-        requested_by=cmd.requested_by,
+        requested_by=cmd.requested_by, printed_no=cmd.printed_no,
     ))
     session.add(store.RequestRow(
         request_id=cmd.request_id, event_id=plan.event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,17 +23,18 @@ import limits
 
 from contracts.base import Event
 from contracts.common import ApplicantType, CaseKind
-from contracts.deadline import ClockStarted, DueDateChanged
+from contracts.deadline import CalendarChanged, ClockStarted, DueDateChanged
 from contracts.intake import APPLICATIONS, UnitVolumeReported
 from services.runtime import Problem, Service, clock
 from services.runtime.errors import InvalidInput, NotFound
 from services.runtime.uow import UnitOfWork
-from services.runtime.workdays import local_date
+from services.runtime.calendar_follower import follow_calendar
+from services.runtime.workdays import WorkCalendar, local_date, national_calendar
 
-from .config import IntakeSettings
-from .domain import access
-from .domain.access import Actor
-from .domain.cases import (
+from ..config import IntakeSettings
+from ..domain import access
+from ..domain.access import Actor
+from ..domain.cases import (
     Applicant,
     Application,
     PublicStatus,
@@ -41,12 +43,25 @@ from .domain.cases import (
     normalize_receipt_no,
     random_receipt_number,
 )
-from .domain.catalog import CatalogRules, Item, Unit, register_unit as new_unit
-from .domain.consultations import Consultation, record_consultation
-from .domain.ratings import Rectification, submit_rating
-from .domain.volume import inactive_units, monthly_volume
-from .schemas import ApplicationIn, ConsultationIn, ItemCreate, ItemContentIn, LookupIn, PublicRatingIn, UnitIn
-from .store import Store
+from ..domain.catalog import CatalogRules, Item, Unit, register_unit as new_unit
+from ..domain import leads as leads_domain
+from ..domain.consultations import Consultation, FirstInquiryCount, first_inquiry_counts, record_consultation
+from ..domain.consultations import answer_consultation as answer_domain
+from ..domain.leads import LeadReason
+from ..domain.ratings import Rectification, submit_rating
+from ..domain.volume import inactive_units, monthly_volume
+from ..schemas import ApplicationIn, ConsultationIn, ItemCreate, ItemContentIn, LookupIn, PublicRatingIn, UnitIn
+from ..store import (
+    ConsultationAnswerRow,
+    Store,
+    add_consultation_answer,
+    aware,
+    consultation_answer,
+    first_inquiry_rows,
+    leads_in,
+    save_lead,
+)
+from ..store import consultation as store_consultation
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +106,15 @@ class IntakeState:
     now: Callable[[], datetime] = field(default=clock.now)
     #: The wall clock of the bookkeeping (rate limits, locks); tests replace it.
     wall: Callable[[], datetime] = field(default=clock.system_now)
+    #: The county's working-day calendar as this process follows it (due dates).
+    calendar: Callable[[], WorkCalendar] = field(default=national_calendar)
 
     @classmethod
     def create(cls, service: Service) -> "IntakeState":
         s: IntakeSettings = service.settings  # type: ignore[assignment]
+        follower = follow_calendar(service, CalendarChanged)
         return cls(settings=s, metrics=IntakeMetrics.create(service), rate=limits.parse(s.intake_lookup_rate_limit),
-                   uow=service.uow)
+                   uow=service.uow, calendar=lambda: follower.calendar)
 
     @property
     def rules(self) -> CatalogRules:
@@ -254,7 +272,7 @@ async def receive_application(uow: UnitOfWork, st: IntakeState, actor: Actor, bo
         receipt_no=receipt_no, item=version,
         unit_name=names.get(item.unit_code, item.unit_code), applicant=applicant, materials=body.materials,
         conditional=body.conditional_materials, channel=body.channel, at=now, actor=actor,
-        accept_if_complete=body.accept_if_complete, unit_names=names,
+        accept_if_complete=body.accept_if_complete, unit_names=names, calendar=st.calendar(),
     )
     app.register_seq = seq
     events = app.pull_events()
@@ -298,7 +316,7 @@ async def _act(uow: UnitOfWork, st: IntakeState, receipt_no: str,
 
 
 async def accept(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str) -> Application:
-    return await _act(uow, st, receipt_no, lambda a, now: a.accept(actor, now))
+    return await _act(uow, st, receipt_no, lambda a, now: a.accept(actor, now, st.calendar()))
 
 
 async def request_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str,
@@ -314,7 +332,7 @@ async def override_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, re
 
 async def provide_supplement(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str,
                              materials: list[str]) -> Application:
-    return await _act(uow, st, receipt_no, lambda a, now: a.provide_supplement(actor, now, materials))
+    return await _act(uow, st, receipt_no, lambda a, now: a.provide_supplement(actor, now, materials, st.calendar()))
 
 
 async def not_accept(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, reason_code, reason: str) -> Application:  # type: ignore[no-untyped-def]
@@ -423,7 +441,8 @@ async def public_rating(uow: UnitOfWork, st: IntakeState, body: PublicRatingIn) 
     store = Store(uow.session)
     app, rev, _ = await _public_case(store, st, body)
     events, rect = submit_rating(app, at=st.now(), level=body.level, comment=body.comment,
-                                 rectification_id=new_id("ZG"), rectification_days=st.settings.intake_rectification_days)
+                                 rectification_id=new_id("ZG"), rectification_days=st.settings.intake_rectification_days,
+                                 calendar=st.calendar())
     await store.save_case(app, rev)
     if rect is not None:
         await store.add_rectification(rect)
@@ -609,7 +628,7 @@ async def erase_expired(uow: UnitOfWork, st: IntakeState, now: datetime, batch: 
     `intake_retention_days` ago, and erase the texts typed about them (the case's own texts, its
     rating comment and rectification response) and old consultations' texts. Each case once
     (``erased_at``); one batch per call, committed whole."""
-    from .domain.cases import ERASED
+    from ..domain.cases import ERASED
 
     cutoff = now - timedelta(days=st.settings.intake_retention_days)
     store = Store(uow.session)
@@ -628,3 +647,176 @@ async def erase_expired(uow: UnitOfWork, st: IntakeState, now: datetime, batch: 
     if erased:
         log.info("retention: personal data of %d cases pseudonymised (decided before %s)", len(erased), cutoff.date())
     return erased
+
+
+# ============================================================================ the hall's figures and the applicant search
+
+
+@dataclass(frozen=True)
+class DayCount:
+    unit_code: str
+    unit_name: str | None
+    received: int
+    immediate_done: int
+
+
+async def today_counts(store: Store, now: datetime, unit_code: str | None) -> tuple[datetime, list[DayCount]]:
+    """Today's (in the center's time zone) applications received and immediate cases decided,
+    per unit of the scope: counts only, so not a read of anyone's data."""
+    from services.runtime.workdays import TZ
+
+    day = local_date(now)
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+    counts = await store.day_counts(start, start + timedelta(days=1), unit_code)
+    if unit_code and unit_code not in counts:
+        counts[unit_code] = (0, 0)
+    names = {u.code: u.name for u in await store.units()}
+    return start, [DayCount(u, names.get(u), r, i) for u, (r, i) in sorted(counts.items())]
+
+
+_SEARCH_DIGITS = re.compile(r"[0-9]{4,18}X?")
+
+
+def search_terms(q: str) -> tuple[str | None, str | None]:
+    """An applicant search: (name text, ID/mobile digits). At least 4 digits (a resident ID or
+    mobile fragment) or 2 characters of a name, so a search names someone rather than fishes."""
+    q = (q or "").strip()
+    if not q:
+        raise InvalidInput("q", "请输入申请人姓名、单位名称，或证件号码、手机号码的一部分")
+    if len(q) > 40:
+        raise InvalidInput("q", "查询内容不能超过40个字")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in q):
+        raise InvalidInput("q", "查询内容含有不可见的控制字符")
+    compact = re.sub(r"[\s-]", "", q).upper()
+    if _SEARCH_DIGITS.fullmatch(compact):
+        return None, compact
+    if compact.rstrip("X").isdigit():
+        raise InvalidInput("q", "证件号码或手机号码请至少输入4位")
+    if len(q) < 2:
+        raise InvalidInput("q", "申请人姓名或单位名称请至少输入2个字")
+    return q, None
+
+
+async def search_applicants(uow: UnitOfWork, st: IntakeState, actor: Actor, q: str, unit_code: str | None,
+                            limit: int) -> list[Application]:
+    """Cases by the applicant's name or an ID/mobile fragment, in the searcher's reach (the own
+    unit for clerks and unit heads). The answer is masked; the search itself — who searched for
+    what, how many found — is on the access log before it leaves."""
+    text, digits = search_terms(q)
+    apps = await Store(uow.session).search_applicants(text=text, digits=digits, unit_code=unit_code, limit=limit)
+    Store(uow.session).log_access(
+        at=st.now(), staff_id=actor.staff_id, role=actor.role.value, staff_unit=actor.unit_code,
+        receipt_no="*", fields=["search.applicant.id_or_mobile" if digits else "search.applicant.name"],
+        action=f"GET /applicants q={digits or text} → {len(apps)}")
+    await uow.commit()
+    return apps
+
+
+async def inactivity_for(store: Store, actor: Actor, period: str, threshold: int,
+                         at: datetime) -> list[dict[str, object]]:
+    """Every unit's months without business up to `period` and whether that flags it 应进不进
+    (what the monthly report would publish, computed now and not emitted). Oversight only."""
+    from ..domain.volume import months_without_business
+
+    access.require_oversight(actor)
+    last = await store.last_business()
+    flagged = {f.unit_code for f in inactive_units(await store.units(), dict(last), period, threshold, at)}
+    return [
+        {"unit_code": u.code, "unit_name": u.name, "entered": u.entered, "entered_since": u.entered_since,
+         "last_business_on": last.get(u.code), "threshold": threshold, "flagged": u.code in flagged,
+         "months_without_business": months_without_business(u, last.get(u.code), period) if u.entered else 0}
+        for u in await store.units()
+    ]
+
+
+async def ratings_for(store: Store, actor: Actor, period: str) -> list[dict[str, object]]:
+    """Ratings per unit of the cases received in `period`: counts per level, low ones, average score."""
+    from collections import Counter
+
+    from contracts.intake import RatingLevel
+
+    access.require_oversight(actor)
+    per_unit: dict[str, Counter[RatingLevel]] = {}
+    for unit, level in await store.ratings_in(period):
+        per_unit.setdefault(unit, Counter())[RatingLevel(level)] += 1
+    out: list[dict[str, object]] = []
+    for u in await store.units():
+        c = per_unit.get(u.code, Counter())
+        rated = sum(c.values())
+        out.append({"unit_code": u.code, "unit_name": u.name, "period": period,
+                    "counts": {lv: c.get(lv, 0) for lv in RatingLevel}, "rated": rated,
+                    "low": sum(n for lv, n in c.items() if lv.is_low),
+                    "average_score": round(sum(lv.score * n for lv, n in c.items()) / rated, 2) if rated else None})
+    return out
+
+
+
+# ============================================================================ 领办代办 (lead and agent handling)
+
+
+async def take_lead(uow: UnitOfWork, st: IntakeState, actor: Actor, staff_name: str, receipt_no: str,
+                    reason: LeadReason, note: str | None) -> Application:
+    """A staff member takes charge of a case for the applicant (领办代办)."""
+    store = Store(uow.session)
+    app, rev = await load_case(store, receipt_no)
+    unit_name = (await store.unit_names()).get(actor.unit_code or "") if actor.unit_code else None
+    events = leads_domain.take_lead(app, actor, st.now(), lead_id=new_id("LB"), reason=reason, note=note,
+                                    staff_name=staff_name, staff_unit_name=unit_name or "政务服务中心")
+    return await _save_lead_step(uow, st, store, app, rev, app.leads[-1], list(events))
+
+
+async def release_lead(uow: UnitOfWork, st: IntakeState, actor: Actor, receipt_no: str, note: str | None) -> Application:
+    store = Store(uow.session)
+    app, rev = await load_case(store, receipt_no)
+    lead = leads_domain.current_lead(app)
+    events = leads_domain.release_lead(app, actor, st.now(), note=note)
+    assert lead is not None
+    return await _save_lead_step(uow, st, store, app, rev, lead, list(events))
+
+
+async def _save_lead_step(uow: UnitOfWork, st: IntakeState, store: Store, app: Application, rev: int,
+                          lead: leads_domain.CaseLead, events: list[Event]) -> Application:
+    """The case (revision checked: two people taking one case at once cannot both succeed), the
+    lead's row for the counts and the event, in one transaction."""
+    app.pull_events()
+    await store.save_case(app, rev)
+    await save_lead(uow.session, app.receipt_no, app.unit_code, lead)
+    await _emit(uow, events)
+    await uow.commit()
+    st.count_case_events(events)
+    return app
+
+
+async def lead_counts(uow: UnitOfWork, *, period: str | None, staff_unit: str | None) -> list[leads_domain.LeadCount]:
+    rows = await leads_in(uow.session, period=period, staff_unit=staff_unit)
+    return leads_domain.count_leads([leads_domain.CaseLead.model_validate(r) for r in rows])
+
+
+# ============================================================================ consultations followed to closure
+
+
+async def answer_consultation(uow: UnitOfWork, st: IntakeState, actor: Actor, consultation_id: str,
+                              answer: str) -> tuple[Consultation, ConsultationAnswerRow]:
+    c = await store_consultation(uow.session, consultation_id.strip().upper())
+    if c is None:
+        raise NotFound("consultation_id", f"没有编号为 {consultation_id[:40]} 的咨询")
+    done = await consultation_answer(uow.session, c.consultation_id)
+    now = st.now()
+    text, events = answer_domain(c, actor, now, answer=answer, already_answered=done is not None)
+    await add_consultation_answer(uow.session, c.consultation_id, actor.staff_id, actor.unit_code, now, text)
+    await _emit(uow, events)
+    await uow.commit()
+    row = await consultation_answer(uow.session, c.consultation_id)
+    assert row is not None
+    return c, row
+
+
+async def first_inquiry_report(uow: UnitOfWork, *, period: str, unit_code: str | None) -> list[FirstInquiryCount]:
+    rows = await first_inquiry_rows(uow.session, period=period, unit_code=unit_code)
+    facts = []
+    for r, a in rows:
+        c = Consultation(consultation_id=r.consultation_id, unit_code=r.unit_code, staff_id=r.staff_id,
+                         channel=r.channel, item_code=r.item_code, question=r.question, outcome=r.outcome,
+                         answer=r.answer, referred_to_unit=r.referred_to_unit, recorded_at=aware(r.recorded_at))
+        facts.append((c, aware(a.answered_at) if a is not None else None))
+    return first_inquiry_counts(facts)
