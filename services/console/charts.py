@@ -109,6 +109,19 @@ def _axes_common(ax, title: str, categories: tuple[str, ...], percent: bool) -> 
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
 
 
+def _y_range(ax, series: Series, percent: bool) -> None:
+    """Counts and rates start at zero; a chart of zeros keeps a sensible axis (not -0.06..0.06),
+    and a rate's axis ends at 100 % (with room for the labels), not around the one value shown."""
+    values = [v for _, vs in series for v in vs if v == v]  # NaN: a month without cases
+    if not values or min(values) < 0:
+        return
+    if percent:
+        ax.set_ylim(0, max(1.0, max(values)) * 1.12)
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    else:
+        ax.set_ylim(0, max(values) * 1.18 if max(values) > 0 else 1)
+
+
 @lru_cache(maxsize=256)
 def _bar(title: str, categories: tuple[str, ...], series: Series, percent: bool) -> Markup:
     fig = _figure(len(categories))
@@ -124,6 +137,7 @@ def _bar(title: str, categories: tuple[str, ...], series: Series, percent: bool)
         ax.bar_label(bars, labels=[_fmt(v, percent) for v in values], padding=2, fontsize=9)
     ax.set_xticks(list(xs), list(categories))
     ax.margins(y=0.15)
+    _y_range(ax, series, percent)
     if series:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, handleheight=1.6, handlelength=2.4)
     return _finish(fig, title, _summary(title, categories, series, percent))
@@ -144,6 +158,7 @@ def _line(title: str, categories: tuple[str, ...], series: Series, percent: bool
                         ha="center", fontsize=9, color=colour)
     ax.set_xticks(xs, list(categories))
     ax.margins(y=0.18)
+    _y_range(ax, series, percent)
     if series:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, handlelength=3)
     return _finish(fig, title, _summary(title, categories, series, percent))
