@@ -9,7 +9,11 @@ application form, files an application (materials complete: accepted, the accept
 sealed and sent in the background), searches, and looks at an item's guide. Measured per page:
 the console's own server time (its ``Server-Timing: app`` header: from request in to response
 out, the calls to the services included) and the time the client saw. The target is a p95
-server time of 300 ms or less."""
+server time of 300 ms or less.
+
+After the pages, each service's own figures over the measured part, which depend less on what
+else the machine is doing than wall times do: the CPU its process used (per page) and, per route,
+the mean time a request spent inside it (its ``/metrics``; the queueing before it is not in it)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import re
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +46,54 @@ def server_ms(r: httpx.Response, name: str = "app") -> float:
 
 #: The longest wait for each service within a page (Server-Timing), over all pages.
 WAITS: dict[str, list[float]] = defaultdict(list)
+
+
+SERVICES = ("console", "intake", "deadline", "notify", "seal", "attendance")
+HTTP_METRIC = re.compile(r'^onewindow_http_request_duration_seconds_(sum|count)\{method="(\w+)",route="([^"]+)"\} (\S+)$', re.M)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """The CPU time (user + system) a process has used so far, from /proc."""
+    if pid is None:
+        return float("nan")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def served(suite: object) -> dict[str, tuple[float, dict[str, tuple[float, float]]]]:
+    """Per service: its CPU seconds so far and, per route, the time spent in it and the requests
+    served (its own ``/metrics``: request in to response out inside the service, no queueing
+    before it) -- to compare runs by work done rather than by wall time on a shared machine."""
+    out = {}
+    for name in SERVICES:
+        routes: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        try:
+            text = httpx.get(suite.url(name) + "/metrics", timeout=10).text  # type: ignore[attr-defined]
+        except httpx.HTTPError:
+            text = ""
+        for kind, method, route, value in HTTP_METRIC.findall(text):
+            routes[f"{method} {route}"][0 if kind == "sum" else 1] += float(value)
+        out[name] = (cpu_seconds(suite.pid(name)), {k: (v[0], v[1]) for k, v in routes.items()})  # type: ignore[attr-defined]
+    return out
+
+
+def report_served(before: dict, after: dict, pages: int) -> None:
+    print(f"{'service / route':44} {'requests':>8} {'in-service mean':>16}   (CPU of the process during the run)")
+    for name in SERVICES:
+        cpu0, r0 = before[name]
+        cpu1, r1 = after[name]
+        cpu = cpu1 - cpu0
+        print(f"{name:44} {'':8} {'':16}   {cpu:6.1f} s CPU, {cpu * 1000 / max(pages, 1):5.1f} ms per page")
+        for route in sorted(r1):
+            if route.endswith(("/metrics", "/readyz", "/healthz")):
+                continue
+            secs = r1[route][0] - r0.get(route, (0.0, 0.0))[0]
+            n = r1[route][1] - r0.get(route, (0.0, 0.0))[1]
+            if n >= 20:
+                print(f"  {route[:42]:42} {n:8.0f} {secs * 1000 / n:13.1f} ms")
 
 
 def csrf_of(html: str) -> str:
@@ -142,13 +195,14 @@ class Clerk:
 
 
 async def run(base: str, accounts: list[tuple[str, str]], items: dict[str, str], seconds: float,
-              think: float) -> tuple[dict[str, list[tuple[float, float]]], int]:
+              think: float, mark: Callable[[], None] = lambda: None) -> tuple[dict[str, list[tuple[float, float]]], int]:
     stats: dict[str, list[tuple[float, float]]] = defaultdict(list)
     clerks = [Clerk(base, u, unit, items[unit], i * 1000, stats) for i, (u, unit) in enumerate(accounts)]
     for c in clerks:  # one at a time: 20 password hashes at once time out on a loaded machine; not measured
         await c.sign_in()
     for c in clerks:  # every clerk has a case to open; not measured
         await c.file(measure=False)
+    await asyncio.to_thread(mark)
     until = time.monotonic() + seconds
     await asyncio.gather(*(c.work(until, think) for c in clerks))
     await asyncio.gather(*(c.client.aclose() for c in clerks))
@@ -226,9 +280,12 @@ def main() -> None:
                 chosen.append(chosen[len(chosen) % len(items)])
             issue_seals(suite, sorted(set(chosen)))
             accounts = asyncio.run(make_accounts(suite.data_dir, suite.secret, chosen))
+            marks: list[dict] = []  # the services' own figures when the measured part starts and ends
             started = time.monotonic()
-            stats, errors = asyncio.run(run(suite.url("console"), accounts, items, args.seconds, args.think))
+            stats, errors = asyncio.run(run(suite.url("console"), accounts, items, args.seconds, args.think,
+                                            lambda: marks.append(served(suite))))
             wall = time.monotonic() - started
+            marks.append(served(suite))
             print(f"{args.clerks} clerks, {args.seconds:.0f} s, think time ~{args.think:.1f} s; "
                   f"{os.cpu_count()} cores; load average after: {load_average()}")
             print(f"{'page':28} {'n':>5} {'server p50':>11} {'server p95':>11} {'server max':>11} {'client p95':>11}")
@@ -245,6 +302,7 @@ def main() -> None:
             for service, waits in sorted(WAITS.items()):
                 print(f"{'  waiting for ' + service:28} {len(waits):5d} {percentile(waits, 50):9.0f}ms "
                       f"{percentile(waits, 95):9.0f}ms {max(waits):9.0f}ms")
+            report_served(marks[0], marks[1], total)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,10 @@ def report(
     compare_to: Optional[str] = typer.Option(None, "--compare-to", help="Last day of the earlier period."),
     weekend_since: Optional[str] = typer.Option(
         None, "--weekend-since", help="With a comparison: weekend cases from this day to --to."),
+    document: Optional[Path] = typer.Option(
+        None, "--document", help="Also write the year's summary as a document: <PATH>.md, <PATH>.pdf and the "
+        "charts' PNGs beside them (with the comparison when one is asked for)."),
+    center_name: str = typer.Option("县行政审批服务中心", "--center-name", help="The center's name, for the document's title."),
 ) -> None:
     """The year-end figures, computed from the public topics alone (read from the beginning);
     with --compare-from/--compare-to the before/after figures as Markdown (tools/reporting/compare.py)."""
@@ -151,8 +155,13 @@ def report(
     result = asyncio.run(read_topics(timeout_s=timeout, **options))
     for name in result.missing_topics:
         console.print(f"[yellow]topic {name} does not exist on the broker[/yellow]", style=None)
-    if before is not None:
-        comparison = compare(result.envelopes, before, (first, last), weekend_since=since)
+    comparison = compare(result.envelopes, before, (first, last), weekend_since=since) if before is not None else None
+    if document is not None:
+        from tools.reporting.document import write_document
+
+        for path in write_document(compute(result.envelopes, first, last), comparison, document, center_name=center_name):
+            typer.echo(f"wrote {path}", err=True)  # stdout stays the figures (--json pipes)
+    if comparison is not None:
         typer.echo(comparison.model_dump_json(indent=2) if as_json else render_markdown(comparison))
         return
     figures = compute(result.envelopes, first, last)

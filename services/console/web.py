@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Awaitable, Iterable, Mapping
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -193,6 +193,19 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+async def submit(call: Awaitable[Any], fields: Iterable[str], aliases: Mapping[str, str] | None = None, *,
+                 passthrough: tuple[int, ...] = (401, 403)) -> tuple[Any, domain.FormErrors]:
+    """A form's request to a service: (its answer, no errors), or (None, the service's refusal as
+    errors next to ``fields``, never empty). A refusal in ``passthrough`` (the sign-in, the role;
+    a 404 of what the page is about) still raises, to its own page."""
+    try:
+        return await call, domain.FormErrors()
+    except BackendProblem as exc:
+        if exc.status in passthrough:
+            raise
+        return None, domain.errors_from_problem(exc.problem, fields, aliases)
 
 
 def problem_page(request: Request, status: int, title: str, message: str, *, hint: str = "",

@@ -11,7 +11,7 @@ from services.runtime.app import Service
 from . import handlers, workers
 from .api import router
 from .config import DECLARATION, DeadlineSettings
-from .usecases.followups import FollowUps
+from .usecases import followups
 from .store import metadata
 from .usecases.shared import DeadlineState
 
@@ -35,12 +35,13 @@ def create_service(settings: DeadlineSettings | None = None, *, name: str = "dea
     service.include_router(router)
     service.subscribe("cases", *handlers.CASES)
     service.subscribe("units", *handlers.UNITS)
+    service.subscribe("violations", *handlers.VIOLATIONS)
 
     if service.settings.deadline_workers:  # type: ignore[attr-defined]
         service.worker(workers.watcher, name="deadline-watcher")
         service.worker(workers.recompute_forever, name="deadline-recompute")
         service.worker(workers.gauges_forever, name="deadline-gauges")
     # unanswered supervision notices past their reply date: an event once, a gauge
-    FollowUps.install(service, worker=service.settings.deadline_workers)  # type: ignore[attr-defined]
+    followups.install(service, worker=service.settings.deadline_workers)  # type: ignore[attr-defined]
 
     return service

@@ -41,6 +41,6 @@ DECLARATION = ServiceDeclaration(
     name="deadline",
     port=8103,
     title="OneWindow deadline",
-    consumes=('intake.applications', 'intake.catalog', 'intake.units', 'deadline.calendar'),
+    consumes=('intake.applications', 'intake.catalog', 'intake.units', 'deadline.calendar', 'attendance.violations'),
     writes=(),
 )

@@ -11,6 +11,7 @@ module-level function calling its use case (``usecases/clocks.py``); ``app.py`` 
 | ApplicationDecided | cases | ends (on time or late, working days used) |
 | ApplicationNotAccepted | cases | ends a clock if one runs (otherwise nothing: no clock before acceptance) |
 | UnitRegistered (intake.units) | units | remembers the unit's name for the bulletin |
+| StaffViolationRecorded / StaffViolationWithdrawn (attendance.violations) | violations | counted / no longer counted per unit in the month's bulletin |
 
 The case events share the consumer group ``deadline.cases`` (:data:`CASES`): one order per
 receipt number. Idempotent: the runtime's inbox skips redelivered events; on top, the use cases
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from contracts.attendance import StaffViolationRecorded, StaffViolationWithdrawn
 from contracts.intake import (
     ApplicationAccepted,
     ApplicationDecided,
@@ -41,7 +43,7 @@ from contracts.intake import (
 from services.runtime.consumer import HandlerContext, Reject
 from services.runtime.errors import DomainError
 
-from .usecases import clocks
+from .usecases import clocks, violations
 from .usecases.clocks import ClockNotFound
 from .usecases.shared import state_of
 
@@ -108,7 +110,17 @@ async def unit_registered(event: UnitRegistered, ctx: HandlerContext) -> None:
     await clocks.unit_registered(ctx.uow, event.unit_code, event.unit_name)
 
 
+async def staff_violation_recorded(event: StaffViolationRecorded, ctx: HandlerContext) -> None:
+    await violations.recorded(ctx.uow, event)
+
+
+async def staff_violation_withdrawn(event: StaffViolationWithdrawn, ctx: HandlerContext) -> None:
+    await violations.withdrawn(ctx.uow, event)
+
+
 #: The consumer group ``deadline.cases``: every case event, one order per receipt number.
 CASES = (accepted, supplement_requested, supplement_provided, forwarded, answered, decided, not_accepted)
 #: The consumer group ``deadline.units``.
 UNITS = (unit_registered,)
+#: The consumer group ``deadline.violations`` (attendance's internal topic: counts only are kept).
+VIOLATIONS = (staff_violation_recorded, staff_violation_withdrawn)

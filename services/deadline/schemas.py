@@ -281,6 +281,14 @@ class BulletinViolationOut(BaseModel):
     notes: str | None
 
 
+class BulletinStaffViolationsOut(BaseModel):
+    """A unit's staff violations (违规违章) of the month, withdrawn ones not counted."""
+
+    unit_code: str
+    total: int
+    by_kind: dict[str, int] = Field(description="Count per violation kind (late, absent, left_post, conduct, inspection).")
+
+
 class BulletinOut(BaseModel):
     """A month's bulletin: the published one (with who published it and when), or a live draft
     (``published`` false, no ``published_by`` / ``published_at``)."""
@@ -292,6 +300,9 @@ class BulletinOut(BaseModel):
     total: TotalOut
     notices: list[BulletinNoticeOut]
     violations: list[BulletinViolationOut]
+    staff_violations: list[BulletinStaffViolationsOut] = Field(
+        default_factory=list, description="Staff violations per unit (none in bulletins published before they were counted)."
+    )
     published: bool
     published_by: str | None = Field(None, description="Only once published.")
     published_at: str | None = Field(None, description="ISO 8601 instant, only once published.")

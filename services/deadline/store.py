@@ -928,6 +928,35 @@ async def violations_between(session: AsyncSession, start: datetime, end: dateti
 
 
 # ---------------------------------------------------------------------------------------------
+# Staff violations (attendance.violations): counted per unit in the monthly bulletin
+
+
+class StaffViolationRow(Base, table=True):
+    """A staff violation as the bulletin counts it: only unit, kind and month (the evidence and the
+    staff member's reply stay with attendance). ``withdrawn_at`` set: no longer counted."""
+
+    __tablename__ = "deadline_staff_violation"
+
+    violation_id: str = Field(primary_key=True, max_length=64)
+    unit_code: str = Field(max_length=32)
+    violation_kind: str = Field(max_length=24)
+    period: str = Field(max_length=7, index=True)
+    occurred_on: date
+    recorded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+async def staff_violation_counts(session: AsyncSession, period: str) -> list[tuple[str, str, int]]:
+    """(unit_code, violation_kind, count) of a month's violations not withdrawn."""
+    stmt = (
+        sa_select(StaffViolationRow.unit_code, StaffViolationRow.violation_kind, func.count())
+        .where(StaffViolationRow.period == period, StaffViolationRow.withdrawn_at.is_(None))  # type: ignore[union-attr]
+        .group_by(StaffViolationRow.unit_code, StaffViolationRow.violation_kind)
+    )
+    return [(str(u), str(k), int(n)) for u, k, n in (await session.execute(stmt)).all()]
+
+
+# ---------------------------------------------------------------------------------------------
 # Overdue follow-ups
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from services.runtime import Service
 
 from . import api, handlers, workers
-from .usecases.followups import FollowUps
+from .usecases import followups
 from .usecases import outside
 from .config import DECLARATION, IntakeSettings
 from .store import metadata
@@ -32,7 +32,7 @@ def create_service(settings: IntakeSettings | None = None) -> Service:
         service.subscribe(group, *fns)
     service.worker(workers.case_gauges, name="case-gauges")
     service.worker(workers.retention, name="retention")
-    FollowUps.install(service)  # overdue rectification tasks: an event once, a gauge
+    followups.install(service)  # overdue rectification tasks: an event once, a gauge
     outside.install(service)  # 两头受理: its counter
     if s.intake_monthly_reports:
         service.worker(workers.monthly_reports, name="monthly-reports")

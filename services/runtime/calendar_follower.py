@@ -100,6 +100,9 @@ class CalendarFollower:
         consumer = AIOKafkaConsumer(
             **self._options, client_id=self._client_id, group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A topic created after this process started (the calendar's first change) is seen at
+            # the next metadata refresh: every few seconds, not the client's default five minutes.
+            metadata_max_age_ms=5000,
         )
         await consumer.start()
         try:

@@ -70,6 +70,8 @@ def test_the_consumer_groups_are_those_of_old(svc: Service) -> None:
             "ApplicationNotAccepted.v1", "ApplicationNotAccepted.v2",
         ]),
         "deadline.units": ["UnitRegistered.v1"],
+        "deadline.violations": ["onewindow.attendance.StaffViolationRecorded.v1",
+                                "onewindow.attendance.StaffViolationWithdrawn.v1"],
     }
     # One function per event type, typed by its first parameter.
     assert all(len({t.__name__ for t in event_types_of(fn)}) == 1 for fn in handlers.CASES + handlers.UNITS)

@@ -68,11 +68,30 @@ def test_a_county_override_moves_a_rectification_due_date_and_attendance_expecta
 
     # --- the county's two overrides, in deadline's calendar API -------------------------------------
     d = s.client("deadline")
-    versions = []
-    for day, working in ((closed, False), (saturday, True)):
-        r = d.put(f"/deadline/calendar/days/{day.isoformat()}", headers=admin, json={"working": working, "reason": REASON})
-        assert r.status_code == 201, r.text
-        versions.append(r.json()["version"])
+    versions: list[int] = []
+    try:
+        for day, working in ((closed, False), (saturday, True)):
+            r = d.put(f"/deadline/calendar/days/{day.isoformat()}", headers=admin, json={"working": working, "reason": REASON})
+            assert r.status_code == 201, r.text
+            versions.append(r.json()["version"])
+        _follows_the_county(s, versions, closed, saturday, item, unit, names, window)
+    finally:
+        # The suite is shared: the other tests count on the national calendar again.
+        undone = []
+        for day in (closed, saturday):
+            r = d.delete(f"/deadline/calendar/days/{day.isoformat()}", headers=admin,
+                         params={"reason": "测试结束，恢复国家日历"})
+            if r.status_code == 200:
+                undone.append(r.json()["version"])
+        if undone:
+            for service in ("intake", "attendance"):
+                eventually(lambda: s.metric(service, f"onewindow_{service}_calendar_version") >= max(undone),
+                           timeout=120, what=f"{service} follows the calendar back")
+
+
+def _follows_the_county(s: Suite, versions: list[int], closed: date, saturday: date, item: dict[str, Any],
+                        unit: str, names: dict[str, str], window: str) -> None:
+    nat = national_calendar()
     for service in ("intake", "attendance"):
         eventually(lambda: s.metric(service, f"onewindow_{service}_calendar_version") >= versions[-1],
                    timeout=60, what=f"{service} follows the county calendar")

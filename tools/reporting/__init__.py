@@ -8,6 +8,8 @@ compute the same figures.
 - :mod:`.source` — reading the public topics from the beginning with a fresh consumer;
 - :mod:`.render` — the zh-CN table;
 - :mod:`.compare` — two periods side by side (before/after figures) and their Markdown.
+- :mod:`.document` — the year's summary as a document (Markdown and PDF, with matplotlib charts),
+  laid out like the center's year-end report (``onewindow report --document PATH``).
 """
 
 from .compare import Comparison, compare, render_markdown

@@ -20,7 +20,7 @@ from contracts.common import Role
 from .. import domain, labels
 from ..clients import BackendProblem, optional
 from ..store import SessionRow
-from ..web import check_csrf, console, redirect, render, require_role, staff
+from ..web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/desk", tags=["console: window desk"])
 
@@ -189,13 +189,9 @@ async def file_application(request: Request, user: SessionRow = Staff) -> Respon
             "materials": values["materials"], "conditional_materials": values["conditional_materials"],
             "channel": values["channel"] or "window", "accept_if_complete": True,
         }
-        try:
-            case = await b.post("intake", "/intake/applications", token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, APPLICATION_FIELDS, APPLICATION_ALIASES)
-        else:
+        case, errors = await submit(b.post("intake", "/intake/applications", token=user.token, json=body),
+                                    APPLICATION_FIELDS, APPLICATION_ALIASES)
+        if not errors:
             no = case["receipt_no"]
             if case["status"] == "awaiting_supplement":
                 return redirect(f"/desk/cases/{no}/notice?new=1")
@@ -319,14 +315,10 @@ async def case_action(receipt_no: str, action: str, request: Request, user: Sess
     body = _body(action, form)
     errors = _local_check(action, body)
     if not errors:
-        try:
-            await console(request).backends.post("intake", f"/intake/applications/{quote(no, safe='')}/{path}",
-                                                  token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            errors = domain.errors_from_problem(exc.problem, fields, aliases)
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "intake", f"/intake/applications/{quote(no, safe='')}/{path}", token=user.token, json=body),
+            fields, aliases, passthrough=(401, 403, 404))
+        if not errors:
             return redirect(f"/desk/cases/{no}?done={done}#status")
     ctx = await _case_context(request, user, no)
     values = {k: form.getlist(k) if k == "materials" else str(form.get(k) or "") for k in fields}
@@ -451,13 +443,9 @@ async def add_consultation(request: Request, user: SessionRow = Staff) -> Respon
         body = {"channel": values["channel"] or "window", "question": values["question"],
                 "outcome": values["outcome"] or "answered", "item_code": values["item_code"].upper() or None,
                 "answer": values["answer"] or None, "referred_to_unit": values["referred_to_unit"] or None}
-        try:
-            await console(request).backends.post("intake", "/intake/consultations", token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, CONSULT_FIELDS)
-        else:
+        _, errors = await submit(
+            console(request).backends.post("intake", "/intake/consultations", token=user.token, json=body), CONSULT_FIELDS)
+        if not errors:
             return redirect("/desk/consultations?done=consulted")
     return await _consult_page(request, user, values, errors, status=422)
 

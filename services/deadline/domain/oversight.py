@@ -27,6 +27,7 @@ from pathlib import Path
 
 import jinja2
 
+from contracts.attendance import VIOLATION_LABELS
 from contracts.common import CASE_KIND_LABELS, CaseKind
 from contracts.kinds import ON_THE_SPOT
 from contracts.deadline import (
@@ -198,6 +199,16 @@ class Bulletin:
     total: UnitStats
     notices: list[dict[str, object]] = field(default_factory=list)
     violations: list[dict[str, object]] = field(default_factory=list)
+    #: Staff violations (违规违章) of the month per unit, withdrawn ones not counted:
+    #: ``{"unit_code", "total", "by_kind": {kind: count}}``, by unit code.
+    staff_violations: list[dict[str, object]] = field(default_factory=list)
+
+    def staff_violations_of(self, unit_code: str) -> int:
+        return next((int(v["total"]) for v in self.staff_violations if v["unit_code"] == unit_code), 0)  # type: ignore[call-overload]
+
+    @property
+    def staff_violations_total(self) -> int:
+        return sum(int(v["total"]) for v in self.staff_violations)  # type: ignore[call-overload]
 
     def as_event(self, *, center_unit_code: str, published_by: str, published_at: datetime) -> BulletinPublished:
         return BulletinPublished(
@@ -219,6 +230,7 @@ class Bulletin:
             "total": self.total.as_dict(),
             "notices": [_jsonable(n) for n in self.notices],
             "violations": [_jsonable(v) for v in self.violations],
+            "staff_violations": [dict(v) for v in self.staff_violations],
         }
 
 
@@ -238,6 +250,8 @@ def bulletin_from_json(data: Mapping[str, object]) -> Bulletin:
                         int(total["working_days_used"]), int(total["immediate"])),
         notices=notices,
         violations=list(data.get("violations", [])),  # type: ignore[arg-type]
+        # bulletins published before staff violations were counted have none
+        staff_violations=list(data.get("staff_violations", [])),  # type: ignore[arg-type]
     )
 
 
@@ -255,12 +269,14 @@ def build_bulletin(
     stats: Mapping[str, UnitStats] | None = None,
     notices: Iterable[Mapping[str, object]] = (),
     violations: Iterable[Mapping[str, object]] = (),
+    staff_violations: Iterable[tuple[str, str, int]] = (),
 ) -> Bulletin:
     """Assemble a month's bulletin. ``cases`` may hold more than the month's (they are
     filtered). The figures come from ``closed`` (the decided cases), or ready-made from
     ``stats`` (as :func:`unit_statistics` returns them; the store aggregates them in SQL).
     ``notices`` (notice_no, unit_code, receipt_no, reason, reply_due, replied) and
-    ``violations`` (unit_code, receipt_no, inspector, notes) are the month's."""
+    ``violations`` (unit_code, receipt_no, inspector, notes) are the month's inspection findings;
+    ``staff_violations`` (unit_code, violation_kind, count) the month's staff violations not withdrawn."""
     first, last = period.first, period.last
     overdue: list[BulletinOverdueCase] = []
     for c in cases:
@@ -280,11 +296,19 @@ def build_bulletin(
     overdue.sort(key=lambda o: (o.unit_code, -o.overdue_working_days, o.receipt_no))
     notices = list(notices)
     violations = list(violations)
+    per_unit: dict[str, dict[str, int]] = {}
+    for unit_code, kind, count in staff_violations:
+        if count > 0:
+            kinds = per_unit.setdefault(unit_code, {})
+            kinds[kind] = kinds.get(kind, 0) + count
+    staff = [{"unit_code": u, "total": sum(k.values()), "by_kind": dict(sorted(k.items()))}
+             for u, k in sorted(per_unit.items())]
     if stats is None:
         stats = unit_statistics(closed, first, last)
     units = set(stats) - {CENTER_TOTAL}
     units |= {o.unit_code for o in overdue}
     units |= {str(n["unit_code"]) for n in notices} | {str(v["unit_code"]) for v in violations}
+    units |= set(per_unit)
     rows = []
     for u in sorted(units):
         s = stats.get(u, UnitStats(u, 0, 0, 0, 0))
@@ -302,7 +326,7 @@ def build_bulletin(
             )
         )
     total = stats.get(CENTER_TOTAL) or UnitStats(CENTER_TOTAL, 0, 0, 0, 0)
-    return Bulletin(bulletin_no, period, overdue, rows, total, notices, violations)
+    return Bulletin(bulletin_no, period, overdue, rows, total, notices, violations, staff)
 
 
 def _pct(value: float | None) -> str:
@@ -349,6 +373,7 @@ def render_bulletin(
         published_on=published_on,
         kind_labels=CASE_KIND_LABELS,
         result_labels={r.value: r.label for r in InspectionResult},
+        violation_labels={k.value: label for k, label in VIOLATION_LABELS.items()},
     )
 
 

@@ -195,8 +195,8 @@ async def view(uow: UnitOfWork, st: DeadlineState, row: store.ClockRow) -> Clock
     return ClockView(row, days_left)
 
 
-async def _own_clock(uow: UnitOfWork, receipt_no: str, staff: Staff) -> store.ClockRow:
-    row = await store.get_clock(uow.session, receipt_no, for_update=True) if plausible_key(receipt_no, 40) else None
+async def _own_clock(uow: UnitOfWork, receipt_no: str, staff: Staff, *, for_update: bool = True) -> store.ClockRow:
+    row = await store.get_clock(uow.session, receipt_no, for_update=for_update) if plausible_key(receipt_no, 40) else None
     if row is None:
         raise ClockNotFound(receipt_no)
     staff.ensure_unit(row.unit_code)
@@ -204,7 +204,8 @@ async def _own_clock(uow: UnitOfWork, receipt_no: str, staff: Staff) -> store.Cl
 
 
 async def get_clock(uow: UnitOfWork, st: DeadlineState, receipt_no: str, staff: Staff) -> ClockView:
-    return await view(uow, st, await _own_clock(uow, receipt_no, staff))
+    # A read: no row lock (PostgreSQL's FOR UPDATE is for the steps that change the clock).
+    return await view(uow, st, await _own_clock(uow, receipt_no, staff, for_update=False))
 
 
 async def list_clocks(

@@ -95,6 +95,7 @@ async def _draft(uow: UnitOfWork, st: DeadlineState, p: Period, bulletin_no: str
     return build_bulletin(
         cal, bulletin_no=bulletin_no, period=p, cases=await store.overdue_candidates(session, p.first, p.last),
         stats=await store.unit_statistics(session, p.first, p.last), notices=notices, violations=violations,
+        staff_violations=await store.staff_violation_counts(session, str(p)),
     )
 
 

@@ -22,15 +22,16 @@ NOTICE_FIELDS = ("notice.document",)
 
 
 async def record_messages(uow: Any, staff: Staff, rows: Iterable[MessageRow], action: str) -> None:
-    reads = [(r.receipt_no, MESSAGE_FIELDS) for r in rows
-             if r.recipient_kind == Recipient.APPLICANT and r.receipt_no]
+    # One row per case per answer: a case's several texts in one answer are one read of that case.
+    reads = [(no, MESSAGE_FIELDS) for no in dict.fromkeys(
+        r.receipt_no for r in rows if r.recipient_kind == Recipient.APPLICANT and r.receipt_no)]
     if await access_log.record(uow.session, store.access_log, staff=staff, at=clock.now(), reads=reads,
                                action=action):
         await uow.commit()
 
 
 async def record_notices(uow: Any, staff: Staff, rows: Iterable[NoticeRow], action: str) -> None:
-    reads = [(r.receipt_no, NOTICE_FIELDS) for r in rows if r.short_code]
+    reads = [(no, NOTICE_FIELDS) for no in dict.fromkeys(r.receipt_no for r in rows if r.short_code)]
     if await access_log.record(uow.session, store.access_log, staff=staff, at=clock.now(), reads=reads,
                                action=action):
         await uow.commit()

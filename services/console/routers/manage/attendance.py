@@ -26,9 +26,9 @@ from contracts.attendance import STAFF_ROLE_LABELS
 from contracts.common import Role
 
 from ... import charts, domain
-from ...clients import BackendProblem, optional
+from ...clients import optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/attendance", tags=["console: management"])
 
@@ -175,14 +175,9 @@ async def staff_put(request: Request, user: SessionRow = Staff) -> Response:
     if not errors:
         body = {k: values[k] or None for k in ("name", "unit_code", "unit_name", "window_no", "pin", "mobile")}
         body["role"] = values["role"]
-        try:
-            await console(request).backends.request("attendance", "PUT", f"/attendance/staff/{values['staff_id']}",
-                                                    token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, STAFF_FIELDS)
-        else:
+        _, errors = await submit(console(request).backends.request(
+            "attendance", "PUT", f"/attendance/staff/{values['staff_id']}", token=user.token, json=body), STAFF_FIELDS)
+        if not errors:
             return redirect("/manage/attendance/staff?done=staff")
     return await _staff_page(request, user, values, errors, status=422)
 

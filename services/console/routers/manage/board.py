@@ -27,7 +27,7 @@ from ... import domain, labels
 from ...charts import bar_chart, line_chart
 from ...clients import BackendProblem, optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/deadlines", tags=["console: management"])
 
@@ -270,13 +270,9 @@ async def calendar_preview(request: Request, user: SessionRow = Staff) -> Respon
     preview = None
     if not errors:
         body = {"day": values["day"], "working": DAY_WORKING[values["action"]], "reason": values["reason"]}
-        try:
-            preview = await console(request).backends.post("deadline", "/deadline/calendar/preview", token=user.token,
-                                                            json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, CALENDAR_FIELDS, CALENDAR_ALIASES)
+        preview, errors = await submit(
+            console(request).backends.post("deadline", "/deadline/calendar/preview", token=user.token, json=body),
+            CALENDAR_FIELDS, CALENDAR_ALIASES)
     return await _calendar_page(request, user, values=values, errors=errors, preview=preview,
                                 status=422 if errors else 200)
 
@@ -290,16 +286,11 @@ async def calendar_change(request: Request, user: SessionRow = Staff) -> Respons
     if not errors and day is not None:
         b = console(request).backends
         path = f"/deadline/calendar/days/{quote(day.isoformat(), safe='')}"
-        try:
-            if values["action"] == "remove":
-                await b.request("deadline", "DELETE", path, token=user.token, params={"reason": values["reason"]})
-            else:
-                await b.request("deadline", "PUT", path, token=user.token,
-                                json={"working": DAY_WORKING[values["action"]], "reason": values["reason"]})
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, CALENDAR_FIELDS, CALENDAR_ALIASES)
-        else:
+        change = (b.request("deadline", "DELETE", path, token=user.token, params={"reason": values["reason"]})
+                  if values["action"] == "remove" else
+                  b.request("deadline", "PUT", path, token=user.token,
+                            json={"working": DAY_WORKING[values["action"]], "reason": values["reason"]}))
+        _, errors = await submit(change, CALENDAR_FIELDS, CALENDAR_ALIASES)
+        if not errors:
             return redirect("/manage/deadlines/calendar?done=1#history")
     return await _calendar_page(request, user, values=values, errors=errors, status=422)

@@ -21,7 +21,7 @@ from contracts.intake import MaterialForm
 from ... import domain
 from ...clients import BackendProblem
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/catalog", tags=["console: management"])
 
@@ -384,13 +384,9 @@ async def retire(item_code: str, request: Request, user: SessionRow = Depends(st
     if not reason:
         errors.add("reason", "请写明停用原因（将记录在事项目录中）")
     else:
-        try:
-            await console(request).backends.post("intake", f"/intake/catalog/items/{quote(code, safe='')}/retire",
-                                                 token=user.token, json={"reason": reason})
-        except BackendProblem as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            errors = domain.errors_from_problem(exc.problem, ("reason",))
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "intake", f"/intake/catalog/items/{quote(code, safe='')}/retire", token=user.token, json={"reason": reason}),
+            ("reason",), passthrough=(401, 403, 404))
+        if not errors:
             return redirect(f"/manage/catalog/items/{code}?done=retired")
     return await _item_page(request, user, code, status=422, retire_errors=errors, retire_reason=reason)

@@ -25,7 +25,7 @@ from contracts.common import Role
 from ... import domain, labels
 from ...clients import BackendProblem, optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/messages", tags=["console: management"])
 
@@ -92,14 +92,9 @@ async def resolve_sms(message_id: str, request: Request, user: SessionRow = Staf
     if len(values["note"]) > 200:
         errors.add("note", "说明最多200字")
     if not errors:
-        try:
-            await console(request).backends.post("notify", f"/notify/messages/{message_id}/resolve", token=user.token,
-                                                 json=values)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, ("action", "note"))
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "notify", f"/notify/messages/{message_id}/resolve", token=user.token, json=values), ("action", "note"))
+        if not errors:
             return redirect("/manage/messages?done=resolved")
     return await _messages_page(request, user, errors={message_id: errors}, values={message_id: values}, status=422)
 

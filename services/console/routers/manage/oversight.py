@@ -24,7 +24,7 @@ from contracts.deadline import InspectionResult, NoticeSource
 from ... import domain
 from ...clients import BackendProblem, optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/oversight", tags=["console: management"])
 
@@ -81,8 +81,12 @@ async def _page(request: Request, user: SessionRow, period: str, *, errors: dict
     names = {u["code"]: u["name"] for u in unit_list}
     unit_options = {"": "（请选择单位）"} | {u["code"]: f"{u['code']} {u['name']}" for u in unit_list}
     defaults = {"notice": {"reply_days": "5", "origin": "manual"}, "sample": {"period": period, "share": "5"}}
+    # the unit's staff violations of the month (违规违章, withdrawn ones not counted by deadline)
+    staff_violations = {v["unit_code"]: v["total"] for v in bulletin.get("staff_violations") or []}
+    reply_overdue = [n for n in notices if n["status"] == "reply_overdue"]
     return render(request, "manage/oversight.html", status_code=status, title="督查督办", period=period,
                   bulletin=bulletin, notices=notices, samples=samples, names=names, unit_options=unit_options,
+                  staff_violations=staff_violations, reply_overdue=reply_overdue,
                   statuses=NOTICE_STATUS, origins=NOTICE_ORIGINS, errors=errors or {},
                   values=defaults | (values or {}), done=DONE.get(request.query_params.get("done", "")))
 
@@ -102,13 +106,10 @@ async def publish(request: Request, user: SessionRow = Staff) -> Response:
     form = await request.form()
     await check_csrf(request, form)
     period = _period(str(form.get("period") or ""))
-    try:
-        await console(request).backends.post("deadline", "/deadline/bulletins", token=user.token, json={"period": period})
-    except BackendProblem as exc:
-        if exc.status in (401, 403):
-            raise
-        return await _page(request, user, period, errors={"bulletin": domain.errors_from_problem(exc.problem)},
-                           status=422)
+    _, errors = await submit(console(request).backends.post(
+        "deadline", "/deadline/bulletins", token=user.token, json={"period": period}), ())
+    if errors:
+        return await _page(request, user, period, errors={"bulletin": errors}, status=422)
     return redirect(f"/manage/oversight?period={period}&done=published#bulletin")
 
 
@@ -154,27 +155,28 @@ async def issue_notice(request: Request, user: SessionRow = Staff) -> Response:
         body = {"unit_code": values["unit_code"], "receipt_no": values["receipt_no"].upper() or None,
                 "reason": values["reason"], "reply_days": _int(values["reply_days"]) if values["reply_days"] else None,
                 "origin": values["origin"] or "manual"}
-        try:
-            notice = await console(request).backends.post("deadline", "/deadline/notices", token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, NOTICE_FIELDS)
-        else:
+        notice, errors = await submit(
+            console(request).backends.post("deadline", "/deadline/notices", token=user.token, json=body), NOTICE_FIELDS)
+        if not errors:
             return redirect(f"/manage/oversight/notices/{quote(notice['notice_no'], safe='')}?done=notice")
     return await _page(request, user, period, errors={"notice": errors}, values={"notice": values}, status=422)
+
+
+async def _with_unit_names(request: Request, user: SessionRow, path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """One of deadline's records and the units' names (the codes alone when intake is away)."""
+    b = console(request).backends
+    record, (units, _) = await asyncio.gather(
+        b.get("deadline", path, token=user.token),
+        optional(b.get("intake", "/intake/guide/units"), service="intake"),
+    )
+    return record, {u["code"]: u["name"] for u in units or []}
 
 
 async def _notice_page(request: Request, user: SessionRow, notice_no: str, *, values: dict[str, Any] | None = None,
                        errors: domain.FormErrors | None = None, status: int = 200) -> Response:
     if not NOTICE_RE.fullmatch(notice_no):
         raise BackendProblem("deadline", 404, {"detail": f"没有编号为 {notice_no[:40]} 的督办通知书"})
-    b = console(request).backends
-    notice, (units, _) = await asyncio.gather(
-        b.get("deadline", f"/deadline/notices/{quote(notice_no, safe='')}", token=user.token),
-        optional(b.get("intake", "/intake/guide/units"), service="intake"),
-    )
-    names = {u["code"]: u["name"] for u in units or []}
+    notice, names = await _with_unit_names(request, user, f"/deadline/notices/{quote(notice_no, safe='')}")
     may_reply = notice["status"] != "replied" and (
         Role(user.role) in OVERSIGHT_ROLES or (Role(user.role) is Role.UNIT_HEAD and user.unit_code == notice["unit_code"]))
     return render(request, "manage/oversight_notice.html", status_code=status, title=f"督办通知书 {notice['notice_no']}",
@@ -200,14 +202,10 @@ async def reply(notice_no: str, request: Request, user: SessionRow = Staff) -> R
     if len(values["reply"]) < 2:
         errors.add("reply", "请填写整改情况，至少2个字")
     if not errors and NOTICE_RE.fullmatch(notice_no):
-        try:
-            await console(request).backends.post("deadline", f"/deadline/notices/{quote(notice_no, safe='')}/reply",
-                                                 token=user.token, json=values)
-        except BackendProblem as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            errors = domain.errors_from_problem(exc.problem, ("reply",))
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "deadline", f"/deadline/notices/{quote(notice_no, safe='')}/reply", token=user.token, json=values),
+            ("reply",), passthrough=(401, 403, 404))
+        if not errors:
             return redirect(f"/manage/oversight/notices/{quote(notice_no, safe='')}?done=replied")
     return await _notice_page(request, user, notice_no, values=values, errors=errors, status=422)
 
@@ -234,13 +232,9 @@ async def draw(request: Request, user: SessionRow = Staff) -> Response:
     if not errors:
         body = {"unit_code": values["unit_code"], "period": values["period"], "share": share,
                 "seed": values["seed"] or None}
-        try:
-            sample = await console(request).backends.post("deadline", "/deadline/inspections", token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, SAMPLE_FIELDS)
-        else:
+        sample, errors = await submit(
+            console(request).backends.post("deadline", "/deadline/inspections", token=user.token, json=body), SAMPLE_FIELDS)
+        if not errors:
             return redirect(f"/manage/oversight/inspections/{quote(sample['sample_id'], safe='')}?done=sampled")
     return await _page(request, user, period, errors={"sample": errors}, values={"sample": values}, status=422)
 
@@ -249,12 +243,7 @@ async def _sample_page(request: Request, user: SessionRow, sample_id: str, *, va
                        errors: domain.FormErrors | None = None, status: int = 200) -> Response:
     if not SAMPLE_RE.fullmatch(sample_id):
         raise BackendProblem("deadline", 404, {"detail": f"没有编号为 {sample_id[:60]} 的抽查样本"})
-    b = console(request).backends
-    sample, (units, _) = await asyncio.gather(
-        b.get("deadline", f"/deadline/inspections/{quote(sample_id, safe='')}", token=user.token),
-        optional(b.get("intake", "/intake/guide/units"), service="intake"),
-    )
-    names = {u["code"]: u["name"] for u in units or []}
+    sample, names = await _with_unit_names(request, user, f"/deadline/inspections/{quote(sample_id, safe='')}")
     done = {r["receipt_no"] for r in sample["results"]}
     pending = [n for n in sample["receipt_nos"] if n not in done]
     return render(request, "manage/oversight_sample.html", status_code=status, title=f"抽查样本 {sample['sample_id']}",
@@ -284,13 +273,9 @@ async def record(sample_id: str, request: Request, user: SessionRow = Staff) -> 
         body = {"receipt_no": values["receipt_no"], "result": values["result"], "notes": values["notes"] or None,
                 "raise_notice": values["raise_notice"] == "1",
                 "reply_days": _int(values["reply_days"]) if values["reply_days"] else None}
-        try:
-            await console(request).backends.post(
-                "deadline", f"/deadline/inspections/{quote(sample_id, safe='')}/results", token=user.token, json=body)
-        except BackendProblem as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            errors = domain.errors_from_problem(exc.problem, RESULT_FIELDS)
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "deadline", f"/deadline/inspections/{quote(sample_id, safe='')}/results", token=user.token, json=body),
+            RESULT_FIELDS, passthrough=(401, 403, 404))
+        if not errors:
             return redirect(f"/manage/oversight/inspections/{quote(sample_id, safe='')}?done=recorded")
     return await _sample_page(request, user, sample_id, values=values, errors=errors, status=422)

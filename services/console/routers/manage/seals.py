@@ -24,7 +24,7 @@ from contracts.seal import REFUSAL_TEXT, REVOCATION_TEXT, RefusalCode, Revocatio
 from ... import domain, labels
 from ...clients import BackendProblem, optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff
+from ...web import check_csrf, console, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/seals", tags=["console: management"])
 
@@ -166,16 +166,11 @@ async def issue(request: Request, user: SessionRow = Depends(staff)) -> Response
     except ValueError:
         errors.add("start_date", "启用日期应为 年-月-日，如 2026-12-07")
     if not errors:
-        try:
-            await b.post("seal", "/seal/seals", token=user.token, json={
-                "unit_code": values["unit_code"], "unit_name": units[values["unit_code"]],
-                "start_date": values["start_date"], "seal_name": values["seal_name"] or "行政审批专用章",
-                "seal_no": values["seal_no"] or "2"})
-        except BackendProblem as exc:
-            if exc.status in (401, 403):
-                raise
-            errors = domain.errors_from_problem(exc.problem, ISSUE_FIELDS, {"unit_name": "unit_code"})
-        else:
+        _, errors = await submit(b.post("seal", "/seal/seals", token=user.token, json={
+            "unit_code": values["unit_code"], "unit_name": units[values["unit_code"]],
+            "start_date": values["start_date"], "seal_name": values["seal_name"] or "行政审批专用章",
+            "seal_no": values["seal_no"] or "2"}), ISSUE_FIELDS, {"unit_name": "unit_code"})
+        if not errors:
             return redirect("/manage/seals?done=issued")
     return await _page(request, user, status=422, values=values, errors=errors)
 
@@ -243,14 +238,9 @@ async def revoke(seal_id: str, request: Request, user: SessionRow = Depends(staf
     if values["reason"] not in REASONS:
         errors.add("reason", "请选择注销原因")
     if not errors:
-        try:
-            await console(request).backends.post("seal", f"/seal/seals/{quote(seal_id, safe='')}/revoke",
-                                                 token=user.token,
-                                                 json={"reason": values["reason"], "note": values["note"] or None})
-        except BackendProblem as exc:
-            if exc.status in (401, 403, 404):
-                raise
-            errors = domain.errors_from_problem(exc.problem, REVOKE_FIELDS)
-        else:
+        _, errors = await submit(console(request).backends.post(
+            "seal", f"/seal/seals/{quote(seal_id, safe='')}/revoke", token=user.token,
+            json={"reason": values["reason"], "note": values["note"] or None}), REVOKE_FIELDS, passthrough=(401, 403, 404))
+        if not errors:
             return redirect(f"/manage/seals/{seal_id}?done=revoked")
     return await _seal_page(request, user, seal_id, status=422, values=values, errors=errors)

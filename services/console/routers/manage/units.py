@@ -3,7 +3,9 @@ signed-in person's token; the services decide who may see and do what.
 
 Everything here is intake's: the monthly volume per unit (``/intake/reports/volume``), each unit's
 应进不进 standing computed for the month (``/intake/reports/inactivity``), the ratings of the
-month's cases (``/intake/reports/ratings``) and the rectification tasks (``/intake/rectifications``)."""
+month's cases (``/intake/reports/ratings``), the rectification tasks (``/intake/rectifications``,
+those past their due date marked overdue) and the decisions units reported making outside the
+center with those flagged 两头受理 per unit (``/intake/outside-decisions/summary``)."""
 
 from __future__ import annotations
 
@@ -75,13 +77,15 @@ async def units_page(request: Request, user: SessionRow = Depends(staff), period
     periods = months_up_to(period, MONTHS)
     within = c.settings.console_part_seconds
     # The dormant list decides the page (the area's point); the rest is shown if it comes.
-    inactivity, volumes, (ratings, ratings_problem), (rects, rect_problem) = await asyncio.gather(
+    inactivity, volumes, (ratings, ratings_problem), (rects, rect_problem), (outside, outside_problem) = await asyncio.gather(
         b.get("intake", "/intake/reports/inactivity", token=user.token, params={"period": period}),
         asyncio.gather(*(optional(b.get("intake", "/intake/reports/volume", token=user.token, params={"period": p}),
                                   within=within, service="intake") for p in periods)),
         optional(b.get("intake", "/intake/reports/ratings", token=user.token, params={"period": period}),
                  within=within, service="intake"),
         optional(b.get("intake", "/intake/rectifications", token=user.token, params={"limit": 200}),
+                 within=within, service="intake"),
+        optional(b.get("intake", "/intake/outside-decisions/summary", token=user.token, params={"period": period}),
                  within=within, service="intake"),
     )
     volume_problem = next((p for _, p in volumes if p), None)
@@ -98,5 +102,7 @@ async def units_page(request: Request, user: SessionRow = Depends(staff), period
         levels={lv.value: lv.label for lv in RatingLevel}, rects=rects or [], rect_problem=rect_problem,
         open_rects=open_rects, overdue={r["rectification_id"] for r in overdue}, rect_status=RECT_STATUS,
         names={u["unit_code"]: u["unit_name"] for u in inactivity}, today=today,
+        outside=outside or [], outside_problem=outside_problem,
+        two_ends=sum(int(r["flagged"]) for r in outside or []),
         period_label=f"{period[:4]}年{int(period[5:])}月",
     )
