@@ -190,6 +190,14 @@ def check(method: str, path: str, role: str, r: httpx.Response) -> None:
     ctype = r.headers.get("content-type", "")
     if "html" in ctype:
         assert SCRIPT not in r.text, f"unescaped script echoed: {where}"
+        # Every HTML answer, whatever was sent (issue 20, item 5): the hardening headers.
+        csp = r.headers.get("content-security-policy", "")
+        assert "default-src 'self'" in csp and "frame-ancestors" in csp and "'unsafe-inline'" not in csp, where
+        assert r.headers.get("x-content-type-options") == "nosniff" and r.headers.get("referrer-policy"), where
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", r.text), f"an inline event handler: {where}"
+        assert "<script>" not in r.text, f"an inline script: {where}"
+    for cookie in r.headers.get_list("set-cookie"):
+        assert "HttpOnly" in cookie and "samesite" in cookie.lower(), f"{cookie}: {where}"
         if 400 <= r.status_code < 500:
             assert CJK.search(r.text), f"a refusal not in Chinese: {where}"
 

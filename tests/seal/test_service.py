@@ -334,3 +334,29 @@ async def test_keys_in_the_database_are_encrypted_and_never_served(tmp_path: Pat
             await open_authority(svc2)   # falls back to a freshly generated local passphrase
     finally:
         await svc2.db.dispose()
+
+
+async def test_every_public_page_is_hardened(tmp_path: Path) -> None:
+    """Every route documented as HTML (issue 20, item 5): no script allowed, never framed, no
+    referrer, not cached — on the answer and on the verification result alike."""
+    async with seal_service(tmp_path) as svc:
+        await issue_no2(svc, PAST)
+        await publish(svc, command("req-h"))
+        sealed = (await outbox(svc, "seal.documents"))[0].data
+        html_routes = sorted(
+            (method.upper(), path) for path, ops in svc.api.openapi()["paths"].items() for method, op in ops.items()
+            if path.startswith("/seal") and any("text/html" in (resp.get("content") or {})
+                                                for resp in op.get("responses", {}).values()))
+        assert html_routes == [("GET", "/seal/documents/{document_no}"), ("GET", "/seal/verify"),
+                               ("POST", "/seal/verify/result")]
+        async with client(svc, role=None) as c:
+            pdf = (await c.get(sealed.url.removeprefix(svc.settings.public_url))).content
+            answers = [await c.get(f"/seal/documents/{sealed.document_no}"), await c.get("/seal/verify"),
+                       await c.post("/seal/verify/result", files={"file": ("n.pdf", pdf, "application/pdf")})]
+        for r in answers:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:200]
+            csp = r.headers["content-security-policy"]
+            assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+            assert r.headers["referrer-policy"] == "no-referrer" and r.headers["x-frame-options"] == "DENY"
+            assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
+            assert "<script" not in r.text

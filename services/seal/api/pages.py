@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Request, UploadFile
@@ -31,7 +32,25 @@ router = seal_router()
 
 def _page(svc: "Service", template: str, **values: Any) -> HTMLResponse:
     # ``office``: the settings the pages name (county, public URL); ``tz``: times are shown local
-    return HTMLResponse(_env.get_template(template).render(office=root.settings_of(svc), tz=TZ, **values))
+    office = root.settings_of(svc)
+    response = HTMLResponse(_env.get_template(template).render(office=office, tz=TZ, **values))
+    response.headers.update(hardening_headers(office.public_url))
+    return response
+
+
+def hardening_headers(public_url: str) -> dict[str, str]:
+    """The public pages' headers: no script at all, the one inline stylesheet, the upload form
+    only to this service (``public_url``, which may be another origin behind a proxy), never
+    framed, no referrer (a document number in the URL stays here). The pages change nothing (the
+    upload is only read and answered), so they carry no CSRF token."""
+    split = urlsplit(public_url)
+    origin = f"{split.scheme}://{split.netloc}" if split.scheme and split.netloc else ""
+    return {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                                   f"form-action 'self' {origin}".rstrip() + "; frame-ancestors 'none'; base-uri 'none'",
+        "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
 
 
 @router.get("/verify", response_class=HTMLResponse, summary="Public verification page", **PUBLIC)
