@@ -18,7 +18,7 @@ from services.runtime.settings import ServiceSettings
 DECLARATION = ServiceDeclaration(
     name="console", port=8100, title="OneWindow console", kafka=False,
     welcome=(
-        "[bold]控制台 (console): {url}/[/bold] — 网上办事 {url}/portal, 窗口工作台 {url}/desk, 大厅屏 {url}/hall\n"
+        "[bold]控制台 (console): {url}/[/bold] — 网上办事 {url}/portal, 窗口工作台 {url}/desk, 中心管理 {url}/manage, 大厅屏 {url}/hall\n"
         "  demo sign-ins (ONEWINDOW_CONSOLE_DEMO_ACCOUNTS): clerk / Chuangkou2026 (FGJ), clerk2 / Chuangkou2026 (GAJ), "
         "head / Fuzeren2026, supervisor / Ducha2026 (the hall screen), admin / Guanli2026"
     ),
