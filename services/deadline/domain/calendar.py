@@ -41,6 +41,7 @@ from services.runtime.workdays import (  # noqa: F401 - the national layer and t
     LIBRARY_LAST_YEAR,
     CalendarError,
     WorkCalendar,
+    compile_calendar,
     YearExceptions,
     library_official_years,
     national_year,
@@ -115,28 +116,12 @@ class CalendarBook:
         """The compiled calendar (cached until the next change)."""
         if self._compiled is not None:
             return self._compiled
-        off: set[date] = set()
-        on: set[date] = set()
-        years = set(range(LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR + 1)) | set(self.schedules)
-        for year in years:
-            schedule = self.schedules.get(year)
-            if schedule is not None:
-                off.update(d for d in schedule.holidays if d.weekday() < 5)
-                # Includes make-up days in late December of the year before (kept with the
-                # notice that declares them).
-                on.update(d for d in schedule.working_days if d.weekday() >= 5)
-            else:
-                exc = national_year(year)
-                off.update(exc.off_weekdays)
-                on.update(exc.working_weekends)
-        for day, ov in self.overrides.items():
-            off.discard(day)
-            on.discard(day)
-            if ov.working and day.weekday() >= 5:
-                on.add(day)
-            elif not ov.working and day.weekday() < 5:
-                off.add(day)
-        self._compiled = WorkCalendar(off, on, self._official_years(), version=self.version)
+        # The one compilation every service uses (services.runtime.workdays): national layer,
+        # the loaded schedules per year, the county's overrides on top.
+        self._compiled = compile_calendar(
+            {y: (sch.holidays, sch.working_days) for y, sch in self.schedules.items()},
+            {day: ov.working for day, ov in self.overrides.items()},
+            self._official_years(), version=self.version)
         return self._compiled
 
     # -- changes -----------------------------------------------------------------------------
