@@ -48,7 +48,11 @@ def test_a_county_override_moves_a_rectification_due_date_and_attendance_expecta
                     if d.weekday() == 5 and not nat.is_working_day(d) and not is_statutory_holiday(d))
 
     # --- a window with its A post, serving on weekends ----------------------------------------------
-    item = guide_items(s, "immediate")[0]
+    # The suite is shared: a unit the six kinds' test does not pick first (its rating would count
+    # twice in that window's evaluation, its complaint in another test's bulletin).
+    immediate = guide_items(s, "immediate")
+    first_units = {i["unit_code"] for i in immediate[:3]}
+    item = next((i for i in reversed(immediate) if i["unit_code"] not in first_units), immediate[-1])
     unit = item["unit_code"]
     names = unit_names(s)
     window = next(u["window_numbers"][0] for u in s.client("intake").get("/intake/guide/units").json()

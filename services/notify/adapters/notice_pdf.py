@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -146,9 +147,21 @@ class _Signature(Flowable):
         self.on_place(SealBox(c.getPageNumber(), round(x0, 2), round(y0, 2), round(SEAL_SIZE, 2), round(SEAL_SIZE, 2)))
 
 
+#: ReportLab keeps a registered TrueType font's subsetting state on the font object itself, shared
+#: by every document: two notices rendered at once in threads (``asyncio.to_thread``) corrupted
+#: each other's subsets (a ``KeyError`` for a character code under load). One render at a time —
+#: rendering holds the GIL anyway, so little is lost.
+_RENDER_LOCK = threading.Lock()
+
+
 def render_pdf(doc: NoticeDocument, *, font_path: str | None = None, author: str = "",
                outline_seal: bool = False) -> RenderedNotice:
     """Render ``doc``; ``outline_seal`` draws the seal box as a dashed circle (previews only)."""
+    with _RENDER_LOCK:
+        return _render_pdf(doc, font_path=font_path, author=author, outline_seal=outline_seal)
+
+
+def _render_pdf(doc: NoticeDocument, *, font_path: str | None, author: str, outline_seal: bool) -> RenderedNotice:
     font = register_font(font_path)
     st = _styles(font)
     buf = io.BytesIO()
