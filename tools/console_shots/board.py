@@ -10,6 +10,7 @@ from typing import Any
 from services.runtime import clock
 from services.runtime.workdays import national_calendar
 from tools.console_screenshots import DESKTOP, PHONE, sign_in
+from tools.console_shots import snap
 
 
 def take(browser: Any, base: str, out: Path, check: Callable[[Any, str], None] | None) -> list[Path]:
@@ -25,21 +26,13 @@ def take(browser: Any, base: str, out: Path, check: Callable[[Any, str], None] |
                            ("manage-deadlines-calendar", "/manage/deadlines/calendar")):
             page.goto(base + path)
             page.wait_for_load_state()
-            if check:
-                check(page, name)
-            target = out / f"{name}{suffix}.png"
-            page.screenshot(path=str(target), full_page=True)
-            shots.append(target)
+            snap(page, out, name, suffix, check, shots)
         page.fill("#f-day", day.isoformat())
         page.select_option("#f-action", "off")
         page.fill("#f-reason", "县政府临时放假通知（示例，仅预览）")
         page.click("button:has-text('预览影响')")
         page.wait_for_load_state()
         page.locator("#preview").scroll_into_view_if_needed()
-        if check:
-            check(page, "manage-deadlines-calendar-preview")
-        target = out / f"manage-deadlines-calendar-preview{suffix}.png"
-        page.screenshot(path=str(target), full_page=True)
-        shots.append(target)
+        snap(page, out, "manage-deadlines-calendar-preview", suffix, check, shots)
         ctx.close()
     return shots

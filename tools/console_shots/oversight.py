@@ -11,6 +11,7 @@ from typing import Any
 
 from services.runtime import clock
 from tools.console_screenshots import DESKTOP, PHONE, sign_in
+from tools.console_shots import snap
 
 
 def _prepare(page: Any, base: str, period: str) -> tuple[str, str]:
@@ -53,11 +54,7 @@ def take(browser: Any, base: str, out: Path, check: Callable[[Any, str], None] |
                            ("manage-oversight-sample", f"/manage/oversight/inspections/{sample}")):
             page.goto(base + path)
             page.wait_for_load_state()
-            if check:
-                check(page, name)
-            target = out / f"{name}{suffix}.png"
-            page.screenshot(path=str(target), full_page=True)
-            shots.append(target)
+            snap(page, out, name, suffix, check, shots)
         # A refused form: the service's reason next to the field, what was typed kept.
         page.goto(f"{base}/manage/oversight?period={period}")
         page.select_option("#n-f-unit_code", "FGJ")
@@ -66,10 +63,6 @@ def take(browser: Any, base: str, out: Path, check: Callable[[Any, str], None] |
         page.click("button:has-text('发出督办通知书')")
         page.wait_for_load_state()
         page.locator("#n-f-reply_days").scroll_into_view_if_needed()
-        if check:
-            check(page, "manage-oversight-errors")
-        target = out / f"manage-oversight-errors{suffix}.png"
-        page.screenshot(path=str(target), full_page=False)
-        shots.append(target)
+        snap(page, out, "manage-oversight-errors", suffix, check, shots, full_page=False)
         ctx.close()
     return shots
