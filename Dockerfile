@@ -33,7 +33,10 @@ COPY deploy/wheelhouse/ /wheelhouse/
 RUN mkdir -p contracts services tools \
  && touch contracts/__init__.py services/__init__.py tools/__init__.py \
  && pip install --find-links /wheelhouse ${OFFLINE:+--no-index} . \
- && pip uninstall -y onewindow
+ && pip uninstall -y onewindow \
+ && rm -rf build *.egg-info contracts services tools
+# (setuptools' build/ would keep the empty stubs: COPY keeps the sources' older mtimes, so
+# build_py would not copy e.g. contracts/__init__.py again.)
 COPY contracts ./contracts
 COPY services ./services
 COPY tools ./tools

@@ -77,6 +77,42 @@ def kafka_pid(kafka_dir: Path) -> int | None:
         return None
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used: user + system) of a live process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # the command name (field 2) may hold spaces: the rest starts after its closing paren
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(rest[1]), (int(rest[11]) + int(rest[12])) / _TICKS
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds each named process and its live descendants (seal's signing processes, say)
+    have used so far."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (st := _stat(int(entry))) is not None:
+            stats[int(entry)] = st
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {}
+    for name, root in pids.items():
+        total, todo = 0.0, [root]
+        while todo:
+            pid = todo.pop()
+            if pid in stats:
+                total += stats[pid][1]
+                todo.extend(children.get(pid, ()))
+        out[name] = total
+    return out
+
+
 class RssSampler:
     """Samples the resident memory of named processes every ``interval`` seconds (peak and last)."""
 
@@ -186,6 +222,8 @@ class RunResult:
     http_errors: int = 0
     peak_rss_kib: dict[str, int] = field(default_factory=dict)
     kafka_records: int = 0
+    #: CPU seconds each process used during the run (the load generator is this process).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         e2e = self.e2e_latency_ms
@@ -202,6 +240,12 @@ class RunResult:
             "kafka_records_per_application": round(self.kafka_records / self.applications, 1)
             if self.applications else None,
             "peak_rss_mib": {k: round(v / 1024) for k, v in self.peak_rss_kib.items()},
+            # issue 19, goal 3: what an application costs each process, from first request to last SMS
+            "cpu_ms_per_application": {k: round(v * 1000 / self.applications, 1)
+                                        for k, v in self.cpu_seconds.items()} if self.applications else {},
+            "cpu_ms_per_application_services": round(
+                sum(v for k, v in self.cpu_seconds.items() if k not in ("kafka", "load generator"))
+                * 1000 / self.applications, 1) if self.applications and self.cpu_seconds else None,
         }
 
 
@@ -226,6 +270,7 @@ async def run_load(
     sampler = RssSampler(pids or {})
     sampler.start()
     offsets_before = await _kafka_records(suite.bootstrap)
+    cpu_before = {**cpu_seconds(pids or {}), "load generator": time.process_time()}
 
     async def post(client: httpx.AsyncClient, it: dict, applicant: dict) -> None:
         nonlocal errors
@@ -272,6 +317,7 @@ async def run_load(
             log(f"  {sum(m in watch.first for m in sent)}/{len(sent)} SMS written")
             last_report = time.monotonic()
         await asyncio.sleep(0.05)
+    cpu_after = {**cpu_seconds(pids or {}), "load generator": time.process_time()}
     peak = await sampler.stop()
     got = {m: watch.first[m] for m in sent if m in watch.first}
     e2e_ms = [(got[m] - sent[m]) * 1000 for m in got]
@@ -281,6 +327,7 @@ async def run_load(
         applications=n, concurrency=concurrency, offered_rate=rate, http_seconds=http_done - began,
         e2e_seconds=end - began, http_latency_ms=http_ms, e2e_latency_ms=e2e_ms, missing_sms=len(sent) - len(got),
         http_errors=errors, peak_rss_kib=peak, kafka_records=records,
+        cpu_seconds={k: cpu_after[k] - v for k, v in cpu_before.items() if k in cpu_after},
     )
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Command, Event
 from .common import DocumentType, ReceiptNo, UnitCode
@@ -101,6 +102,33 @@ REVOCATION_TEXT: dict[RevocationReason, str] = {
     RevocationReason.SUPERSEDED: "换发新章",
     RevocationReason.UNIT_DISSOLVED: "单位撤销",
 }
+
+
+class CenterDocumentType(StrEnum):
+    """Documents of the center's own administration that belong to no application (no receipt
+    number): they bear the center's own seal, never a unit's No. 2 seal (SealDocument v2 on)."""
+
+    ASSESSMENT = "assessment"   # 年终考核结果通知书 (to the staff member's unit)
+
+
+CENTER_DOCUMENT_TITLES: dict[CenterDocumentType, str] = {
+    CenterDocumentType.ASSESSMENT: "年终考核结果通知书",
+}
+
+#: What a document of no case is about, e.g. the assessment's id ``2026/E2E7001``: keys it on the topic.
+Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./:-]+$")]
+
+
+def _case_or_reference(receipt_no: str | None, reference: str | None, document_type: StrEnum) -> None:
+    """The v2 rule shared by the command and its outcomes: a case document names its application,
+    a document of no case its reference instead (``ValueError`` names the field)."""
+    if isinstance(document_type, CenterDocumentType):
+        if receipt_no is not None:
+            raise ValueError(f"receipt_no: a {document_type.value} document belongs to no application; give reference")
+        if not reference:
+            raise ValueError(f"reference: a {document_type.value} document needs its reference")
+    elif receipt_no is None:
+        raise ValueError(f"receipt_no: a {document_type.value} document needs the application's receipt number")
 
 
 class SealKind(StrEnum):
@@ -210,6 +238,62 @@ class SealingRefused(Event, source="seal", topic=DOCUMENTS.name, version=1, key_
     reason_code: RefusalCode = Field(..., description="why, machine-readable")
     reason: str = Field(..., description="why, zh-CN")
     refused_at: datetime = Field(..., description="when (UTC)")
+
+
+# -- version 2: documents that belong to no application (issue 22: the year-end assessment) -------
+# v1 stays registered (its messages stay readable, its schema frozen); v2 adds ``reference`` and
+# the center's document types, and lets ``receipt_no`` be null for those. The key stays
+# ``receipt_no`` (required, nullable): a document of no case is keyed by its reference instead.
+
+SealDocumentV1 = SealDocument
+DocumentSealedV1 = DocumentSealed
+SealingRefusedV1 = SealingRefused
+
+
+class _NoCaseKey:
+    """Kafka key (and CloudEvents subject) of a v2 message: the receipt number, else the reference."""
+
+    receipt_no: str | None
+    reference: str | None
+
+    def key(self) -> str | None:
+        return self.receipt_no or self.reference
+
+
+class SealDocument(_NoCaseKey, SealDocumentV1, source="seal", topic=COMMANDS.name, version=2, key_field="receipt_no"):
+    """Seal a document with a seal of ``unit_code``: a notice or decision of an application (as v1),
+    or a document of the center's that belongs to no application (``reference``, the center's seal)."""
+
+    receipt_no: ReceiptNo | None = Field(
+        ..., description="receipt number of the application; null for a center document of no case")
+    reference: Reference | None = Field(
+        None, description="what a document of no case is about (e.g. the assessment 2026/E2E7001); "
+        "required exactly when receipt_no is null")
+    document_type: DocumentType | CenterDocumentType = Field(
+        ..., description="a case notice or decision (DocumentType), or a center document (assessment)")
+
+    @model_validator(mode="after")
+    def _case_or_reference(self) -> "SealDocument":
+        _case_or_reference(self.receipt_no, self.reference, self.document_type)
+        return self
+
+
+class DocumentSealed(_NoCaseKey, DocumentSealedV1, source="seal", topic=DOCUMENTS.name, version=2,
+                     key_field="receipt_no"):
+    """A SealDocument (v1 or v2) sealed; answers every request from v2 on."""
+
+    receipt_no: ReceiptNo | None = Field(..., description="receipt number of the application; null: a document of no case")
+    reference: Reference | None = Field(None, description="the request's reference (documents of no case)")
+    document_type: DocumentType | CenterDocumentType = Field(..., description="which notice, decision or center document")
+
+
+class SealingRefused(_NoCaseKey, SealingRefusedV1, source="seal", topic=DOCUMENTS.name, version=2,
+                     key_field="receipt_no"):
+    """A SealDocument (v1 or v2) refused; answers every request from v2 on."""
+
+    receipt_no: ReceiptNo | None = Field(..., description="receipt number of the application; null: a document of no case")
+    reference: Reference | None = Field(None, description="the request's reference (documents of no case)")
+    document_type: DocumentType | CenterDocumentType = Field(..., description="which notice, decision or center document")
 
 
 class SealIssued(Event, source="seal", topic=SEALS.name, version=1, key_field="unit_code"):

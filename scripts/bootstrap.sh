@@ -70,6 +70,14 @@ go_tool() {  # NAME MODULE@VERSION
 }
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
 command -v kubectl >/dev/null 2>&1 || go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.3
+# kube-apiserver, etcd and kubectl (the same release) for the server-side dry run of the manifests
+# (tests/deploy/test_apiserver_dry_run.py): built from the Go module proxy (tools/k8s_apiserver.py)
+# only when ~/.cache/onewindow/k8s-apiserver/ lacks them, so a machine pays once (minutes).
+if [ -n "$GO" ] && ! .venv/bin/python -m tools.k8s_apiserver path >/dev/null 2>&1; then
+  say "building kube-apiserver, etcd and kubectl from the Go module proxy (once per machine, several minutes)"
+  .venv/bin/python -m tools.k8s_apiserver build >/dev/null \
+    || say "MISSING: kube-apiserver, etcd and kubectl did not build (python -m tools.k8s_apiserver build says why)"
+fi
 
 # 6. Say plainly what is still missing (a later step would fail on it).
 for cmd in java mvn node npm podman runc mmdebstrap; do

@@ -47,6 +47,7 @@ DOCUMENTS = {
 
 NOTICE_STATES = {
     "awaiting_contact": "等待申请人联系方式",
+    "rendering": "正在生成文书",
     "requested": "正在盖章",
     "sealed": "已盖章",
     "released": "已盖章并送达",

@@ -1,8 +1,9 @@
 """The deadline service's tables and queries.
 
 - ``deadline_clock``: one row per accepted case. ``due_at`` (the red-card instant, NULL when
-  nothing is pending) and ``next_warning_at`` (the next yellow-card instant) are indexed: the
-  watcher asks for the earliest of each and for the rows already due, never scans.
+  nothing is pending) and ``next_warning_at`` (the next yellow-card instant) are indexed (partial
+  indexes: only the rows where they are set): the watcher asks for the earliest of each and for
+  the rows already due, never scans.
 - ``deadline_calendar_change``: the calendar's history (who changed what, when, why); the
   calendar is rebuilt from it. ``deadline_recompute_job``: open clocks to recompute after a
   change, done in chunks by a worker (resumable).
@@ -21,7 +22,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Index, String, Table, Text, UniqueConstraint, case, cast, func, or_, text, type_coerce, update,
+    JSON, Column, DateTime, Index, String, Table, Text, UniqueConstraint, case, cast, func, literal_column, or_, text,
+    type_coerce, update,
 )
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, select
@@ -65,11 +67,24 @@ def _ts(nullable: bool = True, index: bool = False) -> Any:
 # Clocks
 
 
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of the rows where ``where`` holds, on SQLite and PostgreSQL alike. The alert
+    instants and the decision day are NULL for most rows an update leaves (a red card clears
+    ``due_at``; an open case has no ``decided_on``): such a row gets no entry, and on PostgreSQL,
+    where an update adds the new row version to every index whose predicate it meets, the
+    watcher's updates touch two or three indexes instead of six. Queries comparing the column
+    (``due_at <= now``, ``decided_on >= first``, ``min()`` with ``IS NOT NULL``) still use them."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
 class ClockRow(Base, table=True):
     __tablename__ = "deadline_clock"
     __table_args__ = (
-        Index("ix_deadline_clock_unit_decided", "unit_code", "decided_on"),
+        _partial("ix_deadline_clock_unit_decided", "unit_code", "decided_on", where="decided_on IS NOT NULL"),
         Index("ix_deadline_clock_open_overdue", "overdue", "state"),
+        _partial("ix_deadline_clock_due_at", "due_at", where="due_at IS NOT NULL"),
+        _partial("ix_deadline_clock_next_warning_at", "next_warning_at", where="next_warning_at IS NOT NULL"),
+        _partial("ix_deadline_clock_decided_on", "decided_on", where="decided_on IS NOT NULL"),
     )
 
     receipt_no: str = Field(primary_key=True, max_length=40)
@@ -88,13 +103,13 @@ class ClockRow(Base, table=True):
     #: running | stopped | ended
     state: str = Field(max_length=8)
     overdue: bool = False
-    due_at: datetime | None = _ts(index=True)
-    next_warning_at: datetime | None = _ts(index=True)
+    due_at: datetime | None = _ts()
+    next_warning_at: datetime | None = _ts()
     stops: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     extensions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     fired: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     decided_at: datetime | None = _ts()
-    decided_on: date | None = Field(default=None, index=True)
+    decided_on: date | None = None
     outcome: str | None = Field(default=None, max_length=40)
     on_time: bool | None = None
     working_days_used: int | None = None
@@ -249,7 +264,10 @@ def _due_columns(sqlite: bool) -> tuple[Any, ...]:
         elif sqlite and (name in _DAY_FIELDS or name in _INSTANT_FIELDS):
             column = type_coerce(column, String)
         columns.append(column)
-    return (*columns, CLOCKS.c.next_warning_at.is_not(None))
+    # Last, the row's locator for the batch UPDATE: SQLite's rowid (no search of the receipt
+    # number's index per clock), PostgreSQL's receipt number.
+    locator = literal_column("deadline_clock.rowid") if sqlite else CLOCKS.c.receipt_no
+    return (*columns, CLOCKS.c.next_warning_at.is_not(None), locator)
 
 
 _DUE_COLUMNS = {sqlite: _due_columns(sqlite) for sqlite in (False, True)}
@@ -268,10 +286,11 @@ class DueClock:
     warning_pending: bool
 
 
-def _due_clock(values: Sequence[Any], sqlite: bool) -> DueClock:
+def due_clock(values: Sequence[Any], sqlite: bool) -> DueClock:
+    """The domain's clock of a row of :func:`due_clocks`, with what the row held."""
     (receipt_no, unit_code, item_code, case_kind, accepted_at, promised_days, statutory_days, item_version, stops,
      extensions, decided_at, outcome, fired, due_date, statutory_due_date, provisional, calendar_version,
-     warning_pending) = values
+     warning_pending) = values[:18]
     if sqlite:  # the stored text (see _due_columns)
         accepted_at = datetime.fromisoformat(accepted_at)
         decided_at = None if decided_at is None else datetime.fromisoformat(decided_at)
@@ -288,17 +307,19 @@ def _due_clock(values: Sequence[Any], sqlite: bool) -> DueClock:
 
 async def due_clocks(
     session: AsyncSession, now: datetime, limit: int, skip: Collection[str] = ()
-) -> tuple[list[DueClock], bool]:
+) -> tuple[list[Sequence[Any]], bool]:
     """At most ``limit`` clocks with a card due at ``now``, taken for this transaction: the red
     cards first (``due_at`` index, earliest first), then the yellow ones (``next_warning_at``
     index). On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so replicas watching
     side by side take different clocks. Clocks in ``skip`` (already handled in this tick) are left
-    out. Returns the clocks and whether more may be due (either index gave all it was asked)."""
+    out. Returns the clocks as rows (:data:`_CLOCK_FIELDS`, then whether a yellow card is pending and
+    the row's locator for :func:`write_alert_rows`; :func:`due_clock` makes the domain's clock of one) and whether more may be due (either index
+    gave all it was asked)."""
     now = utc(now)  # type: ignore[assignment]
     dialect = session.bind.dialect.name if session.bind is not None else ""
     postgres, sqlite = dialect == "postgresql", dialect == "sqlite"
     conn = await session.connection()  # Core statements: the session's transaction, without the ORM's execute
-    taken: dict[str, DueClock] = {}
+    taken: dict[str, Sequence[Any]] = {}
     more = False
     for column in (CLOCKS.c.due_at, CLOCKS.c.next_warning_at):
         want = limit - len(taken)
@@ -313,7 +334,7 @@ async def due_clocks(
         for values in rows:
             receipt_no = values[0]
             if receipt_no not in taken and receipt_no not in skip:
-                taken[receipt_no] = _due_clock(values, sqlite)
+                taken[receipt_no] = values
     return list(taken.values()), more
 
 
@@ -337,26 +358,37 @@ def changed_alerts(due: DueClock, values: dict[str, Any], old_due_at: datetime |
 
 # -- the watcher's batch writes --------------------------------------------------------------
 # One statement per batch (per set of changed columns) over ONE parameter, the batch's rows as a
-# JSON array, unpacked by the database (SQLite ``json_each``, PostgreSQL ``json_to_recordset``),
-# in the batch's order. Through executemany each row costs SQLAlchemy's parameter processing
+# JSON array, unpacked by the database (SQLite ``json_each``, PostgreSQL ``jsonb_array_elements``:
+# parsed once, where ``json``'s ``->>`` re-reads each element's text per field), in the batch's order. Through executemany each row costs SQLAlchemy's parameter processing
 # (SQLite) or a pipelined statement of psycopg (PostgreSQL), more than the database's own work.
 # The values are what the columns' own binds would store: SQLite instants in SQLAlchemy's
 # storage format, PostgreSQL ones as ISO 8601; the JSON columns (``fired``, the outbox headers)
 # as the text ``json.dumps`` gives; the payload (UTF-8 JSON) as text, turned back into its bytes.
 _PG_TYPES = {
-    "b_receipt_no": "VARCHAR", "overdue": "BOOLEAN", "due_at": "TIMESTAMPTZ", "next_warning_at": "TIMESTAMPTZ",
-    "fired": "TEXT", "updated_at": "TIMESTAMPTZ",
+    "b_receipt_no": "VARCHAR", "b_rowid": "BIGINT", "overdue": "BOOLEAN", "due_at": "TIMESTAMPTZ",
+    "next_warning_at": "TIMESTAMPTZ", "fired": "TEXT", "updated_at": "TIMESTAMPTZ",
     "event_id": "VARCHAR", "topic": "VARCHAR", "key": "VARCHAR", "headers": "TEXT", "payload": "TEXT",
     "created_at": "TIMESTAMPTZ",
 }
 _JSON_TEXT = frozenset({"fired", "headers"})
-_OUTBOX_COLUMNS = ("event_id", "topic", "key", "headers", "payload", "created_at")
+OUTBOX_COLUMNS = _OUTBOX_COLUMNS = ("event_id", "topic", "key", "headers", "payload", "created_at")
 
 
 def _sqlite_instant(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME storage format (the value's own fields, as its bind does)."""
     return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+
+
+def json_value(sqlite: bool, v: Any) -> str:
+    """One value of a batch row as JSON text, as :func:`_batch_rows` renders it."""
+    if isinstance(v, datetime):
+        return json_string(_sqlite_instant(v) if sqlite else v.isoformat())
+    if isinstance(v, bytes):
+        return json_string(v.decode())
+    if isinstance(v, str):
+        return json_string(v)
+    return json.dumps(v)
 
 
 def _batch_rows(sqlite: bool, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, str]:
@@ -379,7 +411,7 @@ def _batch_source(sqlite: bool, names: Sequence[str]) -> str:
         )
         return f"(SELECT {fields}, key AS ord FROM json_each(:rows)) AS v"
     fields = ", ".join(f"CAST(r ->> {i} AS {_PG_TYPES[name]}) AS {name}" for i, name in enumerate(names))
-    return f"(SELECT {fields}, ord FROM json_array_elements(CAST(:rows AS JSON)) WITH ORDINALITY AS a(r, ord)) AS v"
+    return f"(SELECT {fields}, ord FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS a(r, ord)) AS v"
 
 
 def _batch_value(sqlite: bool, name: str) -> str:
@@ -417,15 +449,42 @@ async def write_alerts(session: AsyncSession, changes: Iterable[tuple[tuple[str,
     sqlite = _dialect_of(conn)
     for columns, rows in groups.items():
         names = ("b_receipt_no", *columns, "updated_at")
-        key = ("alerts", sqlite, columns)
-        stmt = _BATCH_STATEMENTS.get(key)
-        if stmt is None:
-            sets = ", ".join(f"{name} = {_batch_value(sqlite, name)}" for name in names[1:])
-            stmt = _BATCH_STATEMENTS[key] = text(
-                f"UPDATE {CLOCKS.name} SET {sets} FROM {_batch_source(sqlite, names)} "
-                f"WHERE {CLOCKS.name}.receipt_no = v.b_receipt_no"
-            )
-        await conn.execute(stmt, _batch_rows(sqlite, rows, names))
+        await conn.execute(_alerts_statement(sqlite, columns), _batch_rows(sqlite, rows, names))
+
+
+def _alerts_statement(sqlite: bool, columns: tuple[str, ...], locator: bool = False) -> Any:
+    """The batch UPDATE of ``columns``: rows by receipt number, or (``locator``) by the locator
+    :func:`due_clocks` gives (SQLite's rowid)."""
+    by_rowid = locator and sqlite
+    key = ("alerts", sqlite, columns, by_rowid)
+    stmt = _BATCH_STATEMENTS.get(key)
+    if stmt is None:
+        names = ("b_rowid" if by_rowid else "b_receipt_no", *columns, "updated_at")
+        sets = ", ".join(f"{name} = {_batch_value(sqlite, name)}" for name in names[1:])
+        where = f"{CLOCKS.name}.rowid = v.b_rowid" if by_rowid else f"{CLOCKS.name}.receipt_no = v.b_receipt_no"
+        stmt = _BATCH_STATEMENTS[key] = text(
+            f"UPDATE {CLOCKS.name} SET {sets} FROM {_batch_source(sqlite, names)} WHERE {where}"
+        )
+    return stmt
+
+
+async def write_alert_rows(session: AsyncSession, groups: dict[tuple[str, ...], list[str]]) -> None:
+    """:func:`write_alerts` with the rows already rendered: per set of columns, each clock's
+    row as the JSON array text ``[locator, <the columns' values>, updated_at]`` (the locator
+    :func:`due_clocks` gave; values as :func:`json_value` renders them)."""
+    conn = await session.connection()
+    sqlite = _dialect_of(conn)
+    for columns, rows in groups.items():
+        await conn.execute(_alerts_statement(sqlite, columns, locator=True), {"rows": "[" + ",".join(rows) + "]"})
+
+
+async def add_outbox_json(session: AsyncSession, outbox: Table, rows: Sequence[str]) -> None:
+    """:func:`add_outbox_rows` with the rows already rendered: each the JSON array text of
+    :data:`OUTBOX_COLUMNS`' values (as :func:`json_value` renders them), in the outbox's order."""
+    if not rows:
+        return
+    conn = await session.connection()
+    await conn.execute(_outbox_statement(_dialect_of(conn), outbox), {"rows": "[" + ",".join(rows) + "]"})
 
 
 _encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps of a str (ensure_ascii)
@@ -434,6 +493,25 @@ _encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 def json_strings(items: Iterable[str]) -> str:
     """``json.dumps(list(items))`` for strings, without the encoder's set-up."""
     return "[" + ", ".join(map(_encode_str, items)) + "]"
+
+
+#: ``json.dumps`` of one string (ASCII, escaped), without the encoder's set-up.
+json_string = _encode_str
+
+
+def outbox_headers(event_id: str, source: str, ce_type: str, time: str, key: str | None) -> str:
+    """The outbox row's headers as their JSON text: ``json.dumps`` of ``{"ce_id", "ce_source",
+    "ce_type", "ce_specversion", "ce_time", "content-type"[, "ce_subject"]}``,
+    ``Envelope.headers()``'s keys in its order."""
+    return (
+        '{"ce_id": ' + _encode_str(event_id)
+        + ', "ce_source": ' + _encode_str(SOURCE_PREFIX + source)
+        + ', "ce_type": ' + _encode_str(ce_type)
+        + ', "ce_specversion": ' + _encode_str(SPECVERSION)
+        + ', "ce_time": ' + _encode_str(time)
+        + ', "content-type": ' + _encode_str(CONTENT_TYPE)
+        + ("}" if key is None else ', "ce_subject": ' + _encode_str(key) + "}")
+    )
 
 
 _CE_TYPES: dict[type[Event], str] = {}
@@ -450,17 +528,7 @@ def outbox_row(event: Event, event_id: str, source: str, time: str, created_at: 
     if ce_type is None:
         ce_type = _CE_TYPES[cls] = cls.ce_type()
     key = event.key()
-    # json.dumps of {"ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time", "content-type"
-    # [, "ce_subject"]}: Envelope.headers()'s keys, in its order.
-    headers = (
-        '{"ce_id": ' + _encode_str(event_id)
-        + ', "ce_source": ' + _encode_str(SOURCE_PREFIX + source)
-        + ', "ce_type": ' + _encode_str(ce_type)
-        + ', "ce_specversion": ' + _encode_str(SPECVERSION)
-        + ', "ce_time": ' + _encode_str(time)
-        + ', "content-type": ' + _encode_str(CONTENT_TYPE)
-        + ("}" if key is None else ', "ce_subject": ' + _encode_str(key) + "}")
-    )
+    headers = outbox_headers(event_id, source, ce_type, time, key)
     return {
         "event_id": event_id,
         "topic": event.topic,
@@ -478,6 +546,10 @@ async def add_outbox_rows(session: AsyncSession, outbox: Table, rows: Sequence[d
         return
     conn = await session.connection()
     sqlite = _dialect_of(conn)
+    await conn.execute(_outbox_statement(sqlite, outbox), _batch_rows(sqlite, rows, _OUTBOX_COLUMNS))
+
+
+def _outbox_statement(sqlite: bool, outbox: Table) -> Any:
     key = ("outbox", sqlite, outbox.name)
     stmt = _BATCH_STATEMENTS.get(key)
     if stmt is None:
@@ -486,13 +558,16 @@ async def add_outbox_rows(session: AsyncSession, outbox: Table, rows: Sequence[d
             f"SELECT {', '.join(_batch_value(sqlite, name) for name in _OUTBOX_COLUMNS)} "
             f"FROM {_batch_source(sqlite, _OUTBOX_COLUMNS)} ORDER BY v.ord"
         )
-    await conn.execute(stmt, _batch_rows(sqlite, rows, _OUTBOX_COLUMNS))
+    return stmt
 
 
 async def next_alert_at(session: AsyncSession) -> datetime | None:
     """The earliest pending card instant (two index lookups)."""
-    red = (await session.exec(sa_select(func.min(ClockRow.due_at)))).scalar_one_or_none()  # type: ignore[call-overload]
-    yellow = (await session.exec(sa_select(func.min(ClockRow.next_warning_at)))).scalar_one_or_none()  # type: ignore[call-overload]
+    # ``IS NOT NULL``: the indexes are partial; SQLite only takes one for min() with the predicate.
+    red = (await session.exec(sa_select(func.min(ClockRow.due_at)).where(ClockRow.due_at.is_not(None)))).scalar_one_or_none()  # type: ignore[call-overload,union-attr]
+    yellow = (await session.exec(
+        sa_select(func.min(ClockRow.next_warning_at)).where(ClockRow.next_warning_at.is_not(None))  # type: ignore[union-attr]
+    )).scalar_one_or_none()  # type: ignore[call-overload]
     times = [aware(t) for t in (red, yellow) if t is not None]
     return min(times) if times else None  # type: ignore[type-var]
 

@@ -13,6 +13,7 @@ from .api import ROUTERS
 from .config import DECLARATION, NotifySettings
 from .providers import RateLimiter, SmsProvider, build_provider
 from .store import metadata
+from .usecases import assessments
 from .usecases.duty_gaps import DutyGaps
 from .usecases.messages import SmsMetrics
 from .usecases.notices import Notices
@@ -60,8 +61,15 @@ def create_service(settings: NotifySettings | None = None, provider: SmsProvider
         async def contact_rendezvous(svc: Service) -> None:
             await workers.release_waiting_forever(svc, notices, state.duty_gaps)
 
+        @service.worker(name="notify-render")
+        async def render(svc: Service) -> None:
+            await workers.render_waiting_forever(svc, notices)
+
     @service.worker(name="notify-seal-timeouts")
     async def seal_timeouts(svc: Service) -> None:
         await workers.seal_timeouts_forever(svc, notices)
+
+    # the year-end assessment notices (usecases/assessments.py): the same timeout, their own table
+    service.worker(assessments.timeouts_forever, name="notify-assessment-seal-timeouts")
 
     return service

@@ -24,7 +24,7 @@ class NotifySettings(ServiceSettings):
     notify_center_name: str = Field("某某县行政审批服务中心", description="The center's name (notices, SMS signature).")
     notify_center_phone: str = Field("0000-12345678", description="Enquiry phone printed on notices.")
     notify_center_address: str = Field("某某县人民路1号政务服务大厦", description="The hall's address printed on notices.")
-    notify_center_unit_code: str = Field("ZX", description="Unit code of the center itself (its own seal for supervision notices).")
+    notify_center_unit_code: str = Field("ZX", description="Unit code of the center itself (its own seal for supervision and year-end assessment notices; seal's ONEWINDOW_SEAL_CENTER_UNIT_CODE names the same unit).")
     notify_county_government: str = Field("某某县人民政府", description="Administrative reconsideration body named in notices (行政复议机关).")
     notify_county_court: str = Field("某某县人民法院", description="Court named in notices for administrative litigation.")
     notify_sms_signature: str | None = Field(None, description="SMS signature; default 【<center name>】.")
@@ -148,6 +148,6 @@ DECLARATION = ServiceDeclaration(
     name="notify",
     port=8104,
     title="OneWindow notify",
-    consumes=('intake.applications', 'intake.case-texts', 'intake.contacts', 'intake.units', 'intake.ratings', 'seal.documents', 'deadline.clocks', 'deadline.supervision', 'attendance.staff', 'attendance.duty'),
+    consumes=('intake.applications', 'intake.case-texts', 'intake.contacts', 'intake.units', 'intake.ratings', 'seal.documents', 'deadline.clocks', 'deadline.supervision', 'attendance.staff', 'attendance.duty', 'attendance.assessments'),
     writes=('seal.commands',),
 )

@@ -5,25 +5,26 @@ tables' own unique keys make a replay after a restart harmless too.
 
 The consumer groups (``app.py``, ``GROUPS``) are the ones notify has always had:
 ``notify.contacts``, ``notify.units``, ``notify.applications``, ``notify.sealing``,
-``notify.deadlines``, ``notify.supervision``, ``notify.staff``, ``notify.duty``; events that
+``notify.deadlines``, ``notify.supervision``, ``notify.staff``, ``notify.duty`` (and since issue 22
+``notify.assessments``; seal's answers for the assessment notices come through ``notify.sealing``); events that
 share a group keep their order per key (one receipt's events)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from contracts.attendance import DutyGapDetected, StaffRegistered, StaffUpdated
+from contracts.attendance import DutyGapDetected, StaffAssessmentDecided, StaffRegistered, StaffUpdated
 from contracts.deadline import DeadlineMissed, DeadlineWarned, ExtensionGranted, SupervisionNoticeIssued
 from contracts.intake import (
     ApplicantContactRecorded, ApplicationAccepted, ApplicationDecidedV1, ApplicationForwardedV1,
     ApplicationNotAcceptedV1, ApplicationReceived, DecisionTextRecorded, ForwardingTextRecorded,
     NotAcceptedTextRecorded, SupplementRequestedV1, SupplementTextRecorded, UnitRegistered,
 )
-from contracts.seal import DocumentSealed, SealingRefused
+from contracts.seal import DocumentSealed, DocumentSealedV1, SealingRefused, SealingRefusedV1
 from services.runtime import clock
 from services.runtime.consumer import HandlerContext, HandlerFn
 
-from .usecases import cases, duty_gaps
+from .usecases import assessments, cases, duty_gaps
 from .usecases.duty_gaps import DutyGaps
 from .usecases.notices import Notices
 
@@ -88,12 +89,21 @@ async def application_decided(event: DecisionTextRecorded | ApplicationDecidedV1
 # ------------------------------------------------------------------ seal.documents (group: sealing)
 
 
-async def document_sealed(event: DocumentSealed, ctx: HandlerContext) -> None:
-    await cases.document_sealed(ctx, _notices(ctx), event, clock.now())
+# seal answers with v2 since documents of no case exist (issue 22); v1 answers may still be on the
+# topic. An answer without a receipt number is for a document of no case: the year-end assessment
+# notice (usecases/assessments.py); every case notice has its receipt number.
+async def document_sealed(event: DocumentSealed | DocumentSealedV1, ctx: HandlerContext) -> None:
+    if event.receipt_no is None:
+        await assessments.on_sealed(ctx, _state(ctx).metrics, event, clock.now())  # type: ignore[arg-type]
+        return
+    await cases.document_sealed(ctx, _notices(ctx), event, clock.now())  # type: ignore[arg-type]
 
 
-async def sealing_refused(event: SealingRefused, ctx: HandlerContext) -> None:
-    await cases.sealing_refused(ctx, _notices(ctx), event, clock.now())
+async def sealing_refused(event: SealingRefused | SealingRefusedV1, ctx: HandlerContext) -> None:
+    if event.receipt_no is None:
+        await assessments.on_refused(ctx, _state(ctx).metrics, event, clock.now())  # type: ignore[arg-type]
+        return
+    await cases.sealing_refused(ctx, _notices(ctx), event, clock.now())  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ deadline.clocks (group: deadlines)
@@ -133,6 +143,15 @@ async def duty_gap_detected(event: DutyGapDetected, ctx: HandlerContext) -> None
     await duty_gaps.duty_gap_detected(ctx, _duty_gaps(ctx), event, ctx.event_id, clock.now())
 
 
+# ------------------------------------------------------------------ attendance.assessments (group: assessments)
+
+
+async def assessment_decided(event: StaffAssessmentDecided, ctx: HandlerContext) -> None:
+    st = _state(ctx)
+    await assessments.assessment_decided(ctx, st.settings, st.metrics, event, ctx.event_id, clock.now())
+
+
+
 #: Consumer group name (``notify.<name>``, as deployed: offsets and ACLs depend on it) -> its
 #: handlers, in the order the groups were always declared.
 GROUPS: dict[str, tuple[HandlerFn, ...]] = {
@@ -145,4 +164,5 @@ GROUPS: dict[str, tuple[HandlerFn, ...]] = {
     "supervision": (supervision_notice_issued,),
     "staff": (staff_written,),
     "duty": (duty_gap_detected,),
+    "assessments": (assessment_decided,),
 }

@@ -143,3 +143,60 @@ class ProviderHealthOut(BaseModel):
     ok: bool
     detail: str
     messages: dict[str, int] = Field(description="Messages by state.")
+
+
+# --------------------------------------------------------------------------- assessment notices
+
+
+class AssessmentNoticeFile(BaseModel):
+    format: str = Field(description="pdf or ofd")
+    sha256: str = Field(description="SHA-256 of the sealed file")
+    size_bytes: int
+    href: str = Field(description="where the unit reads it: notify's API (the unit's head, the center)")
+
+
+class AssessmentNoticeOut(BaseModel):
+    """A year-end assessment notice (年终考核结果通知书) to a staff member's unit, sealed by the center."""
+
+    id: str
+    assessment_id: str
+    year: int
+    staff_id: str
+    staff_name: str
+    unit_code: str
+    unit_name: str
+    window_no: str | None
+    grade: str
+    grade_label: str
+    on_appeal: bool = Field(description="a decision on the staff member's appeal (复核决定, final)")
+    document_no: str | None = Field(description="the number printed on the notice (文号)")
+    state: str = Field(description="requested, released (sealed) or failed")
+    attempts: int
+    requested_at: datetime | None
+    sealed_at: datetime | None
+    sealed_document_no: str | None = Field(description="seal's number of the sealed document (its verification page)")
+    failure_reason: str | None
+    failure_detail: str | None
+    created_at: datetime
+    files: list[AssessmentNoticeFile] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: "store.AssessmentNoticeRow") -> "AssessmentNoticeOut":
+        f = row.facts
+        return cls(
+            id=row.id, assessment_id=row.assessment_id, year=row.year, staff_id=row.staff_id,
+            staff_name=f.get("staff_name", ""), unit_code=row.unit_code, unit_name=f.get("unit_name", ""),
+            window_no=f.get("window_no"), grade=f.get("grade", ""), grade_label=f.get("grade_label", ""),
+            on_appeal=row.on_appeal, document_no=row.document_no, state=row.state, attempts=row.attempts,
+            requested_at=store.aware(row.requested_at), sealed_at=store.aware(row.sealed_at),
+            sealed_document_no=row.sealed_document_no, failure_reason=row.failure_reason,
+            failure_detail=row.failure_detail, created_at=store.aware(row.created_at),  # type: ignore[arg-type]
+            files=[AssessmentNoticeFile(format=x["format"], sha256=x["sha256"], size_bytes=x["size_bytes"],
+                                        href=f"/notify/assessment-notices/{row.id}/file?format={x['format']}")
+                   for x in row.sealed_files or []],
+        )
+
+
+class AssessmentNoticePage(BaseModel):
+    total: int
+    items: list[AssessmentNoticeOut]

@@ -119,7 +119,7 @@ class NoticeRow(Base, table=True):
     unit_code: str = Field(max_length=32)
     document_type: str = Field(max_length=20)
     cause_event_id: str = Field(max_length=64)
-    state: str = Field(max_length=20, index=True)  # 'awaiting_contact' or a domain.NoticeState
+    state: str = Field(max_length=20, index=True)  # 'awaiting_contact', 'rendering' or a domain.NoticeState
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     document_no: str | None = Field(default=None, max_length=60)
     request_id: str | None = Field(default=None, max_length=64, index=True)
@@ -137,6 +137,8 @@ class NoticeRow(Base, table=True):
 
 
 AWAITING_CONTACT = "awaiting_contact"
+#: Numbered, its PDF to be laid out outside any transaction (usecases/notices.py).
+RENDERING = "rendering"
 
 
 class SerialRow(Base, table=True):
@@ -289,6 +291,21 @@ async def claim_waiting_notice(session: AsyncSession, notice_id: str, now: datet
         update(NoticeRow).where(NoticeRow.id == notice_id, NoticeRow.state == AWAITING_CONTACT)
         .values(updated_at=now).execution_options(synchronize_session=False))
     return await session.get(NoticeRow, notice_id) if taken.rowcount == 1 else None
+
+
+async def rendering_notices(session: AsyncSession, limit: int) -> Sequence[NoticeRow]:
+    """Notices numbered and waiting for their PDF, oldest first."""
+    q = select(NoticeRow).where(NoticeRow.state == RENDERING).order_by(NoticeRow.updated_at).limit(limit)
+    return (await session.exec(q)).all()
+
+
+async def claim_rendering(session: AsyncSession, notice_id: str, attempts: int, now: datetime) -> NoticeRow | None:
+    """Take a rendered notice to send it: a compare-and-set on its state and attempt, so that a
+    notice two passes rendered at once (replicas) is sent once."""
+    taken = await session.execute(
+        update(NoticeRow).where(NoticeRow.id == notice_id, NoticeRow.state == RENDERING, NoticeRow.attempts == attempts)
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    return await session.get(NoticeRow, notice_id, populate_existing=True) if taken.rowcount == 1 else None
 
 
 async def waiting_with_contact(session: AsyncSession, limit: int) -> list[str]:
@@ -470,6 +487,58 @@ async def message_counts(session: AsyncSession) -> dict[str, int]:
     res = await session.exec(select(MessageRow.state, func.count()).group_by(MessageRow.state))
     return {state: int(n) for state, n in res.all()}
 
+
+
+# --------------------------------------------------------------------------- assessment notices
+
+
+class AssessmentNoticeRow(Base, table=True):
+    """A year-end assessment notice (年终考核结果通知书, usecases/assessments.py): one per decision
+    (first, and on appeal), to the staff member's unit, sealed with the center's seal. Staff data
+    (name, grade) stays here and on internal topics; readable by that unit's head and the center."""
+
+    __tablename__ = "notify_assessment_notices"
+
+    id: str = Field(primary_key=True, max_length=32)
+    cause_event_id: str = Field(max_length=64, unique=True)  # the StaffAssessmentDecided: one notice each
+    assessment_id: str = Field(max_length=64, index=True)
+    year: int = Field(index=True)
+    staff_id: str = Field(max_length=32)
+    unit_code: str = Field(max_length=32, index=True)  # the staff member's unit: the addressee
+    seal_unit_code: str = Field(max_length=32)          # whose seal: the center's
+    on_appeal: bool = False
+    state: str = Field(max_length=20, index=True)       # requested, released, failed
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    document_no: str | None = Field(default=None, max_length=60)
+    request_id: str | None = Field(default=None, max_length=64, index=True)
+    attempts: int = 0
+    requested_at: datetime | None = None
+    sealed_at: datetime | None = None
+    sealed_document_no: str | None = Field(default=None, max_length=64)  # seal's number (verification page)
+    sealed_files: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    failure_reason: str | None = Field(default=None, max_length=30)
+    failure_detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=now_utc)
+    updated_at: datetime = Field(default_factory=now_utc)
+
+
+async def assessment_notice_by_request(session: AsyncSession, request_id: str) -> AssessmentNoticeRow | None:
+    return (await session.exec(select(AssessmentNoticeRow).where(AssessmentNoticeRow.request_id == request_id))).first()
+
+
+async def search_assessment_notices(session: AsyncSession, *, unit_code: str | None, year: int | None,
+                                    staff_id: str | None, limit: int, offset: int
+                                    ) -> tuple[int, Sequence[AssessmentNoticeRow]]:
+    q = select(AssessmentNoticeRow)
+    if unit_code:
+        q = q.where(AssessmentNoticeRow.unit_code == unit_code)
+    if year is not None:
+        q = q.where(AssessmentNoticeRow.year == year)
+    if staff_id:
+        q = q.where(AssessmentNoticeRow.staff_id == staff_id)
+    rows = (await session.exec(q.order_by(AssessmentNoticeRow.created_at.desc(), AssessmentNoticeRow.id)
+                               .offset(offset).limit(limit))).all()
+    return await _total(session, q, offset, limit, rows), rows
 
 
 # --------------------------------------------------------------------------- access log

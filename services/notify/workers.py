@@ -3,6 +3,8 @@
 - :class:`DeliveryWorker` (``notify-delivery``): sends the due SMS;
 - :func:`release_waiting_forever` (``notify-contact-rendezvous``): releases notices and surveys
   left waiting for a contact, and duty gaps left waiting for a duty manager;
+- :func:`render_waiting_forever` (``notify-render``): lays out the numbered notices' PDFs with no
+  transaction open and sends them to the seal;
 - :func:`seal_timeouts_forever` (``notify-seal-timeouts``): fails notices whose seal did not come.
 
 The delivery worker: picks due messages (quiet hours and retry backoffs respected by their
@@ -43,7 +45,7 @@ from .store import MessageRow, OptOutRow
 from .usecases import messages as messaging
 from .usecases.duty_gaps import DutyGaps, release_duty_gaps
 from .usecases.messages import SmsMetrics
-from .usecases.notices import Notices, release_waiting, sweep_timeouts
+from .usecases.notices import Notices, release_waiting, render_waiting, sweep_timeouts
 
 log = logging.getLogger(__name__)
 
@@ -228,34 +230,56 @@ async def _woken_or_after(event: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def release_waiting_forever(service: Service, notices: Notices, duty_gaps: DutyGaps | None = None) -> None:
-    """Run :func:`~.usecases.notices.release_waiting` (and
-    :func:`~.usecases.duty_gaps.release_duty_gaps`) whenever a commit asks for it
-    (``notices.rendezvous``) and every ``notify_contact_sweep_seconds`` besides; after a failure
-    (the database away) again soon, backing off (1 s doubling up to the period), or as soon as a
-    commit asks."""
-    period = notices.settings.notify_contact_sweep_seconds
+async def _look_whenever_asked(asked: asyncio.Event, period: float, look: Callable[[], Awaitable[None]],
+                               what: str) -> None:
+    """Run ``look`` whenever ``asked`` is set (a commit asks) and every ``period`` seconds besides;
+    after a failure (the database away) again soon, backing off (1 s doubling up to the period), or
+    as soon as a commit asks. The next look retries; nothing is lost meanwhile."""
 
-    async def look() -> None:
-        notices.rendezvous.clear()  # before looking: a commit during the look asks for another
-        await release_waiting(service, notices)
-        if duty_gaps is not None:
-            await release_duty_gaps(service, duty_gaps)
+    async def one() -> None:
+        asked.clear()  # before looking: a commit during the look asks for another
+        await look()
 
     def warn(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("releasing notices (or duty gaps) left waiting failed (retry in %.0fs): %r", wait, exc)
+        log.warning("%s failed (retry in %.0fs): %r", what, wait, exc)
 
     async def wait(seconds: float) -> None:
-        await _woken_or_after(notices.rendezvous, seconds)
+        await _woken_or_after(asked, seconds)
 
     while True:
-        # The next look retries; nothing is lost meanwhile.
         await AsyncRetrying(retry=retry_if_exception_type(Exception),
                             wait=wait_exponential(multiplier=1.0, min=min(1.0, period), max=period),
-                            sleep=wait, before_sleep=warn)(look)
-        await _woken_or_after(notices.rendezvous, period)
+                            sleep=wait, before_sleep=warn)(one)
+        await _woken_or_after(asked, period)
+
+
+async def release_waiting_forever(service: Service, notices: Notices, duty_gaps: DutyGaps | None = None) -> None:
+    """Run :func:`~.usecases.notices.release_waiting` (and
+    :func:`~.usecases.duty_gaps.release_duty_gaps`) whenever a commit asks for it
+    (``notices.rendezvous``) and every ``notify_contact_sweep_seconds`` besides."""
+
+    async def look() -> None:
+        await release_waiting(service, notices, render=False)  # rendering: render_waiting_forever
+        if duty_gaps is not None:
+            await release_duty_gaps(service, duty_gaps)
+
+    await _look_whenever_asked(notices.rendezvous, notices.settings.notify_contact_sweep_seconds, look,
+                               "releasing notices (or duty gaps) left waiting")
+
+
+async def render_waiting_forever(service: Service, notices: Notices) -> None:
+    """Lay out and send the notices left ``rendering`` whenever a commit numbered one
+    (``notices.render_wake``) and every ``notify_contact_sweep_seconds`` besides (a process that
+    stopped between the numbering and the render); a worker of its own, so that a long release
+    of waiting surveys never holds the notices back."""
+
+    async def look() -> None:
+        await render_waiting(service, notices)
+
+    await _look_whenever_asked(notices.render_wake, notices.settings.notify_contact_sweep_seconds, look,
+                               "rendering notices")
 
 
 async def seal_timeouts_forever(service: Service, notices: Notices) -> None:

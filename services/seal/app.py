@@ -40,6 +40,7 @@ def create_service(settings: SealSettings | None = None, provider: SignerProvide
     service.include_router(api.router)
     if settings.seal_auto_issue:
         service.subscribe("seal_auto_issue", handlers.unit_registered)
+        service.worker(workers.center_seal_auto_issue, name="seal-center-auto-issue")
     service.subscribe("seal_documents", handlers.seal_document)
     service.worker(workers.crl_refresher, name="seal-crl")
     service.worker(workers.log_checkpointer, name="seal-log-checkpoints")

@@ -52,6 +52,15 @@ class SealSettings(ServiceSettings):
         "document links). Default: the service's own http://host:port."
     )
     seal_county_name: str = Field("某某县", description="The county's name, used in the root certificate.")
+    seal_center_unit_code: str = Field(
+        "ZX", min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+        description="The center's own unit code: only its seal seals the center's documents of no case (the "
+        "year-end assessment notice); notify's ONEWINDOW_NOTIFY_CENTER_UNIT_CODE names the same unit.",
+    )
+    seal_center_name: str | None = Field(
+        None, description="The center's name as carved on its seal (the demo's auto-issue); default: "
+        "<county>行政审批服务中心.",
+    )
     seal_root_cert_file: Path | None = Field(
         None, description="Import this root certificate (PEM) on first start instead of creating one."
     )

@@ -1,6 +1,6 @@
 """Kafka subscribers: thin typed functions over the use cases (``app.py`` subscribes them).
 
-- group ``seal.seal_documents``: ``SealDocument`` commands in, ``DocumentSealed`` or
+- group ``seal.seal_documents``: ``SealDocument`` commands (v1, and v2 with documents of no case) in, ``DocumentSealed`` or
   ``SealingRefused`` out (through the outbox); a batch handler: a batch's documents are signed
   together (across the signing processes, ``seal_sign_workers``), recorded in order;
 - group ``seal.seal_auto_issue`` (only with ``seal_auto_issue`` on, the demo run):
@@ -12,13 +12,13 @@ The consumer gives each a unit of work and commits it after the handler.
 from __future__ import annotations
 
 from contracts.intake import UnitRegistered
-from contracts.seal import SealDocument
+from contracts.seal import SealDocument, SealDocumentV1
 from services.runtime.consumer import Batch, HandlerContext
 
 from .usecases import documents, seals
 
 
-async def seal_document(batch: Batch[SealDocument], ctx: HandlerContext | None = None) -> None:
+async def seal_document(batch: Batch[SealDocument | SealDocumentV1], ctx: HandlerContext | None = None) -> None:
     """The consumer hands a batch (one transaction); called with one command and its context
     (``seal_document(cmd, ctx)``), it seals that one."""
     if ctx is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from contracts.common import DocumentType
-from contracts.seal import RevocationReason, SealKind
+from contracts.seal import CenterDocumentType, RevocationReason, SealKind
 
 from . import domain, store
 from .adapters.verify import Verification
@@ -54,7 +54,8 @@ class SignatureAnswer(BaseModel):
 class RegisteredDocument(BaseModel):
     document_no: str = Field(description="number of the sealed document")
     unit_code: str = Field(description="unit whose seal was used")
-    document_type: DocumentType = Field(description="which notice or decision")
+    document_type: DocumentType | CenterDocumentType = Field(
+        description="which notice or decision, or a center document of no case (assessment)")
     title: str = Field(description="document title")
     signed_at: datetime = Field(description="when the service sealed it")
 
@@ -100,7 +101,8 @@ class VerificationAnswer(BaseModel):
 class DocumentStatus(BaseModel):
     document_no: str = Field(description="number of the sealed document")
     title: str = Field(description="document title")
-    document_type: DocumentType = Field(description="which notice or decision")
+    document_type: DocumentType | CenterDocumentType = Field(
+        description="which notice or decision, or a center document of no case (assessment)")
     unit_code: str = Field(description="unit whose seal was used")
     unit_name: str = Field(description="the unit's name")
     seal_name: str = Field(description="the seal used")

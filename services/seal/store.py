@@ -109,7 +109,9 @@ class RequestRow(Base, table=True):
 
     request_id: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(max_length=64)
-    receipt_no: str = Field(index=True, max_length=40)
+    # null for a document of no case (SealDocument v2, e.g. the year-end assessment): see reference
+    receipt_no: str | None = Field(default=None, index=True, max_length=40)
+    reference: str | None = Field(default=None, max_length=64)
     unit_code: str = Field(index=True, max_length=32)
     document_type: str = Field(max_length=32)
     requested_by: str = Field(max_length=64)
@@ -126,7 +128,8 @@ class DocumentRow(Base, table=True):
     document_no: str = Field(primary_key=True, max_length=64)
     token: str = Field(unique=True, max_length=64)  # capability for downloading the PDF
     request_id: str = Field(unique=True, max_length=64)
-    receipt_no: str = Field(index=True, max_length=40)
+    receipt_no: str | None = Field(default=None, index=True, max_length=40)  # null: a document of no case
+    reference: str | None = Field(default=None, max_length=64)  # what a document of no case is about
     unit_code: str = Field(index=True, max_length=32)
     year: int
     seq: int

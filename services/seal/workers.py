@@ -31,3 +31,10 @@ async def log_checkpointer(svc: "Service") -> None:
     while True:
         await asyncio.sleep(interval)
         await log.checkpoint_now(svc)
+
+
+async def center_seal_auto_issue(svc: "Service") -> None:
+    """The demo run: the center's own seal once at start (``seals.auto_issue_center``)."""
+    from .usecases import seals
+
+    await seals.auto_issue_center(svc)

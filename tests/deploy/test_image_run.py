@@ -18,32 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from contracts.common import Role
 from tests.e2e.harness import (
-    TEST_ENV, Suite, eventually, free_port, guide_items, issue_seals, mandatory_materials, postgres_databases,
+    TEST_ENV, Suite, eventually, free_port, postgres_databases,
 )
 from tools import image, kafka_local
+
+from .containers import approve_one_application, podman
 from tools.registry import BUS_SERVICES, DEFAULT_PORTS
 
 BUILD_TIMEOUT = 1500  # the first build on a fresh machine: mmdebstrap (~1-2 min), wheels, podman build
 pytestmark = [pytest.mark.containers, pytest.mark.e2e, pytest.mark.timeout(BUILD_TIMEOUT)]
-
-
-def _podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    try:
-        return image.podman(*args, check=check, timeout=timeout)
-    except image.ImageError as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +64,11 @@ class ContainerSuite(Suite):
             volumes = [f"{self.data_dir}:/var/lib/onewindow"]
             if name == "seal" and self.secrets_dir is not None:
                 volumes.append(f"{self.secrets_dir}:/run/secrets/onewindow-seal:ro")
-            _podman(*image.run_args(self.ref, self.container(name), name, env, volumes=volumes))
+            podman(*image.run_args(self.ref, self.container(name), name, env, volumes=volumes))
 
         def all_ready() -> bool:
             for n in names:
-                state = _podman("inspect", "--format", "{{.State.Status}}", self.container(n)).stdout.strip()
+                state = podman("inspect", "--format", "{{.State.Status}}", self.container(n)).stdout.strip()
                 if state not in ("running", "created"):
                     raise RuntimeError(f"container {n} is {state}:\n{self.log(n)[-4000:]}")
             return all(self.ready(n) for n in names)
@@ -90,7 +80,7 @@ class ContainerSuite(Suite):
             raise RuntimeError(f"containers not ready: {list(names)}\n{tails}") from None
 
     def log(self, service: str) -> str:
-        out = _podman("logs", self.container(service), check=False)
+        out = podman("logs", self.container(service), check=False)
         return (out.stdout or "") + (out.stderr or "")
 
     def stop(self, *names: str) -> None:
@@ -101,8 +91,8 @@ class ContainerSuite(Suite):
             if not left:
                 return
             with contextlib.suppress(subprocess.TimeoutExpired):
-                _podman("rm", "-f", "-t", grace, *left, check=False, timeout=120)
-            left = [c for c in left if _podman("container", "exists", c, check=False).returncode == 0]
+                podman("rm", "-f", "-t", grace, *left, check=False, timeout=120)
+            left = [c for c in left if podman("container", "exists", c, check=False).returncode == 0]
         if left:
             print(f"containers not removed: {left} (podman rm -f {' '.join(left)})", flush=True)
 
@@ -157,29 +147,29 @@ def container_suite(image_ref: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_a_service_refuses_to_start_without_its_required_settings(image_ref: str) -> None:
-    out = _podman("run", "--rm", "--network", "none", image_ref, "serve", "seal", check=False)
+    out = podman("run", "--rm", "--network", "none", image_ref, "serve", "seal", check=False)
     assert out.returncode == 78, out.stdout + out.stderr
     for setting in ("ONEWINDOW_AUTH_SECRET", "KAFKA_BOOTSTRAP_SERVERS", "ONEWINDOW_SEAL_KEY_PASSPHRASE_FILE"):
         assert setting in out.stderr, out.stderr
-    out = _podman("run", "--rm", "--network", "none", "-e", "ONEWINDOW_AUTH_SECRET=k", "-e",
+    out = podman("run", "--rm", "--network", "none", "-e", "ONEWINDOW_AUTH_SECRET=k", "-e",
                   "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9", "-e", "ONEWINDOW_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT",
                   image_ref, "serve", "intake", check=False)
     assert out.returncode == 78
     assert "ONEWINDOW_KAFKA_SASL_USERNAME" in out.stderr and "ONEWINDOW_KAFKA_SASL_PASSWORD" in out.stderr
     assert "ONEWINDOW_AUTH_SECRET" not in out.stderr and "KAFKA_BOOTSTRAP" not in out.stderr
     # One-shot commands are not refused.
-    out = _podman("run", "--rm", "--network", "none", image_ref, "settings", check=False)
+    out = podman("run", "--rm", "--network", "none", image_ref, "settings", check=False)
     assert out.returncode == 0 and "KAFKA_BOOTSTRAP_SERVERS" in out.stdout
 
 
 def test_the_image_runs_as_uid_10001_with_the_fonts_and_exposes_every_port(image_ref: str) -> None:
-    out = _podman("run", "--rm", "--network", "none", "--entrypoint", "sh", image_ref, "-c",
+    out = podman("run", "--rm", "--network", "none", "--entrypoint", "sh", image_ref, "-c",
                   "id -u; fc-list 2>/dev/null | wc -l; ls /usr/share/fonts/truetype; command -v tini; python3 -V")
     lines = out.stdout.split()
     assert lines[0] == "10001", out.stdout
     assert "wqy" in out.stdout and "arphic" in out.stdout and "/usr/bin/tini" in out.stdout
     assert "Python 3.11" in out.stdout
-    exposed = _podman("image", "inspect", "--format", "{{json .Config.ExposedPorts}}", image_ref).stdout
+    exposed = podman("image", "inspect", "--format", "{{json .Config.ExposedPorts}}", image_ref).stdout
     for port in {*DEFAULT_PORTS.values(), 8100}:
         assert f"{port}/tcp" in exposed, (port, exposed)
 
@@ -189,7 +179,7 @@ def test_every_service_is_ready_from_its_container(container_suite: ContainerSui
         r = container_suite.client(name).get("/readyz")
         assert r.status_code == 200, (name, r.text)
         assert r.json()["kafka"] == "ok"
-        running = _podman("inspect", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}",
+        running = podman("inspect", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}",
                           container_suite.container(name)).stdout.split()
         assert running == ["10001:10001", "true"], running
     db = "postgresql" if os.environ.get("ONEWINDOW_TEST_POSTGRES_URL") else "sqlite"
@@ -197,76 +187,5 @@ def test_every_service_is_ready_from_its_container(container_suite: ContainerSui
         assert (container_suite.data_dir / "intake.db").exists()
 
 
-def _explained(suite: ContainerSuite, check, what: str, timeout: float = 120):  # type: ignore[no-untyped-def]
-    """``eventually`` that, when time runs out, adds the containers' warnings and errors."""
-    try:
-        return eventually(check, timeout=timeout, what=what)
-    except AssertionError as exc:
-        notes = []
-        for name in BUS_SERVICES:
-            lines = [line for line in suite.log(name).splitlines()
-                     if any(level in line for level in ('"WARNING"', '"ERROR"', '"CRITICAL"', "Traceback"))]
-            notes.append(f"--- {name}: {len(lines)} warnings/errors\n" + "\n".join(lines[-8:]))
-        raise AssertionError(f"{exc}\n" + "\n".join(notes)) from None
-
-
-def _load_demo_catalog(suite: ContainerSuite) -> None:
-    from tools.demo import loader
-
-    token = suite.token("containers-demo", Role.CENTER_ADMIN, name="演示事项目录")
-    loader.load_into(suite.url("intake"), token)
-
-
 def test_one_application_from_the_window_to_the_sealed_notice_and_the_sms(container_suite: ContainerSuite) -> None:
-    suite = container_suite
-    _load_demo_catalog(suite)
-    item = next(i for i in guide_items(suite, "immediate"))
-    detail = suite.client("intake").get(f"/intake/guide/items/{item['code']}").json()
-    unit = detail["unit_code"]
-    issue_seals(suite, [unit])
-    clerk = suite.headers("containers-clerk", Role.CLERK, unit, "窗口工作人员")
-    mobile = "13900007777"
-    r = suite.client("intake").post("/intake/applications", headers=clerk, json={
-        "item_code": detail["code"], "materials": mandatory_materials(suite, detail["code"]), "accept_if_complete": True,
-        "applicant": {"type": "person", "name": "王小明", "mobile": mobile, "resident_id": "11010519491231002X"}})
-    assert r.status_code == 201, r.text
-    rn = r.json()["receipt_no"]
-    r = suite.client("intake").post(f"/intake/applications/{rn}/decision", headers=clerk, json={
-        "outcome": "approved", "decision_text": "经审查，申请材料齐全、符合法定形式，准予行政许可。"})
-    assert r.status_code == 200 and r.json()["status"] == "decided", r.text
-
-    notify = suite.client("notify")
-
-    def released() -> list[dict[str, Any]]:
-        r = notify.get("/notify/notices", params={"receipt_no": rn}, headers=clerk)
-        assert r.status_code == 200, r.text
-        items = r.json()["items"]
-        assert [n["document_type"] for n in items] == ["approval"] and items[0]["state"] == "released", items
-        return items
-
-    (notice,) = _explained(suite, released, "the approval notice released (sealed)")
-    link = notify.get(httpx.URL(notice["short_url"]).path)
-    assert link.status_code == 307, link.text
-    pdf = httpx.get(link.headers["location"], timeout=30)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    verdict = suite.client("seal").post("/seal/verify", content=pdf.content,
-                                        headers={"content-type": "application/pdf"}).json()
-    assert verdict["ok"] is True, verdict
-    sig = verdict["signatures"][0]
-    assert sig["intact"] and sig["chains_to_county_root"] and sig["seal_name"] == "行政审批专用章", sig
-
-    def delivered() -> list[dict[str, Any]]:
-        r = notify.get("/notify/messages", params={"receipt_no": rn}, headers=clerk)
-        assert r.status_code == 200, r.text
-        items = r.json()["items"]
-        assert {m["template"] for m in items} >= {"notice_approval"}, items
-        assert all(m["state"] == "delivered" for m in items), items
-        return items
-
-    messages = _explained(suite, delivered, "the notice's SMS delivered")
-    sms = next(m for m in messages if m["template"] == "notice_approval")
-    assert notice["short_url"] in sms["text"] and rn in sms["text"]
-    # The file provider's outbox, written by the notify container into the shared volume.
-    lines = eventually(lambda: [x for x in suite.sms_lines() if x["message_id"] == sms["id"]], timeout=30,
-                       what="the SMS in the outbox file")
-    assert lines[0]["mobile"] == mobile
+    approve_one_application(container_suite, "containers", "13900007777", "王小明")

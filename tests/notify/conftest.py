@@ -21,6 +21,7 @@ from services.notify.app import create_service
 from services.notify.config import NotifySettings
 from services.notify.domain import Outcome, SendResult
 from services.notify.providers.base import OutgoingSms, ProviderHealth, SmsProvider
+from services.notify.usecases.notices import render_waiting
 from services.runtime.testing import in_memory, publish
 
 RN = "2025-SJJ-00042"
@@ -67,7 +68,13 @@ class Harness:
     async def publish(self, event, *, id: str | None = None):
         env = await publish(self.service, event, id=id or uuid.uuid4().hex)
         self.published.append(env.id)
+        await self.render()
         return env
+
+    async def render(self) -> int:
+        """The release worker's render pass, by hand: notices are laid out after the transaction
+        that numbered them (usecases/notices.py), so a test sees the seal request once it ran."""
+        return await render_waiting(self.service, self.state.notices)
 
     async def events(self, cls=None) -> list:
         """Every event notify has put in its outbox (in order), optionally of one type."""

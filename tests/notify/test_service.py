@@ -148,7 +148,12 @@ async def test_refused_seal_fails_visibly_and_alerts_the_clerk(harness: Harness)
         token = h.service.auth.issue("S-CLERK", "clerk", UNIT)
         r = await client.post(f"/notify/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
-        assert r.json()["state"] == "requested" and r.json()["attempts"] == 2
+        # the retry keeps its number and is laid out again after the request's transaction
+        assert r.json()["state"] == "rendering" and r.json()["attempts"] == 1
+        await h.render()
+        r = await client.get(f"/notify/notices?receipt_no={RN}", headers={"Authorization": f"Bearer {token}"})
+        [again] = r.json()["items"]
+        assert (again["state"], again["attempts"]) == ("requested", 2)
         other = h.service.auth.issue("S-X", "clerk", "OTHER")
         r = await client.post(f"/notify/notices/{failed.notice_id}/retry", headers={"Authorization": f"Bearer {other}"})
         assert r.status_code == 403

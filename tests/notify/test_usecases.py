@@ -130,7 +130,8 @@ async def test_the_release_worker_retries_after_a_failure_and_on_a_commit(harnes
     h = harness
     calls: list[str] = []
 
-    async def flaky(service, notices_, now=None):
+    async def flaky(service, notices_, now=None, *, render=True):
+        assert render is False  # the render worker renders, not this one
         calls.append("look")
         if len(calls) == 1:
             raise ConnectionError("database away")

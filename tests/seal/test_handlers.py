@@ -19,8 +19,9 @@ from .service_helpers import UNIT_CODE, command, issue_no2, seal_service, settin
 
 def test_consumer_groups_keep_their_names(tmp_path: Path) -> None:
     plain = create_service(settings(tmp_path))
-    assert [(h.group, sorted(t.__name__ for t in h.types.values())) for h in plain.handlers] == [
-        ("seal.seal_documents", ["SealDocument"]),
+    # both versions of the command, in the one group (v2: documents of no case)
+    assert [(h.group, sorted(h.types)) for h in plain.handlers] == [
+        ("seal.seal_documents", ["onewindow.seal.SealDocument.v1", "onewindow.seal.SealDocument.v2"]),
     ]
     demo = create_service(settings(tmp_path, seal_auto_issue=True))
     assert [(h.group, h.name, h.topics) for h in demo.handlers] == [

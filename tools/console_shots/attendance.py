@@ -1,5 +1,5 @@
 """Screenshots of attendance (考勤管理): the monthly report (chart and table), the awards with the
-formula, staff and AB posts, the terminals, and a day's duty with trainings and leaves, at 1280 px
+formula, staff and AB posts, the terminals, a day's duty with trainings and leaves, and the year-end assessment, at 1280 px
 and 390 px, as the center admin. Changes nothing (the browser test registers the people first)."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from tools.console_screenshots import DESKTOP, PHONE, sign_in
 PAGES = (("manage-attendance", "/manage/attendance"), ("manage-attendance-awards", "/manage/attendance/awards"),
          ("manage-attendance-staff", "/manage/attendance/staff"),
          ("manage-attendance-terminals", "/manage/attendance/terminals"),
-         ("manage-attendance-duty", "/manage/attendance/duty"))
+         ("manage-attendance-duty", "/manage/attendance/duty"),
+         ("manage-attendance-assessments", "/manage/attendance/assessments"))
 
 
 def take(browser: Any, base: str, out: Path, check: Callable[[Any, str], None] | None) -> list[Path]:

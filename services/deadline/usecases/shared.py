@@ -43,11 +43,17 @@ def derived_id(*parts: object) -> str:
 
     It is ``str(uuid.uuid5(_NS, "|".join(parts)))``, computed without the ``UUID`` object (the
     watcher derives one per card): SHA-1 of namespace and name, version 5, RFC 4122 variant."""
-    digest = bytearray(hashlib.sha1(_NS_BYTES + "|".join(map(str, parts)).encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return uuid5_text(hashlib.sha1(_NS_BYTES + "|".join(map(str, parts)).encode()).digest())
+
+
+def uuid5_text(sha1_digest: bytes) -> str:
+    """The UUID (version 5, RFC 4122 variant) text of a SHA-1 digest of namespace and name."""
+    h = sha1_digest[:16].hex()
+    # Byte 6's high nibble is the version (5); byte 8's top two bits the variant (10).
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def who(staff: Staff) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from contracts.base import Event, utcnow
 from contracts.deadline import CalendarChanged, DeadlineMissed, DeadlineWarned
@@ -29,6 +29,7 @@ from services.runtime import clock as suite_clock
 from .. import store
 from ..domain.calendar import CalendarBook
 from ..domain.clock import OVERDUE, warn_key
+from .rollover import Rollover
 from .shared import derived_id, save_clock, state_of
 
 if TYPE_CHECKING:
@@ -61,16 +62,19 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
 
     One transaction per batch, without the ORM on this path (a day's rollover may issue cards
     for a tenth of the open clocks at one midnight): the batch's rows are read with Core SELECTs
-    on the two indexes (locked on PostgreSQL), each clock is checked by the domain, the alert
-    columns that changed are written by one UPDATE per set of columns and the cards by one
-    outbox INSERT, each statement taking the batch as one parameter; the outbox rows are what
-    ``uow.emit`` would write (:func:`store.outbox_row`)."""
+    on the two indexes (locked on PostgreSQL); the domain decides each clock -- once per kind of
+    clock in the tick, applied to the clocks of that kind (:mod:`.rollover`), a clock with a stop,
+    an extension or a decision on its own; the alert columns that changed are written by one
+    UPDATE per set of columns and the cards by one outbox INSERT, each statement taking the batch
+    as one parameter; the outbox rows are what ``uow.emit`` would write (:func:`store.outbox_row`).
+    A crash mid-tick loses nothing and repeats nothing: each batch commits its rows and cards
+    together, the next tick takes what is still due, and card ids derive from the case."""
     st = state_of(service)
     batch_size = batch_size or st.settings.deadline_watch_batch_size
-    thresholds = st.thresholds
     outbox = service.db.tables.outbox
     result = TickResult()
     handled: set[str] = set()
+    rollover: Rollover | None = None
     while True:
         issued: list[Event] = []
         async with service.uow() as uow:
@@ -79,34 +83,30 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
             due, more = await store.due_clocks(session, now, batch_size, skip=handled)
             if not due:
                 break
+            if rollover is None:
+                rollover = Rollover(now, st.thresholds, service.db.is_sqlite, uow.source or "deadline")
             wall = suite_clock.system_now()  # housekeeping (updated_at, the outbox's created_at): the wall clock
-            ce_time = utcnow().isoformat()
-            source = uow.source or "deadline"
-            changes: list[tuple[tuple[str, ...], dict[str, Any]]] = []
-            cards: list[dict[str, Any]] = []
-            for taken in due:
-                clock = taken.clock
-                old_due_at = clock.due_at()
-                events = clock.check_alerts(cal, now=now, thresholds=thresholds)
-                values = store.alert_columns(clock, cal, thresholds)
-                changes.append((store.changed_alerts(taken, values, old_due_at), values))
-                values["b_receipt_no"] = clock.receipt_no
-                values["updated_at"] = wall
-                for e in events:
-                    cards.append(store.outbox_row(e, card_id(e), source, ce_time, wall))
-                issued.extend(events)
-                handled.add(clock.receipt_no)
-                st.alarm.nudge(values["due_at"], values["next_warning_at"])
-            await store.write_alerts(session, changes)
-            await store.add_outbox_rows(session, outbox, cards)
+            batch = rollover.begin(cal, utcnow().isoformat(), wall)
+            for values in due:
+                events = rollover.add(batch, values)
+                if events:
+                    issued.extend(events)
+                handled.add(values[0])
+            await store.write_alert_rows(session, batch.updates)
+            await store.add_outbox_json(session, outbox, batch.cards)
             await uow.commit()
-        if cards and uow.relay is not None:
+        if batch.cards and uow.relay is not None:
             uow.relay.wake()
+        st.alarm.nudge(*batch.nudges)
         st.metrics.count(issued)
+        for threshold, n in batch.warnings.items():
+            st.metrics.warnings.labels(str(threshold)).inc(n)
+        if batch.overdue:
+            st.metrics.overdue.inc(batch.overdue)
         result.batches += 1
         result.clocks += len(due)
-        result.warnings += sum(isinstance(e, DeadlineWarned) for e in issued)
-        result.overdue += sum(isinstance(e, DeadlineMissed) for e in issued)
+        result.warnings += sum(isinstance(e, DeadlineWarned) for e in issued) + sum(batch.warnings.values())
+        result.overdue += sum(isinstance(e, DeadlineMissed) for e in issued) + batch.overdue
         if not more:
             break
     return result

@@ -19,7 +19,7 @@ router = APIRouter(tags=["notify"])
 @router.get("/notices", summary="Notices and their saga state (staff)")
 async def list_notices(staff: CurrentStaff, uow: UoW, service: ServiceDep, receipt_no: ReceiptNo | None = None,
                        state: Annotated[str | None,
-                                        Query(description="awaiting_contact, requested, sealed, released, failed")] = None,
+                                        Query(description="awaiting_contact, rendering, requested, sealed, released, failed")] = None,
                        limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> NoticePage:
     total, rows = await notices.search_notices(uow, staff, receipt_no=receipt_no, state=state, limit=limit,
                                                offset=offset)

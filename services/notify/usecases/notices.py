@@ -10,6 +10,15 @@ the contact, the contact's for waiting notices). Whichever of the two commits la
 wakes :meth:`Notices.release_waiting`, which starts after both commits and so sees both; that
 sweep also runs periodically, for a process that died between the commit and the sweep.
 
+A notice is rendered outside any transaction: the transaction that decides to send it gives it
+its number and leaves it ``rendering``; the release worker (woken by that commit) reads the
+rendering notices, lays out their PDFs with no transaction open, and then, in one short
+transaction, takes each (a compare-and-set on its state and attempt) and sends it to the seal.
+Rendering inside the deciding transaction held SQLite's one write lock for the whole layout
+(~10 ms a notice, a batch of them together), and every other writer of the service waited in
+SQLite's busy handler. A process that stops between the two finds its ``rendering`` notices again
+on its next sweep; two replicas may both render one, only one takes it.
+
 :class:`Notices` is shared state (``service.state.notices``: the settings, the metrics and the
 rendezvous event the release worker waits on); the module's functions are the use cases of the
 sweeps and of the staff's requests about notices."""
@@ -42,7 +51,7 @@ from .. import domain, store
 from ..adapters import notice_pdf, rendering
 from ..config import NotifySettings
 from ..domain import Category, NoticeState, SealAnswer
-from ..store import AWAITING_CONTACT, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
+from ..store import AWAITING_CONTACT, RENDERING, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
 from .access import check_case_access
 from .messages import Emitter, SmsMetrics, SmsRequest, queue_sms
 
@@ -60,6 +69,7 @@ def _strip(text: str | None) -> str | None:
 
 
 _WAKE = "notify.release_waiting"
+_RENDER_WAKE = "notify.render_waiting"
 
 
 class Notices:
@@ -70,6 +80,11 @@ class Notices:
         #: that is there, or a duty gap waiting for a duty manager who is known (duty_gaps.py):
         #: the release worker (workers.py) waits on it.
         self.rendezvous = asyncio.Event()
+        #: Set after a commit that numbered a notice: the render worker (workers.py) waits on it.
+        self.render_wake = asyncio.Event()
+        #: One render pass at a time in this process (the render worker, a sweep, a test's pass):
+        #: two at once would lay out the same notices twice (only one would be sent).
+        self._render_lock = asyncio.Lock()
 
     def wake_after_commit(self, session: AsyncSession) -> None:
         """Run :meth:`release_waiting` once this transaction has committed (not before: it must
@@ -109,13 +124,15 @@ class Notices:
         return n
 
     async def advance(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
-        case = await uow.session.get(CaseRow, row.receipt_no)
         contact = await uow.session.get(ContactRow, row.receipt_no)
         if contact is None:
             row.state = AWAITING_CONTACT  # addressed by full name: wait for intake.contacts
             self.wake_after_commit(uow.session)  # the contact may be committing right now
             return
-        await self._render_and_send(uow, row, case, contact, now)
+        if row.document_no is None:
+            await self._number_new(uow, row, now)
+        else:
+            self._number(uow, row, now)  # a retry keeps its number
 
     async def release_waiting(self, uow: Callable[[], AbstractAsyncContextManager[Any]],
                               now: datetime | None = None, limit: int = 100) -> tuple[int, bool]:
@@ -182,24 +199,71 @@ class Notices:
             **facts,
         }
 
-    async def _render_and_send(self, uow: Emitter, row: NoticeRow, case: CaseRow | None, contact: ContactRow,
-                               now: datetime) -> None:
+    async def _number_new(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
+        kind = domain.NOTICE_KINDS[DocumentType(row.document_type)]
+        year = int(local_date(self.settings, now)[:4])  # type: ignore[index]
+        serial = await store.next_serial(uow.session, row.unit_code, kind.number_prefix, year)
+        row.document_no = domain.document_number(kind, row.unit_code, year, serial)
+        self._number(uow, row, now)
+
+    def _number(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
+        """The notice has its number (kept on a retry) and its date: it waits for the render pass,
+        which this transaction's commit wakes."""
+        row.facts = {**row.facts, "issued_on": row.facts.get("issued_on") or local_date(self.settings, now)}
+        row.state, row.updated_at = RENDERING, now
+        row.failure_reason = row.failure_detail = None
+        if not uow.session.info.get(_RENDER_WAKE):
+            uow.session.info[_RENDER_WAKE] = True
+            sa_event.listen(uow.session.sync_session, "after_commit", lambda _s: self.render_wake.set())
+
+    async def render_waiting(self, uow: Callable[[], AbstractAsyncContextManager[Any]],
+                             now: datetime | None = None, limit: int = 16) -> tuple[int, bool]:
+        """One pass: render up to ``limit`` notices left ``rendering`` with no transaction open,
+        then send those still waiting (same state, same attempt) to the seal in one transaction.
+        Returns how many went and whether more may be left."""
+        async with self._render_lock:
+            return await self._render_pass(uow, now, limit)
+
+    async def _render_pass(self, uow: Callable[[], AbstractAsyncContextManager[Any]],
+                           now: datetime | None, limit: int) -> tuple[int, bool]:
+        s = self.settings
+        async with uow() as u:  # reads only: no write lock taken
+            rows = await store.rendering_notices(u.session, limit)
+            jobs = []
+            for row in rows:
+                case = await u.session.get(CaseRow, row.receipt_no)
+                contact = await u.session.get(ContactRow, row.receipt_no)
+                if contact is not None:
+                    jobs.append((row.id, row.attempts, DocumentType(row.document_type), self._context(row, case, contact)))
+        done: list[tuple[str, int, Any, Any, Exception | None]] = []
+        for notice_id, attempts, doc_type, context in jobs:
+            try:
+                doc = rendering.render_notice(doc_type, context)
+                rendered = await asyncio.to_thread(notice_pdf.render_pdf, doc, font_path=str(s.notify_cjk_font))
+                done.append((notice_id, attempts, doc, rendered, None))
+            except Exception as exc:  # noqa: BLE001 - a notice that cannot be produced fails visibly
+                log.exception("notice %s could not be rendered", notice_id)
+                done.append((notice_id, attempts, None, None, exc))
+        sent = 0
+        if done:
+            async with uow() as u:
+                at = now or clock.now()
+                for notice_id, attempts, doc, rendered, exc in done:
+                    row = await store.claim_rendering(u.session, notice_id, attempts, at)
+                    if row is None:
+                        continue  # taken meanwhile (another replica's pass)
+                    if exc is not None:
+                        await self._fail(u, row, NoticeFailureReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}", at)
+                    else:
+                        await self._send(u, row, doc, rendered, at)
+                        sent += 1
+                await u.commit()
+        return sent, len(rows) >= limit
+
+    async def _send(self, uow: Emitter, row: NoticeRow, doc: Any, rendered: Any, now: datetime) -> None:
         s = self.settings
         doc_type = DocumentType(row.document_type)
         kind = domain.NOTICE_KINDS[doc_type]
-        today = local_date(s, now)
-        if row.document_no is None:
-            year = int(today[:4])  # type: ignore[index]
-            serial = await store.next_serial(uow.session, row.unit_code, kind.number_prefix, year)
-            row.document_no = domain.document_number(kind, row.unit_code, year, serial)
-        row.facts = {**row.facts, "issued_on": row.facts.get("issued_on") or today}
-        try:
-            doc = rendering.render_notice(doc_type, self._context(row, case, contact))
-            rendered = await asyncio.to_thread(notice_pdf.render_pdf, doc, font_path=str(s.notify_cjk_font))
-        except Exception as exc:  # noqa: BLE001 - a notice that cannot be produced fails visibly
-            log.exception("notice %s for %s could not be rendered", row.document_type, row.receipt_no)
-            await self._fail(uow, row, NoticeFailureReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}", now)
-            return
         row.attempts += 1
         row.request_id = f"{row.id}-{row.attempts}"
         row.state, row.requested_at, row.updated_at = NoticeState.REQUESTED.value, now, now
@@ -225,7 +289,9 @@ class Notices:
         row = await store.notice_by_request(uow.session, event.request_id)
         if row is None:
             return None  # a document intake (or staff) had sealed, not one of ours
-        nxt = domain.notice_next(NoticeState(row.state) if row.state != AWAITING_CONTACT else NoticeState.REQUESTED,
+        # awaiting the contact or rendering (a retry): the seal answered an earlier request
+        nxt = domain.notice_next(NoticeState(row.state) if row.state not in (AWAITING_CONTACT, RENDERING)
+                                 else NoticeState.REQUESTED,
                                  SealAnswer.SEALED,
                                  failed_by_refusal=row.failure_reason == NoticeFailureReason.SEALING_REFUSED.value)
         if nxt is not NoticeState.RELEASED:
@@ -297,7 +363,8 @@ class Notices:
                 receipt_no=row.receipt_no, staff_id=staff.staff_id), now, self.metrics)
 
     async def retry(self, uow: Emitter, row: NoticeRow, now: datetime) -> bool:
-        if domain.notice_next(NoticeState(row.state), SealAnswer.RETRY) is not NoticeState.REQUESTED:
+        if row.state in (AWAITING_CONTACT, RENDERING) or \
+                domain.notice_next(NoticeState(row.state), SealAnswer.RETRY) is not NoticeState.REQUESTED:
             return False
         await self.advance(uow, row, now)
         return True
@@ -330,13 +397,27 @@ def acceptance_facts(case_kind: CaseKind, promised_days: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- sweeps
 
 
-async def release_waiting(service: Any, notices: Notices, now: datetime | None = None) -> int:
-    """Release every notice (and survey) left waiting for a contact that has arrived; returns how
-    many notices went to the seal (``service`` gives the units of work)."""
+async def release_waiting(service: Any, notices: Notices, now: datetime | None = None, *, render: bool = True) -> int:
+    """Release every notice (and survey) left waiting for a contact that has arrived, then render
+    and send every notice left ``rendering`` (unless ``render`` is false: the release worker leaves
+    that to the render worker); returns how many notices were released from waiting (``service``
+    gives the units of work)."""
     total, more = 0, True
     while more:
         released, more = await notices.release_waiting(service.uow, now)
         total += released
+    if render:
+        await render_waiting(service, notices, now)
+    return total
+
+
+async def render_waiting(service: Any, notices: Notices, now: datetime | None = None) -> int:
+    """Render and send every notice left ``rendering``; returns how many went to the seal."""
+    total, more = 0, True
+    while more:
+        sent, more = await notices.render_waiting(service.uow, now)
+        total += sent
+        more = more and sent > 0  # a full pass that sent nothing: another replica has them
     return total
 
 
@@ -354,7 +435,7 @@ async def sweep_timeouts(service: Any, notices: Notices, now: datetime | None = 
 # --------------------------------------------------------------------------- requests
 
 #: A notice's states as stored: waiting for the applicant's contact, then the saga's.
-NOTICE_STATES = frozenset({AWAITING_CONTACT, *(s.value for s in NoticeState)})
+NOTICE_STATES = frozenset({AWAITING_CONTACT, RENDERING, *(s.value for s in NoticeState)})
 
 
 async def search_notices(uow: Emitter, staff: Staff, *, receipt_no: str | None, state: str | None, limit: int,

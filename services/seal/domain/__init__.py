@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Iterable
 
 from contracts.common import DocumentType
-from contracts.seal import REFUSAL_TEXT, RefusalCode, SealKind
+from contracts.seal import CENTER_DOCUMENT_TITLES, REFUSAL_TEXT, CenterDocumentType, RefusalCode, SealKind
 from services.runtime import errors
 # Start dates, cut-over dates, months and working hours are local (the center's time zone).
 from services.runtime.workdays import TZ, local, local_date, period_of
@@ -45,6 +45,7 @@ DOCUMENT_TITLES: dict[DocumentType, str] = {
     DocumentType.JOINT: "联办告知书",
     DocumentType.EXTENSION: "延长审批期限告知书",
     DocumentType.SUPERVISION: "业务督办通知书",
+    **CENTER_DOCUMENT_TITLES,  # type: ignore[dict-item]
 }
 
 
@@ -102,8 +103,11 @@ def pick_seal(seals: Iterable[Seal], unit_code: str, kind: SealKind, at: datetim
     return mine[0]
 
 
-def check_use(seal: Seal | None, unit_code: str, document_type: DocumentType, at: datetime) -> Refusal | None:
-    """None if ``seal`` may seal a ``document_type`` of ``unit_code`` at ``at``; else why not."""
+def check_use(seal: Seal | None, unit_code: str, document_type: DocumentType | CenterDocumentType, at: datetime,
+              center_unit_code: str | None = None) -> Refusal | None:
+    """None if ``seal`` may seal a ``document_type`` of ``unit_code`` at ``at``; else why not. A
+    center document (the year-end assessment) is the center's decision: only a seal of the
+    center's own unit (``center_unit_code``) may seal it, and no unit's seal lists it in its scope."""
     if seal is None:
         return Refusal(RefusalCode.NO_SEAL)
     if seal.unit_code != unit_code:
@@ -121,6 +125,10 @@ def check_use(seal: Seal | None, unit_code: str, document_type: DocumentType, at
         and local_date(at) > seal.approvals_until
     ):
         return Refusal(RefusalCode.OLD_SEAL_AFTER_CUTOVER)
+    if isinstance(document_type, CenterDocumentType):
+        if center_unit_code is None or seal.unit_code != center_unit_code:
+            return Refusal(RefusalCode.OUT_OF_SCOPE)
+        return None
     if document_type not in seal.scope:
         return Refusal(RefusalCode.OUT_OF_SCOPE)
     return None

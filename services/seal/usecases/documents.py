@@ -1,6 +1,10 @@
 """Sealed documents: a SealDocument command sealed (or refused), a PDF verified, a sealed document's
 public record and its file.
 
+A request is a SealDocument v1 (a notice or decision of an application) or v2 (the same, or a
+document of the center's that belongs to no application: a ``reference`` instead of a receipt
+number, only the center's seal); every outcome is a v2 event (``reference`` added).
+
 Sealing is idempotent twice over: the runtime's inbox drops a redelivered command (same
 ``ce_id``), and a repeated ``request_id`` (a requester's retry with a new ``ce_id``) gets the first
 answer again without sealing a second document.
@@ -28,8 +32,8 @@ from cryptography.hazmat.primitives import serialization
 
 from contracts.base import Event
 from contracts.seal import (
-    REFUSAL_TEXT, DocumentFormat, DocumentSealed, RefusalCode, SealDocument, SealedFile, SealingRefused,
-    SignatureFormat,
+    REFUSAL_TEXT, DocumentFormat, DocumentSealed, RefusalCode, SealDocument, SealDocumentV1, SealedFile,
+    SealingRefused, SignatureFormat,
 )
 from services.runtime import clock
 from services.runtime.metrics import RuntimeMetrics
@@ -77,7 +81,8 @@ def public_page_url(svc: "Service", document_no: str) -> str:
 # -- sealing -------------------------------------------------------------------------------------
 
 async def seal_document(
-    svc: "Service", uow: UnitOfWork, cmd: SealDocument, event_id: str, now: datetime | None = None,
+    svc: "Service", uow: UnitOfWork, cmd: "SealDocument | SealDocumentV1", event_id: str,
+    now: datetime | None = None,
 ) -> Event:
     """Seal the document a command asks for (or refuse it, with a reason), in the caller's unit of
     work: the file, the rows, the usage-log entry and the outcome event. The caller commits."""
@@ -85,7 +90,8 @@ async def seal_document(
 
 
 async def seal_documents(
-    svc: "Service", uow: UnitOfWork, items: list[tuple[SealDocument, str]], now: datetime | None = None,
+    svc: "Service", uow: UnitOfWork, items: list[tuple["SealDocument | SealDocumentV1", str]],
+    now: datetime | None = None,
 ) -> list[Event]:
     """Seal (or refuse) several commands, ``(command, event id)``, in the caller's unit of work,
     their outcomes in order. Three steps: each command is checked and given its document number
@@ -99,8 +105,8 @@ async def seal_documents(
     events: list[Event | None] = [None] * len(items)
     todo = list(enumerate(items))
     while todo:
-        wave: list[tuple[int, tuple[SealDocument, str]]] = []
-        later: list[tuple[int, tuple[SealDocument, str]]] = []
+        wave: list[tuple[int, tuple[SealDocument | SealDocumentV1, str]]] = []
+        later: list[tuple[int, tuple[SealDocument | SealDocumentV1, str]]] = []
         ids: set[str] = set()
         for index, item in todo:
             (later if item[0].request_id in ids else wave).append((index, item))
@@ -127,7 +133,7 @@ async def seal_documents(
 class _Plan:
     """A command checked and numbered, waiting for its files."""
 
-    cmd: SealDocument
+    cmd: "SealDocument | SealDocumentV1"
     event_id: str
     eid: str
     now: datetime
@@ -160,23 +166,24 @@ class PdfJob:
 
 
 async def _refuse(
-    svc: "Service", uow: UnitOfWork, cmd: SealDocument, event_id: str, now: datetime, code: RefusalCode,
+    svc: "Service", uow: UnitOfWork, cmd: "SealDocument | SealDocumentV1", event_id: str, now: datetime,
+    code: RefusalCode,
     seal_id: str | None = None,
 ) -> Event:
     session = uow.session
     metrics: SealMetrics | None = getattr(svc.state, "metrics", None)
     session.add(store.RequestRow(
-        request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
-        document_type=cmd.document_type.value, requested_by=cmd.requested_by, received_at=now,
-        outcome="refused", reason_code=code.value,
+        request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd),
+        unit_code=cmd.unit_code, document_type=cmd.document_type.value, requested_by=cmd.requested_by,
+        received_at=now, outcome="refused", reason_code=code.value,
     ))
     await store.append_log(
         session, at=now, action="refused", unit_code=cmd.unit_code, seal_id=seal_id, request_id=cmd.request_id,
         detail={"document_type": cmd.document_type.value, "reason_code": code.value,
-                "requested_by": cmd.requested_by, "receipt_no": cmd.receipt_no},
+                "requested_by": cmd.requested_by, **_subject(cmd.receipt_no, reference_of(cmd))},
     )
     event = SealingRefused(
-        request_id=cmd.request_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
+        request_id=cmd.request_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd), unit_code=cmd.unit_code,
         document_type=cmd.document_type, reason_code=code, reason=REFUSAL_TEXT[code], refused_at=now,
     )
     await uow.emit(event, id=outcome_id(event_id))
@@ -187,7 +194,7 @@ async def _refuse(
 
 
 async def _plan(
-    svc: "Service", uow: UnitOfWork, cmd: SealDocument, event_id: str, now: datetime | None,
+    svc: "Service", uow: UnitOfWork, cmd: "SealDocument | SealDocumentV1", event_id: str, now: datetime | None,
     taken: dict[tuple[str, int], int],
 ) -> "Event | _Plan":
     """The rules, the formats and the document number; the refusal (recorded) when refused."""
@@ -204,7 +211,8 @@ async def _plan(
 
     rows = await store.seals_of(session, cmd.unit_code)
     chosen = domain.pick_seal([r.rule_view() for r in rows], cmd.unit_code, cmd.seal_kind, now)
-    refusal = domain.check_use(chosen, cmd.unit_code, cmd.document_type, now)
+    refusal = domain.check_use(chosen, cmd.unit_code, cmd.document_type, now,
+                               center_unit_code=settings.seal_center_unit_code)
     if refusal is not None:
         return await _refuse(svc, uow, cmd, event_id, now, refusal.code, chosen.seal_id if chosen else None)
     assert chosen is not None
@@ -326,24 +334,25 @@ async def _record(svc: "Service", uow: UnitOfWork, plan: _Plan, made: "_Made | R
     digest, token, rel_path = primary.sha256, primary.token, primary.path
     session.add(store.DocumentRow(
         document_no=document_no, token=token, request_id=cmd.request_id, receipt_no=cmd.receipt_no,
-        unit_code=cmd.unit_code, year=year, seq=plan.seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
+        reference=reference_of(cmd), unit_code=cmd.unit_code, year=year, seq=plan.seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
         title=cmd.title, sha256=digest, size_bytes=len(signed), path=rel_path, signed_at=now,
         requested_by=cmd.requested_by, printed_no=cmd.printed_no,
     ))
     session.add(store.RequestRow(
-        request_id=cmd.request_id, event_id=plan.event_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code,
-        document_type=cmd.document_type.value, requested_by=cmd.requested_by, received_at=now,
-        outcome="sealed", document_no=document_no,
+        request_id=cmd.request_id, event_id=plan.event_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd),
+        unit_code=cmd.unit_code, document_type=cmd.document_type.value, requested_by=cmd.requested_by,
+        received_at=now, outcome="sealed", document_no=document_no,
     ))
     await store.append_log(
         session, at=now, action="sealed", unit_code=cmd.unit_code, seal_id=row.seal_id,
         document_no=document_no, request_id=cmd.request_id,
         detail={"document_type": cmd.document_type.value, "sha256": digest, "cert_serial": primary.cert_serial,
                 "files": {f.format: {"sha256": f.sha256, "cert_serial": f.cert_serial} for f, _ in files},
-                "requested_by": cmd.requested_by, "receipt_no": cmd.receipt_no},
+                "requested_by": cmd.requested_by, **_subject(cmd.receipt_no, reference_of(cmd))},
     )
     event = DocumentSealed(
-        request_id=cmd.request_id, receipt_no=cmd.receipt_no, unit_code=cmd.unit_code, document_no=document_no,
+        request_id=cmd.request_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd), unit_code=cmd.unit_code,
+        document_no=document_no,
         document_type=cmd.document_type, sha256=digest, size_bytes=len(signed),
         url=document_url(svc, token, primary.format), seal_id=row.seal_id, seal_serial=primary.cert_serial,
         signed_at=now, files=[f for _, f in files],
@@ -407,7 +416,18 @@ def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> 
     return asyncio.run(coro)
 
 
-def choose_formats(county: list[str], cmd: SealDocument) -> tuple[list[DocumentFormat], RefusalCode | None]:
+def reference_of(cmd: "SealDocument | SealDocumentV1") -> str | None:
+    """A v2 request's reference (a document of no case); v1 requests have none."""
+    return getattr(cmd, "reference", None)
+
+
+def _subject(receipt_no: str | None, reference: str | None) -> dict[str, str | None]:
+    """What the usage-log entry says the document is about: the receipt number as ever (the entries
+    of case documents hash as before), or for a document of no case its reference."""
+    return {"receipt_no": receipt_no} if receipt_no is not None else {"reference": reference}
+
+
+def choose_formats(county: list[str], cmd: "SealDocument | SealDocumentV1") -> tuple[list[DocumentFormat], RefusalCode | None]:
     """The formats to seal, PDF first: those asked for (each one the county issues), or without
     ``formats`` (requesters that predate it, e.g. notify) the county's formats this request can
     make — and the PDF when it can make none of them, so that a setting never loses a notice.
@@ -460,7 +480,7 @@ async def _repeat(svc: "Service", uow: UnitOfWork, earlier: store.RequestRow) ->
         files.sort(key=lambda f: f.format != "pdf")
         primary = next((f for f in files if f.token == doc.token), None)
         return DocumentSealed(
-            request_id=doc.request_id, receipt_no=doc.receipt_no, unit_code=doc.unit_code,
+            request_id=doc.request_id, receipt_no=doc.receipt_no, reference=doc.reference, unit_code=doc.unit_code,
             document_no=doc.document_no, document_type=doc.document_type, sha256=doc.sha256,
             size_bytes=doc.size_bytes, url=document_url(svc, doc.token, primary.format if primary else "pdf"),
             seal_id=doc.seal_id,
@@ -469,7 +489,8 @@ async def _repeat(svc: "Service", uow: UnitOfWork, earlier: store.RequestRow) ->
         )
     code = RefusalCode(earlier.reason_code or RefusalCode.SIGNING_FAILED.value)
     return SealingRefused(
-        request_id=earlier.request_id, receipt_no=earlier.receipt_no, unit_code=earlier.unit_code,
+        request_id=earlier.request_id, receipt_no=earlier.receipt_no, reference=earlier.reference,
+        unit_code=earlier.unit_code,
         document_type=earlier.document_type, reason_code=code, reason=REFUSAL_TEXT[code],
         refused_at=store.aware(earlier.received_at),
     )

@@ -183,6 +183,33 @@ async def auto_issue(svc: "Service", uow: UnitOfWork, event: UnitRegistered) -> 
         log.info("no seal auto-issued for %s: %s", event.unit_code, exc.reason)
 
 
+async def auto_issue_center(svc: "Service") -> store.SealRow | None:
+    """The demo run (``seal_auto_issue``): the center's own seal, starting today, unless it has a
+    live one — it seals the center's documents of no case (the year-end assessment notice) and its
+    supervision notices. In production the center admin issues it like any unit's
+    (``POST /seal/seals`` with the center's unit code and ``scope: ["supervision"]``)."""
+    await root.ensure_open(svc)
+    settings = root.settings_of(svc)
+    code = settings.seal_center_unit_code
+    async with svc.uow() as uow:
+        existing = await store.seals_of(uow.session, code)
+        if any(r.kind == SealKind.APPROVAL.value and r.revoked_at is None for r in existing):
+            return None
+        try:
+            row, _ = await issue(
+                svc, uow, "auto-issue", unit_code=code,
+                unit_name=settings.seal_center_name or f"{settings.seal_county_name}行政审批服务中心",
+                seal_name="业务专用章", seal_no="", kind=SealKind.APPROVAL, start_date=clock.today(),
+                scope=frozenset({DocumentType.SUPERVISION}), approvals_until=None,
+            )
+        except (domain.RuleViolation, domain.InvalidInput) as exc:
+            log.warning("the center's seal was not auto-issued: %s", exc)
+            return None
+        await uow.commit()
+    log.info("the center's seal %s auto-issued (demo run)", row.seal_id)
+    return row
+
+
 async def revoke(
     svc: "Service", uow: UnitOfWork, staff_sub: str, seal_id: str, reason: RevocationReason, note: str | None,
 ) -> tuple[store.SealRow, datetime]:

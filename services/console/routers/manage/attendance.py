@@ -8,7 +8,10 @@ signed-in person's token; the services decide who may see and do what.
 - ``/manage/attendance/staff``: staff, AB posts, the weekend roster, and registering a person;
 - ``/manage/attendance/terminals``: registered terminals and the serial numbers refused as unknown;
 - ``/manage/attendance/duty?day=&month=``: a day's AB-post coverage, the month's training
-  sessions and leaves.
+  sessions and leaves;
+- ``/manage/attendance/assessments?year=``: the year-end assessment (年终考核) — proposed grades with
+  the formula, the center's decisions, and each decision's notice to the unit sealed by the center
+  (notify), opened through ``/manage/attendance/assessments/notices/{id}.pdf``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from contracts.common import Role
 from ... import charts, domain
 from ...clients import optional
 from ...store import SessionRow
-from ...web import check_csrf, console, redirect, render, require_role, staff, submit
+from ...web import check_csrf, console, problem_page, redirect, render, require_role, staff, submit
 
 router = APIRouter(prefix="/manage/attendance", tags=["console: management"])
 
@@ -38,7 +41,7 @@ MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PERIOD_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 STAFF_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 TABS = (("", "月度考勤"), ("/awards", "评先评优"), ("/staff", "人员与AB岗"), ("/terminals", "考勤机"),
-        ("/duty", "值守、学习与请假"))
+        ("/duty", "值守、学习与请假"), ("/assessments", "年终考核"))
 ROLES = {r.value: label for r, label in STAFF_ROLE_LABELS.items()}
 LEAVE_KINDS = {"personal": "事假", "sick": "病假", "annual": "年休假", "official": "公出", "compensatory": "调休",
                "other": "其他假"}
@@ -213,3 +216,42 @@ async def duty(request: Request, user: SessionRow = Staff, day: str = "", month:
     )
     return _page(request, "manage/attendance_duty.html", "/duty", day=the_day, month=month, slots=slots,
                  trainings=trainings, leaves=leaves, leave_kinds=LEAVE_KINDS)
+
+
+# ------------------------------------------------------------------------------------ the year-end assessment
+
+YEAR_RE = re.compile(r"^\d{4}$")
+NOTICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+NOTICE_STATES = {"requested": "用印中", "released": "已盖章", "failed": "用印失败"}
+
+
+@router.get("/assessments", summary="The year-end assessment: grades with the formula, decisions, sealed notices")
+async def assessments(request: Request, user: SessionRow = Staff, year: str = "") -> Response:
+    _manager(user)
+    this_year = domain.local_today().year
+    y = int(year.strip()) if YEAR_RE.fullmatch(year.strip()) and 2000 <= int(year.strip()) <= this_year else this_year
+    b = console(request).backends
+    rows, (notices, notices_missing) = await asyncio.gather(
+        b.get("attendance", f"/attendance/assessments/{y}", token=user.token),
+        optional(b.get("notify", "/notify/assessment-notices", token=user.token, params={"year": y, "limit": 200}),
+                 service="notify"),
+    )
+    by_staff: dict[str, list[dict[str, Any]]] = {}
+    for n in sorted((notices or {}).get("items", []), key=lambda n: n["created_at"]):
+        by_staff.setdefault(n["staff_id"], []).append(n)
+    return _page(request, "manage/attendance_assessments.html", "/assessments", year=y, rows=rows,
+                 notices=by_staff, notices_missing=notices_missing, states=NOTICE_STATES,
+                 formula=rows[0]["formula"] if rows else "")
+
+
+@router.get("/assessments/notices/{notice_id}.pdf", summary="A sealed assessment notice, from notify")
+async def assessment_notice_pdf(request: Request, notice_id: str, user: SessionRow = Staff) -> Response:
+    _manager(user)
+    if not NOTICE_ID_RE.fullmatch(notice_id):
+        return problem_page(request, 404, "没有这份通知书", "没有这份年终考核结果通知书。")
+    r = await console(request).backends.request("notify", "GET", f"/notify/assessment-notices/{notice_id}/file",
+                                                 token=user.token, params={"format": "pdf"})
+    name = "年终考核结果通知书.pdf"
+    return Response(r.content, media_type="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=\"assessment-{notice_id}.pdf\"; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, no-store"})
