@@ -25,6 +25,16 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
         pytest.fail(str(exc))
 
 
+def built_image() -> str:
+    """The suite's image, built by `onewindow image build` (cached: a no-op when nothing changed)."""
+    try:
+        result = image.build(log=lambda m: print(f"[image] {m}", flush=True))
+    except image.ImageError as exc:
+        pytest.fail(f"the image did not build: {exc}")
+    print(f"[image] {result.summary()}", flush=True)
+    return result.ref
+
+
 def explained(suite: Any, check, what: str, timeout: float = 120):  # type: ignore[no-untyped-def]
     """``eventually`` that, when time runs out, adds the containers' warnings and errors
     (``suite.log(name)``: a container's log)."""

@@ -34,7 +34,7 @@ from tests.e2e.harness import (
 from tools import image, kafka_local
 from tools.registry import BUS_SERVICES
 
-from .containers import approve_one_application, podman
+from .containers import approve_one_application, built_image, podman
 from .conftest import COMPOSE_DIR
 
 BUILD_TIMEOUT = 1500  # as test_image_run.py: the first image build on a fresh machine
@@ -90,12 +90,7 @@ class ComposeStack(Suite):
 
 @pytest.fixture(scope="module")
 def image_ref() -> str:
-    try:
-        result = image.build(log=lambda m: print(f"[image] {m}", flush=True))
-    except image.ImageError as exc:
-        pytest.fail(f"the image did not build: {exc}")
-    print(f"[image] {result.summary()}", flush=True)
-    return result.ref
+    return built_image()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from tests.e2e.harness import (
 )
 from tools import image, kafka_local
 
-from .containers import approve_one_application, podman
+from .containers import approve_one_application, built_image, podman
 from tools.registry import BUS_SERVICES, DEFAULT_PORTS
 
 BUILD_TIMEOUT = 1500  # the first build on a fresh machine: mmdebstrap (~1-2 min), wheels, podman build
@@ -38,12 +38,7 @@ pytestmark = [pytest.mark.containers, pytest.mark.e2e, pytest.mark.timeout(BUILD
 
 @pytest.fixture(scope="module")
 def image_ref() -> str:
-    try:
-        result = image.build(log=lambda m: print(f"[image] {m}", flush=True))
-    except image.ImageError as exc:
-        pytest.fail(f"the image did not build: {exc}")
-    print(f"[image] {result.summary()}", flush=True)
-    return result.ref
+    return built_image()
 
 
 class ContainerSuite(Suite):
