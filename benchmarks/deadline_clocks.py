@@ -23,13 +23,16 @@ What it does:
    clocks per CPU-second of both.
 
 With ``--database-url postgresql+psycopg://.../postgres`` a fresh database is created on that
-server for the run and dropped afterwards.
+server for the run and dropped afterwards. ``--batch N``: the watcher's batch size (default: the
+service's ``deadline_watch_batch_size``). ``--api-probe``: an API-like writer beside the rollover
+(a short write transaction every 10 ms in the same event loop, as the service's API has it) and
+how long it waited -- what a larger batch costs the API on SQLite (one writer at a time).
 
 ``python -m benchmarks.compare`` runs ``deadline_rollover`` (SQLite) and
 ``deadline_rollover_postgresql`` from here (:data:`benchmarks.compare.PLUGINS`): the watcher's
 rollover against a peer measured in the same round on a copy of the same database, the bare
 writes of the same rows with plain SQLAlchemy Core (one executemany UPDATE of the clocks' alert
-columns and one ``insert(outbox)`` of the same outbox rows per batch of 500, every value
+columns and one ``insert(outbox)`` of the same outbox rows per batch of the watcher's size, every value
 computed beforehand, nothing read). ratio = rollover clocks/s / bare-write clocks/s: the share
 of the bare writing speed the rollover keeps while it also reads the clocks and runs the domain.
 """
@@ -150,10 +153,11 @@ def drop_pg_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
-def _settings(data_dir: Path, database_url: str | None, batch: int = 500) -> DeadlineSettings:
+def _settings(data_dir: Path, database_url: str | None, batch: int | None = None) -> DeadlineSettings:
+    """The service's settings for a run; ``batch``: the watcher's batch size (else its default)."""
     return DeadlineSettings(
         data_dir=data_dir, database_url=database_url, auth_secret="bench" * 8, deadline_workers=False,
-        deadline_watch_batch_size=batch, log_json=False,
+        log_json=False, **({} if batch is None else {"deadline_watch_batch_size": batch}),
     )
 
 
@@ -195,7 +199,7 @@ async def base(clocks: int, postgres: str | None) -> Base:
 
 
 @contextlib.asynccontextmanager
-async def copy_of(b: Base, batch: int = 500) -> AsyncIterator[Any]:
+async def copy_of(b: Base, batch: int | None = None) -> AsyncIterator[Any]:
     """A service on a fresh copy of the base (file copy; ``CREATE DATABASE ... TEMPLATE``)."""
     tmp = Path(tempfile.mkdtemp(prefix="deadline-round-"))
     url = None
@@ -292,14 +296,50 @@ async def measure_rollover(svc: Any, now: datetime = None) -> Rollover:  # type:
     return Rollover(res.clocks, wall, cpu, await spent() if spent else None)
 
 
-async def rollover_rate(b: Base, batch: int = 500) -> tuple[float, int, Rollover]:
+class WriterProbe:
+    """An API-like writer beside the rollover, in the same process and event loop as a running
+    service has them: every ``every`` seconds a short transaction (one key-value row written,
+    committed); :attr:`waits` is how long each took. On SQLite it waits for the watcher's batch
+    to release the write lock (and for the event loop, which the batch's Python work holds)."""
+
+    def __init__(self, svc: Any, every: float = 0.01) -> None:
+        self.svc, self.every, self.waits = svc, every, []  # type: list[float]
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            t = time.perf_counter()
+            async with self.svc.uow() as uow:
+                await store.kv_set(uow.session, "bench-probe", str(n))
+                await uow.commit()
+            self.waits.append(time.perf_counter() - t)
+            n += 1
+            await asyncio.sleep(self.every)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> str:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        w = sorted(self.waits)
+        if not w:
+            return "API-like writer: no transaction finished"
+        return (f"API-like writer: {len(w)} transactions, wait median {w[len(w) // 2] * 1000:.1f} ms, "
+                f"p99 {w[min(len(w) - 1, int(len(w) * 0.99))] * 1000:.1f} ms, max {w[-1] * 1000:.1f} ms")
+
+
+async def rollover_rate(b: Base, batch: int | None = None) -> tuple[float, int, Rollover]:
     """The watcher's rollover at 00:00 on a copy of ``b``: (clocks/s, clocks, the measure)."""
     async with copy_of(b, batch) as svc:
         m = await measure_rollover(svc)
     return m.clocks / m.wall, m.clocks, m
 
 
-async def bare_writes_rate(b: Base, batch: int = 500) -> tuple[float, int]:
+async def bare_writes_rate(b: Base, batch: int | None = None) -> tuple[float, int]:
     """The same rows written with plain Core executemany statements, everything computed
     beforehand (untimed): (clocks/s, clocks)."""
     async with copy_of(b, batch) as svc:
@@ -321,6 +361,7 @@ async def bare_writes_rate(b: Base, batch: int = 500) -> tuple[float, int]:
                 rows = [store.outbox_row(e, watch.card_id(e), "deadline", ce_time, wall_now) for e in events]
                 cards.append([{**r, "headers": json.loads(r["headers"])} for r in rows])
         stmt = update(table).where(table.c.receipt_no == bindparam("b_receipt_no"))
+        batch = batch or st.settings.deadline_watch_batch_size
         t = time.perf_counter()
         for i in range(0, len(updates), batch):
             async with svc.db.engine.begin() as conn:
@@ -393,7 +434,9 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clocks", type=int, default=1_000_000)
     ap.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
-    ap.add_argument("--batch", type=int, default=500, help="clocks per watcher transaction")
+    ap.add_argument("--batch", type=int, default=None, help="clocks per watcher transaction (default: the service's setting)")
+    ap.add_argument("--api-probe", action="store_true",
+                    help="beside the rollover, an API-like writer (a short transaction every 10 ms): how long it waited")
     args = ap.parse_args()
 
     server_url = args.database_url
@@ -438,10 +481,15 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
         midnight = datetime(2025, 11, 18, 0, 0, tzinfo=TZ)
         load_before = os.getloadavg()
         spent = await server_cpu(svc)
+        probe = WriterProbe(svc) if args.api_probe else None
+        if probe:
+            probe.start()
         t, c = time.perf_counter(), time.process_time()
         res = await watch.watch_once(svc, midnight)
         roll_s, roll_cpu = time.perf_counter() - t, time.process_time() - c
         roll_server = await spent() if spent else None
+        if probe:  # its own CPU counts in this process's figures below (run without it for the rate)
+            print(f"  {await probe.stop()} (batches of {svc.state.deadline.settings.deadline_watch_batch_size})", flush=True)
         t = time.perf_counter()
         after = await watch.watch_once(svc, midnight)
         after_s = time.perf_counter() - t

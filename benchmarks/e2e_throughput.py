@@ -15,6 +15,14 @@ folder on free ports, issues every unit's No. 2 seal, sends a warm-up, then:
    and the suite's throughput as a ratio of it.
 
 Prints a JSON document (also written to ``--json``).
+
+``--compare VAR=A,B [--rounds N]`` measures instead one setting's values side by side: for each
+round and each value in turn, a fresh suite with ``VAR`` set to it, the warm-up and the saturated
+run (CPU per application per process included), then the medians per value, e.g. notify's font
+subsets kept or not (issue 19, goal 3)::
+
+    .venv/bin/python -m benchmarks.e2e_throughput --bootstrap 127.0.0.1:29592 --kafka-dir /tmp/nc-kafka \
+        --applications 300 --compare ONEWINDOW_NOTIFY_NOTICE_FONT_REUSE=false,true --rounds 2
 """
 
 from __future__ import annotations
@@ -24,13 +32,13 @@ import asyncio
 import json
 import platform
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import bus_throughput
-from benchmarks.e2e_common import (RssSampler, kafka_pid, load_average, mean_record_size, promised_items,
-                                   run_load, start_suite)
+from benchmarks import bus_throughput, e2e_common
+from benchmarks.e2e_common import RssSampler, kafka_pid, load_average, mean_record_size, promised_items, run_load
 
 
 def measure(bootstrap: str, applications: int, concurrency: int, kafka_dir: Path, paced: bool = True,
@@ -38,7 +46,7 @@ def measure(bootstrap: str, applications: int, concurrency: int, kafka_dir: Path
     data = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     out: dict[str, object] = {"machine": f"{platform.machine()}, {platform.python_version()}, "
                                          f"{__import__('os').cpu_count()} CPUs", "load_before": load_average()}
-    suite = start_suite(bootstrap, data)
+    suite = e2e_common.start_suite(bootstrap, data)
     try:
         pids = {**suite.pids(), "kafka": kafka_pid(kafka_dir) or 0}
         items = promised_items(suite)
@@ -74,6 +82,50 @@ def measure(bootstrap: str, applications: int, concurrency: int, kafka_dir: Path
     return out
 
 
+def compare(bootstrap: str, applications: int, concurrency: int, kafka_dir: Path, variable: str,
+            values: list[str], rounds: int) -> dict[str, object]:
+    """The saturated run with ``variable`` set to each of ``values`` in turn (a fresh suite each),
+    ``rounds`` times, alternating; medians per value."""
+    runs: list[dict[str, object]] = []
+    before = e2e_common.BENCH_ENV.get(variable)
+    try:
+        for r in range(rounds):
+            for value in values:
+                e2e_common.BENCH_ENV[variable] = value
+                data = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+                suite = e2e_common.start_suite(bootstrap, data)
+                try:
+                    pids = {**suite.pids(), "kafka": kafka_pid(kafka_dir) or 0}
+                    items = promised_items(suite)
+                    asyncio.run(run_load(suite, items, 20, concurrency=4, seed=99, pids=pids))
+                    time.sleep(5)
+                    load = load_average()
+                    sat = asyncio.run(run_load(suite, items, applications, concurrency=concurrency, seed=1 + r,
+                                               pids=pids)).summary()
+                finally:
+                    suite.down()
+                    shutil.rmtree(data, ignore_errors=True)
+                run = {"round": r, variable: value, "load_before": load, "load_after": load_average(), **sat}
+                print(f"round {r} {variable}={value}: {json.dumps(run, ensure_ascii=False)}")
+                runs.append(run)
+    finally:
+        if before is None:
+            e2e_common.BENCH_ENV.pop(variable, None)
+        else:
+            e2e_common.BENCH_ENV[variable] = before
+
+    def median(value: str, get) -> float:  # type: ignore[no-untyped-def]
+        return round(statistics.median(get(x) for x in runs if x[variable] == value), 1)
+
+    medians = {v: {"e2e_per_s": median(v, lambda x: x["e2e_per_s"]),
+                   "cpu_ms_per_application": {k: median(v, lambda x, k=k: x["cpu_ms_per_application"][k])
+                                              for k in runs[0]["cpu_ms_per_application"]},  # type: ignore[index]
+                   "cpu_ms_per_application_services": median(v, lambda x: x["cpu_ms_per_application_services"])}
+               for v in values}
+    return {"machine": f"{platform.machine()}, {platform.python_version()}, {__import__('os').cpu_count()} CPUs",
+            "variable": variable, "runs": runs, "medians": medians}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bootstrap", required=True)
@@ -82,8 +134,19 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--no-paced", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--compare", metavar="VAR=A,B", default=None,
+                    help="Saturated runs only, once per value of this environment variable, side by side.")
+    ap.add_argument("--rounds", type=int, default=2, help="With --compare: rounds of the values in turn.")
     args = ap.parse_args()
-    result = measure(args.bootstrap, args.applications, args.concurrency, args.kafka_dir, paced=not args.no_paced)
+    if args.compare:
+        variable, _, values = args.compare.partition("=")
+        if not variable or not values:
+            ap.error("--compare needs VAR=A,B")
+        result = compare(args.bootstrap, args.applications, args.concurrency, args.kafka_dir, variable,
+                         values.split(","), args.rounds)
+    else:
+        result = measure(args.bootstrap, args.applications, args.concurrency, args.kafka_dir,
+                         paced=not args.no_paced)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if args.json:

@@ -240,22 +240,137 @@ def _local_bootstrap() -> str | None:
     return kafka_local.bootstrap_of(kafka_local.read_properties(data_dir / "server.properties"))
 
 
+#: The service under test, run in a process of its own (as in production: the load comes from
+#: other processes). It is started from a source tree given on its command line, so that the
+#: HEAD's copy and the working tree's can be measured side by side in one run. A line protocol
+#: on stdin/stdout: ``mark`` (CPU counters restart), ``cpu`` (CPU seconds since the mark: the
+#: service's process, its signing processes), end of input: stop.
+_SERVE = r"""
+import asyncio, json, logging, os, sys, time
+from pathlib import Path
+cfg = json.loads(sys.argv[1])
+sys.path.insert(0, cfg["root"])
+os.chdir(cfg["root"])
+from services.runtime.testing import running
+from services.seal.app import create_service
+from services.seal.config import SealSettings
+logging.basicConfig(level=logging.WARNING)
+
+def children_cpu(pid):
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            kids = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                f = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+async def serve():
+    import httpx
+    from contracts.common import Role
+    svc = create_service(SealSettings(**cfg["settings"]))
+    async with running(svc):
+        token = svc.auth.issue("bench", Role.CENTER_ADMIN)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.api), base_url="http://seal") as c:
+            r = await c.post("/seal/seals", json={"unit_code": cfg["unit"], "unit_name": cfg["unit_name"],
+                                                  "start_date": "2024-08-01"},
+                             headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+        print("ready", flush=True)
+        loop = asyncio.get_running_loop()
+        own0 = kids0 = 0.0
+        while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
+            if line == "mark":
+                own0, kids0 = time.process_time(), children_cpu(os.getpid())
+                print("marked", flush=True)
+            elif line == "cpu":
+                print(json.dumps([time.process_time() - own0, children_cpu(os.getpid()) - kids0]), flush=True)
+
+asyncio.run(serve())
+"""
+
+
+class ServiceProcess:
+    """The seal service in a process of its own, started from the source tree ``root``."""
+
+    def __init__(self, root: Path, settings: dict, unit: str) -> None:
+        import json
+        import sys
+
+        self.args = [sys.executable, "-c", _SERVE, json.dumps(
+            {"root": str(root), "unit": unit, "unit_name": UNIT_NAME, "settings": settings})]
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def __aenter__(self) -> "ServiceProcess":
+        self.proc = await asyncio.create_subprocess_exec(*self.args, stdin=asyncio.subprocess.PIPE,
+                                                         stdout=asyncio.subprocess.PIPE)
+        try:
+            await self._expect("ready", 180)
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def _expect(self, word: str, timeout: float = 30) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        while True:
+            line = (await asyncio.wait_for(self.proc.stdout.readline(), timeout)).decode().strip()
+            if not line:
+                raise RuntimeError(f"the service process ended (waiting for {word!r})")
+            if line.startswith(word):
+                return line
+
+    async def say(self, line: str, answer: str) -> str:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+        return await self._expect(answer)
+
+    async def cpu(self) -> tuple[float, float]:
+        import json
+
+        own, kids = json.loads(await self.say("cpu", "["))
+        return own, kids
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 60)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
 async def bench_kafka(n: int, tmp: Path, bootstrap: str, rate: float | None = None, workers: int = 0,
-                      batch: int = 1) -> dict:
+                      batch: int = 1, root: Path | None = None, label: str = "") -> dict:
+    """End to end: the service in a process of its own (from the tree ``root``, default this
+    one); this process produces the commands and reads the outcomes, as a requester would."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     from contracts.envelope import Envelope, parse
     from contracts.topics import get_topic
-    from services.runtime.testing import running
-    from services.seal.app import create_service
 
     unit = f"B{uuid.uuid4().hex[:8].upper()}"
-    svc = create_service(_settings(tmp, kafka_bootstrap_servers=bootstrap, seal_sign_workers=workers,
-                                   consumer_batch_size=batch))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    async with running(svc):
-        await _issue(svc, unit)
+    tmp.mkdir(parents=True, exist_ok=True)
+    settings = {"data_dir": str(tmp), "seal_key_passphrase": PASSPHRASE, "log_json": False, "http_port": 8102,
+                "auth_secret": "benchmark-secret-0123456789-abcdefghij", "kafka_bootstrap_servers": bootstrap,
+                "seal_sign_workers": workers, "consumer_batch_size": batch}
+    root = root or Path(__file__).resolve().parent.parent
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    async with ServiceProcess(root, settings, unit) as service:
         await consumer.start()
         await producer.start()
         try:
@@ -264,14 +379,22 @@ async def bench_kafka(n: int, tmp: Path, bootstrap: str, rate: float | None = No
             await consumer.seek_to_end(*parts)
             for tp in parts:
                 await consumer.position(tp)
-            # warm up: one request answered means the service's consumer has joined its group
-            warm = Envelope.wrap(_command(0, unit))
-            await producer.send_and_wait(warm.topic, warm.body(), key=warm.key, headers=warm.kafka_headers())
-            deadline = time.perf_counter() + 120
-            warmed = False
-            while not warmed and time.perf_counter() < deadline:
+            # warm up: the consumer has joined its group, every signing process has its seal's
+            # signer and the notice's template
+            warm = [Envelope.wrap(_command(i, unit)) for i in range(max(1, workers) * max(batch, 4))]
+            waiting = {w.data.request_id for w in warm}
+            for w in warm:
+                await producer.send(w.topic, w.body(), key=w.key, headers=w.kafka_headers())
+            await producer.flush()
+            deadline = time.perf_counter() + 180
+            while waiting and time.perf_counter() < deadline:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
-                    warmed = warmed or any(parse(r.headers, r.value).data.request_id == warm.data.request_id for r in records)
+                    for r in records:
+                        waiting.discard(parse(r.headers, r.value).data.request_id)
+            if os.environ.get("SEAL_BENCH_PAUSE"):  # time to attach a profiler to the service
+                print(f"service pid {service.pid}", flush=True)
+                await asyncio.sleep(float(os.environ["SEAL_BENCH_PAUSE"]))
+            await service.say("mark", "marked")
             sent: dict[str, float] = {}
             latencies: list[float] = []
             start = time.perf_counter()
@@ -281,15 +404,14 @@ async def bench_kafka(n: int, tmp: Path, bootstrap: str, rate: float | None = No
                     env = Envelope.wrap(_command(i, unit))
                     sent[env.data.request_id] = time.perf_counter()
                     await producer.send(env.topic, env.body(), key=env.key, headers=env.kafka_headers())
-                    if rate:  # on a fixed schedule: the flush's time does not lower the offered rate
-                        await producer.flush()
+                    if rate:  # on a fixed schedule: the send's time does not lower the offered rate
                         await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.perf_counter()))
                 await producer.flush()
 
             async def read() -> None:
                 deadline = time.perf_counter() + max(120, n)
                 while len(latencies) < n and time.perf_counter() < deadline:
-                    for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for records in (await consumer.getmany(timeout_ms=100)).values():
                         now = time.perf_counter()
                         for rec in records:
                             rid = parse(rec.headers, rec.value).data.request_id
@@ -299,13 +421,17 @@ async def bench_kafka(n: int, tmp: Path, bootstrap: str, rate: float | None = No
             # read while producing, so that a paced run measures each answer when it arrives
             await asyncio.gather(produce(), read())
             wall = time.perf_counter() - start
+            own, kids = await service.cpu()
         finally:
             await producer.stop()
             await consumer.stop()
-    how = f"{rate:g} per second offered" if rate else f"{n} queued at once"
-    if workers:
-        how += f", {workers} signing processes, batches of {batch}"
-    return summary(f"end to end over Kafka ({how})", latencies, wall)
+    if len(latencies) < n:
+        raise RuntimeError(f"only {len(latencies)} of {n} notices came back sealed")
+    how = f"{rate:g}/s offered" if rate else f"{n} queued at once"
+    how += f", {workers} signing processes, batches of {batch}" if workers else f", in process, batches of {batch}"
+    own_ms, kids_ms = own * 1000 / n, kids * 1000 / n
+    how += f"; CPU ms each: {own_ms:.1f} service + {kids_ms:.1f} signing"
+    return summary(f"{label}end to end over Kafka ({how})", latencies, wall)
 
 
 def table(rows: list[dict]) -> str:
@@ -322,31 +448,47 @@ async def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="signing processes (seal_sign_workers); 0: none")
     ap.add_argument("--batch", type=int, default=8, help="stamp requests per transaction with signing processes")
     ap.add_argument("--rate", type=float, default=50.0, help="notices per second offered in the paced run")
+    ap.add_argument("--only", choices=("all", "kafka"), default="all", help="kafka: the end-to-end rows only")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="another source tree (e.g. `git archive HEAD services contracts` unpacked): each "
+                         "end-to-end row runs for it and for this tree, interleaved")
+    ap.add_argument("--rounds", type=int, default=1, help="end-to-end rounds (with --before: pairs)")
+    ap.add_argument("--load", choices=("both", "queued", "paced"), default="both",
+                    help="end to end: all queued at once, paced at --rate, or both")
     args = ap.parse_args()
     n = max(1, min(args.notices, 5000))
-    rows = [await bench_sign(min(n, 50), 1), await bench_sign(n, 1), await bench_sign(n, 4)]
-    rows = rows[1:]  # the first run only warms the font cache and imports
-    if args.workers:
-        rows.append(await bench_pool(n, args.workers))
-        rows.append(await bench_pool(n, args.workers, rate=args.rate))
+    rows: list[dict] = []
+    if args.only == "all":
+        rows = [await bench_sign(min(n, 50), 1), await bench_sign(n, 1), await bench_sign(n, 4)]
+        rows = rows[1:]  # the first run only warms the font cache and imports
+        if args.workers:
+            rows.append(await bench_pool(n, args.workers))
+            rows.append(await bench_pool(n, args.workers, rate=args.rate))
     with tempfile.TemporaryDirectory() as tmp:
-        # interleaved: the machine's load shifts between runs
-        for r in range(2):
-            rows.append(await bench_handler(n, Path(tmp) / f"handler{r}"))
-            if args.workers:
-                rows.append(await bench_handler(n, Path(tmp) / f"handler-pool{r}", args.workers, args.batch))
+        if args.only == "all":
+            # interleaved: the machine's load shifts between runs
+            for r in range(2):
+                rows.append(await bench_handler(n, Path(tmp) / f"handler{r}"))
+                if args.workers:
+                    rows.append(await bench_handler(n, Path(tmp) / f"handler-pool{r}", args.workers, args.batch))
         bootstrap = None if args.kafka == "off" else (_local_bootstrap() if args.kafka == "auto" else args.kafka)
         if bootstrap:
             host = bootstrap.split(":")[0]
             if host not in ("127.0.0.1", "localhost", "::1"):
                 raise SystemExit("the benchmark talks to a broker on this machine only")
-            rows.append(await bench_kafka(n, Path(tmp) / "kafka", bootstrap))
-            rows.append(await bench_kafka(min(n, 100), Path(tmp) / "kafka-paced", bootstrap, rate=10))
-            if args.workers:
-                rows.append(await bench_kafka(n, Path(tmp) / "kafka-pool", bootstrap, workers=args.workers,
-                                              batch=args.batch))
-                rows.append(await bench_kafka(n, Path(tmp) / "kafka-pool-paced", bootstrap, rate=args.rate,
-                                              workers=args.workers, batch=args.batch))
+            trees = [(args.before.resolve(), "before: "), (None, "after: ")] if args.before else [(None, "")]
+            cases = [dict(workers=args.workers, batch=args.batch)]
+            k = 0
+            for _round in range(max(1, args.rounds)):
+                for case in cases:
+                    for rate in {"both": (None, args.rate), "queued": (None,), "paced": (args.rate,)}[args.load]:
+                        for root, label in trees:
+                            k += 1
+                            row = await bench_kafka(n, Path(tmp) / f"kafka{k}", bootstrap, rate=rate, root=root,
+                                                    label=label, **case)
+                            print(f"{datetime.now(UTC):%H:%M:%S} load {os.getloadavg()[0]:.1f}: {row['case']}: "
+                                  f"{row['per_s']:.1f}/s p50 {row['p50']:.0f} p99 {row['p99']:.0f} ms", flush=True)
+                            rows.append(row)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d}")
     print(table(rows))

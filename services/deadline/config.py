@@ -16,7 +16,10 @@ class DeadlineSettings(ServiceSettings):
     deadline_watch_max_sleep_seconds: float = Field(
         60.0, gt=0, description="Longest the watcher sleeps between looks (it wakes earlier for a due card)."
     )
-    deadline_watch_batch_size: int = Field(500, ge=1, description="Clocks handled per watcher transaction.")
+    deadline_watch_batch_size: int = Field(
+        2000, ge=1,
+        description="Clocks handled per watcher transaction (on SQLite the API's writers wait at most one batch's writes).",
+    )
     deadline_recompute_chunk: int = Field(1000, ge=1, description="Clocks recomputed per transaction after a calendar change.")
     deadline_gauge_seconds: float = Field(30.0, gt=0, description="How often the open/overdue clock gauges are refreshed.")
     deadline_reply_days: int = Field(5, ge=1, description="Working days a unit has to reply to a supervision notice.")

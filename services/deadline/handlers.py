@@ -40,7 +40,7 @@ from contracts.intake import (
     SupplementRequestedV1,
     UnitRegistered,
 )
-from services.runtime.consumer import HandlerContext, Reject
+from services.runtime.consumer import Batch, HandlerContext, Reject
 from services.runtime.errors import DomainError
 
 from .usecases import clocks, violations
@@ -71,9 +71,16 @@ def _rejecting(event: CaseEvent) -> Iterator[None]:
         raise Reject(f"{type(event).__name__} for {event.receipt_no}: {exc.reason}") from None
 
 
-async def accepted(event: ApplicationAccepted, ctx: HandlerContext) -> None:
-    with _rejecting(event):
-        await clocks.start_clock(ctx.uow, state_of(ctx.service), event, cause=ctx.event_id)
+async def accepted(batch: Batch[ApplicationAccepted]) -> None:
+    """A batch handler (one accepted application each, the busiest event here): the clocks start
+    together (:func:`clocks.start_clocks`). A refused start fails the batch; the runtime then hands
+    each event alone, and the refused one goes to the dead letters with its reason."""
+    try:
+        await clocks.start_clocks(batch.uow, state_of(batch.service),
+                                  [(event, ctx.event_id) for event, ctx in batch])
+    except clocks.StartRefused as refused:
+        with _rejecting(refused.event):
+            raise refused.error from None
 
 
 async def supplement_requested(event: SupplementRequested | SupplementRequestedV1, ctx: HandlerContext) -> None:

@@ -16,6 +16,7 @@ Every instant is stored in UTC (SQLite hands datetimes back naive: :func:`aware`
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from sqlalchemy import (
     JSON, Column, DateTime, Index, String, Table, Text, UniqueConstraint, case, cast, func, literal_column, or_, text,
     type_coerce, update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +45,7 @@ from .domain.clock import OVERDUE, Clock, Extension, Stop
 from .domain.oversight import CaseSpan, InspectionSample, Period, SupervisionNotice, UnitStats
 
 Base, metadata = service_registry()
+log = logging.getLogger(__name__)
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -201,6 +204,9 @@ def clock_to_row(clock: Clock, cal: WorkCalendar, thresholds: Sequence[int], row
             due_date=clock.due_date,
             statutory_due_date=clock.statutory_due_date,
             state="running",
+            # Given, not defaulted (set below): SQLModel calls a default factory through
+            # inspect.signature(list) each time, most of a new row's cost.
+            stops=[], extensions=[], fired=[],
         )
     row.item_version = clock.item_version
     row.due_date = clock.due_date
@@ -264,10 +270,16 @@ def _due_columns(sqlite: bool) -> tuple[Any, ...]:
         elif sqlite and (name in _DAY_FIELDS or name in _INSTANT_FIELDS):
             column = type_coerce(column, String)
         columns.append(column)
-    # Last, the row's locator for the batch UPDATE: SQLite's rowid (no search of the receipt
-    # number's index per clock), PostgreSQL's receipt number.
-    locator = literal_column("deadline_clock.rowid") if sqlite else CLOCKS.c.receipt_no
-    return (*columns, CLOCKS.c.next_warning_at.is_not(None), locator)
+    # Last, the row's locator for the batch UPDATE, found without a search of the receipt
+    # number's index per clock: SQLite's rowid; PostgreSQL's ctid as text (a TID scan; the row is
+    # locked FOR UPDATE by the same transaction, so its version cannot move before the UPDATE).
+    # SQLite also gives the row's ``updated_at`` as stored: its SELECT runs before the write
+    # transaction begins (the sqlite3 module opens it at the first UPDATE), so the UPDATE only
+    # takes the row if nobody wrote it in between (:class:`ClocksChanged`).
+    if sqlite:
+        return (*columns, CLOCKS.c.next_warning_at.is_not(None), literal_column("deadline_clock.rowid"),
+                type_coerce(CLOCKS.c.updated_at, String))
+    return (*columns, CLOCKS.c.next_warning_at.is_not(None), cast(literal_column("deadline_clock.ctid"), Text))
 
 
 _DUE_COLUMNS = {sqlite: _due_columns(sqlite) for sqlite in (False, True)}
@@ -319,6 +331,8 @@ async def due_clocks(
     dialect = session.bind.dialect.name if session.bind is not None else ""
     postgres, sqlite = dialect == "postgresql", dialect == "sqlite"
     conn = await session.connection()  # Core statements: the session's transaction, without the ORM's execute
+    if sqlite:
+        await _rollover_cache(conn)  # before the SELECT: the pages it reads are the ones the batch rewrites
     taken: dict[str, Sequence[Any]] = {}
     more = False
     for column in (CLOCKS.c.due_at, CLOCKS.c.next_warning_at):
@@ -365,7 +379,7 @@ def changed_alerts(due: DueClock, values: dict[str, Any], old_due_at: datetime |
 # storage format, PostgreSQL ones as ISO 8601; the JSON columns (``fired``, the outbox headers)
 # as the text ``json.dumps`` gives; the payload (UTF-8 JSON) as text, turned back into its bytes.
 _PG_TYPES = {
-    "b_receipt_no": "VARCHAR", "b_rowid": "BIGINT", "overdue": "BOOLEAN", "due_at": "TIMESTAMPTZ",
+    "b_receipt_no": "VARCHAR", "b_ctid": "TID", "overdue": "BOOLEAN", "due_at": "TIMESTAMPTZ",
     "next_warning_at": "TIMESTAMPTZ", "fired": "TEXT", "updated_at": "TIMESTAMPTZ",
     "event_id": "VARCHAR", "topic": "VARCHAR", "key": "VARCHAR", "headers": "TEXT", "payload": "TEXT",
     "created_at": "TIMESTAMPTZ",
@@ -452,39 +466,128 @@ async def write_alerts(session: AsyncSession, changes: Iterable[tuple[tuple[str,
         await conn.execute(_alerts_statement(sqlite, columns), _batch_rows(sqlite, rows, names))
 
 
-def _alerts_statement(sqlite: bool, columns: tuple[str, ...], locator: bool = False) -> Any:
-    """The batch UPDATE of ``columns``: rows by receipt number, or (``locator``) by the locator
-    :func:`due_clocks` gives (SQLite's rowid)."""
-    by_rowid = locator and sqlite
-    key = ("alerts", sqlite, columns, by_rowid)
+def _alerts_statement(sqlite: bool, columns: tuple[str, ...], by_ctid: bool = False) -> Any:
+    """The batch UPDATE of ``columns``: rows by receipt number, or (``by_ctid``, PostgreSQL) by
+    the ctid :func:`due_clocks` gave."""
+    key = ("alerts", sqlite, columns, by_ctid)
     stmt = _BATCH_STATEMENTS.get(key)
     if stmt is None:
-        names = ("b_rowid" if by_rowid else "b_receipt_no", *columns, "updated_at")
+        names = ("b_ctid" if by_ctid else "b_receipt_no", *columns, "updated_at")
         sets = ", ".join(f"{name} = {_batch_value(sqlite, name)}" for name in names[1:])
-        where = f"{CLOCKS.name}.rowid = v.b_rowid" if by_rowid else f"{CLOCKS.name}.receipt_no = v.b_receipt_no"
+        where = f"{CLOCKS.name}.ctid = v.b_ctid" if by_ctid else f"{CLOCKS.name}.receipt_no = v.b_receipt_no"
         stmt = _BATCH_STATEMENTS[key] = text(
             f"UPDATE {CLOCKS.name} SET {sets} FROM {_batch_source(sqlite, names)} WHERE {where}"
         )
     return stmt
 
 
-async def write_alert_rows(session: AsyncSession, groups: dict[tuple[str, ...], list[str]]) -> None:
-    """:func:`write_alerts` with the rows already rendered: per set of columns, each clock's
-    row as the JSON array text ``[locator, <the columns' values>, updated_at]`` (the locator
-    :func:`due_clocks` gave; values as :func:`json_value` renders them)."""
+# The watcher's batches with their rows already rendered (:mod:`.usecases.rollover`).
+# SQLite: each row a tuple of the columns' values, to the driver's own executemany (one prepared
+# statement, each row's values bound by the sqlite3 module in C; through ``exec_driver_sql``, so
+# SQLAlchemy does not process them row by row) -- cheaper for SQLite than unpacking a JSON text,
+# whose elements it parses again for every field. PostgreSQL: each row its JSON array text, the
+# batch one ``jsonb`` parameter (:func:`_batch_source`): an executemany is a statement per row on
+# the server, and arrays in psycopg's binary format cost the client ~0.5 µs an element to dump,
+# more than the server saves not parsing them.
+_MANY_STATEMENTS: dict[tuple[Any, ...], str] = {}
+
+
+def _alerts_many(columns: tuple[str, ...]) -> str:
+    sql = _MANY_STATEMENTS.get(("alerts", columns))
+    if sql is None:
+        sets = ", ".join(f"{name} = ?" for name in (*columns, "updated_at"))
+        sql = _MANY_STATEMENTS[("alerts", columns)] = (
+            f"UPDATE {CLOCKS.name} SET {sets} WHERE rowid = ? AND updated_at IS ?"
+        )
+    return sql
+
+
+class ClocksChanged(Exception):
+    """SQLite: a clock of the watcher's batch was written by another transaction between the
+    batch's SELECT and its UPDATE; the batch must be rolled back and taken again."""
+
+
+def _outbox_many(outbox: Table) -> str:
+    sql = _MANY_STATEMENTS.get(("outbox", outbox.name))
+    if sql is None:
+        sql = _MANY_STATEMENTS[("outbox", outbox.name)] = (
+            f"INSERT INTO {outbox.name} ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({', '.join('?' * len(_OUTBOX_COLUMNS))})"
+        )
+    return sql
+
+
+def row_value(sqlite: bool, v: Any) -> Any:
+    """One value of a SQLite batch row (:func:`write_alert_rows`, :func:`add_outbox_values`) as
+    the column's own bind would store it: instants in SQLAlchemy's storage format, the rest as
+    they are (the ``fired`` list given as its JSON text, :func:`json_strings`). PostgreSQL's rows
+    are JSON texts (:func:`json_value`); this leaves its values as they are."""
+    return _sqlite_instant(v) if sqlite and isinstance(v, datetime) else v
+
+
+async def write_alert_rows(session: AsyncSession, groups: dict[tuple[str, ...], list[Any]]) -> None:
+    """:func:`write_alerts` with the rows already rendered: per set of columns, each clock's row
+    -- on SQLite the tuple ``(<the columns' values>, updated_at, rowid, updated_at as read)``
+    (as :func:`row_value` gives them), on PostgreSQL the JSON array text ``[ctid, <the columns'
+    values>, updated_at]`` (as :func:`json_value` renders them) -- the locator as
+    :func:`due_clocks` gave it. On SQLite, raises :class:`ClocksChanged` when a row was written
+    since it was read (the caller rolls back)."""
     conn = await session.connection()
     sqlite = _dialect_of(conn)
     for columns, rows in groups.items():
-        await conn.execute(_alerts_statement(sqlite, columns, locator=True), {"rows": "[" + ",".join(rows) + "]"})
+        if sqlite:
+            result = await conn.exec_driver_sql(_alerts_many(columns), rows)
+            if result.rowcount != len(rows):
+                raise ClocksChanged(f"{len(rows) - result.rowcount} of the batch's clocks were written meanwhile")
+        else:
+            await conn.execute(_alerts_statement(False, columns, by_ctid=True), {"rows": "[" + ",".join(rows) + "]"})
 
 
-async def add_outbox_json(session: AsyncSession, outbox: Table, rows: Sequence[str]) -> None:
-    """:func:`add_outbox_rows` with the rows already rendered: each the JSON array text of
-    :data:`OUTBOX_COLUMNS`' values (as :func:`json_value` renders them), in the outbox's order."""
+async def add_outbox_values(session: AsyncSession, outbox: Table, rows: Sequence[Any]) -> None:
+    """:func:`add_outbox_rows` with the rows already rendered, in the outbox's order: on SQLite
+    each the tuple of :data:`OUTBOX_COLUMNS`' values (headers as their JSON text, payload as
+    bytes, ``created_at`` as :func:`row_value` gives it), on PostgreSQL each the JSON array text
+    of those values (as :func:`json_value` renders them)."""
     if not rows:
         return
     conn = await session.connection()
-    await conn.execute(_outbox_statement(_dialect_of(conn), outbox), {"rows": "[" + ",".join(rows) + "]"})
+    if _dialect_of(conn):
+        await conn.exec_driver_sql(_outbox_many(outbox), list(rows))
+    else:
+        await conn.execute(_outbox_statement(False, outbox), {"rows": "[" + ",".join(rows) + "]"})
+
+
+#: The page cache of the watcher's SQLite connection during a batch (KiB; SQLite's default is
+#: 2,000): a batch's rows are read by its SELECT and rewritten by its UPDATE, its cards go to
+#: random leaves of the outbox's ``event_id`` index; with the default cache those pages are read
+#: from the file again and dirty pages spill to the WAL before the commit. Given to the
+#: connection for the batch (:func:`_rollover_cache`), SQLite's default back when the connection
+#: returns to the pool (the pages above it freed: no memory kept between ticks).
+ROLLOVER_CACHE_KIB = 32_768
+_DEFAULT_CACHE_KIB = 2_000
+_CACHE_MARK = "deadline_rollover_cache"
+
+
+def _cache_back(dbapi_conn: Any, record: Any) -> None:
+    """Pool check-in: SQLite's default page cache back on a connection a batch enlarged."""
+    if dbapi_conn is None or not record.info.pop(_CACHE_MARK, False):
+        return
+    try:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA cache_size = -{_DEFAULT_CACHE_KIB}")
+        cur.close()
+    except Exception:  # the connection is being discarded: its cache goes with it
+        log.debug("could not put the page cache back on a checked-in connection", exc_info=True)
+
+
+async def _rollover_cache(conn: Any) -> None:
+    raw = await conn.get_raw_connection()
+    if raw.info.get(_CACHE_MARK):
+        return
+    pool = conn.engine.sync_engine.pool
+    if not sa_event.contains(pool, "checkin", _cache_back):
+        sa_event.listen(pool, "checkin", _cache_back)
+    await conn.exec_driver_sql(f"PRAGMA cache_size = -{ROLLOVER_CACHE_KIB}")
+    raw.info[_CACHE_MARK] = True
 
 
 _encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps of a str (ensure_ascii)

@@ -6,13 +6,15 @@ Consumer group ``intake.due_dates`` (its name is deployed: offsets and ACLs depe
 from __future__ import annotations
 
 from contracts.deadline import ClockStarted, DueDateChanged
-from services.runtime import HandlerContext
+from services.runtime import Batch
 
 from . import usecases
 
 
-async def due_dates(event: ClockStarted | DueDateChanged, ctx: HandlerContext) -> None:
-    await usecases.due_date_changed(ctx.uow, event)
+async def due_dates(batch: Batch[ClockStarted | DueDateChanged]) -> None:
+    # A batch handler: the batch's cases are looked at in one query (one clock start per
+    # accepted application reaches intake; most change nothing).
+    await usecases.due_dates_changed(batch.uow, batch.events)
 
 
 #: The consumer groups (``intake.<name>``) and their handlers, for ``app.py``.

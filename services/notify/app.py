@@ -42,7 +42,7 @@ def create_service(settings: NotifySettings | None = None, provider: SmsProvider
     state.metrics = metrics
     state.provider = provider
     state.notices = notices
-    state.duty_gaps = DutyGaps(s, metrics, notices.wake_after_commit)  # one rendezvous, one release worker
+    state.duty_gaps = DutyGaps(s, metrics, notices.wake_duty_gaps_after_commit)  # one rendezvous, one release worker
     state.worker = workers.DeliveryWorker(service, provider, RateLimiter(s.notify_rate_per_second, s.notify_rate_burst),
                                           metrics)
 

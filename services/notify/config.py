@@ -92,6 +92,9 @@ class NotifySettings(ServiceSettings):
         "about a shift long past is noise.")
     notify_cjk_font: Path = Field(Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                                   description="CJK TrueType font embedded in notices (fonts-wqy-microhei).")
+    notify_notice_font_reuse: bool = Field(
+        True, description="Keep the font subsets of the notices' wording and reuse them (the same bytes ReportLab "
+        "would build again); off: every notice's font embedded from scratch, as before (for measurements).")
 
     # ------------------------------------------------------------------ derived
     @property

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, update
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,6 +51,12 @@ def aware(dt: datetime | None) -> datetime | None:
 
 class CaseRow(Base, table=True):
     __tablename__ = "notify_cases"
+    __table_args__ = (
+        # the release worker looks for waiting surveys on every look (once per application): only
+        # the few cases with one are in this index, not a year of cases scanned each time
+        Index("ix_notify_cases_survey_waiting", "receipt_no",
+              sqlite_where=text("survey_cause IS NOT NULL"), postgresql_where=text("survey_cause IS NOT NULL")),
+    )
 
     receipt_no: str = Field(primary_key=True, max_length=40)
     unit_code: str = Field(max_length=32, index=True)
@@ -380,9 +386,11 @@ async def message_by_key(session: AsyncSession, key: str) -> MessageRow | None:
     return res.first()
 
 
-async def insert_message(session: AsyncSession, row: MessageRow) -> bool:
-    """Add a message unless one with its idempotency key exists. True when it was added."""
-    if await message_by_key(session, row.idempotency_key) is not None:
+async def insert_message(session: AsyncSession, row: MessageRow, *, looked_up: bool = False) -> bool:
+    """Add a message unless one with its idempotency key exists. True when it was added.
+    ``looked_up``: the caller found no message with the key earlier in this transaction (the
+    savepoint below still catches a concurrent twin)."""
+    if not looked_up and await message_by_key(session, row.idempotency_key) is not None:
         return False
     try:
         async with session.begin_nested():  # a concurrent twin hits the unique constraint here

@@ -138,15 +138,15 @@ class DeliveryWorker:
 
     async def process(self, message_id: str, now: datetime) -> int:
         try:
+            # Claimed and read in one transaction (committed before the provider sees it).
             async with self.service.uow() as uow:
                 if not await store.claim(uow.session, message_id, clock.system_now()):  # a lease: bookkeeping
                     return 0  # another worker took it, or staff changed it
-                await uow.commit()
-            async with self.service.uow() as uow:
                 row = await uow.session.get(MessageRow, message_id)
                 assert row is not None
                 sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
                                   {int(k): v for k, v in row.accepted_parts.items()})
+                await uow.commit()
         except Exception as exc:
             if not database_away(exc):
                 raise
@@ -256,14 +256,27 @@ async def _look_whenever_asked(asked: asyncio.Event, period: float, look: Callab
 
 
 async def release_waiting_forever(service: Service, notices: Notices, duty_gaps: DutyGaps | None = None) -> None:
-    """Run :func:`~.usecases.notices.release_waiting` (and
-    :func:`~.usecases.duty_gaps.release_duty_gaps`) whenever a commit asks for it
-    (``notices.rendezvous``) and every ``notify_contact_sweep_seconds`` besides."""
+    """Run :func:`~.usecases.notices.release_waiting` whenever a commit asks for it
+    (``notices.rendezvous``) and every ``notify_contact_sweep_seconds`` besides; and
+    :func:`~.usecases.duty_gaps.release_duty_gaps` when a duty gap's or a duty manager's commit
+    asked (``notices.duty_gaps_asked``) or a period has passed since its last look: not after
+    every applicant's contact (two transactions per application for nothing)."""
+    period = notices.settings.notify_contact_sweep_seconds
+    loop = asyncio.get_running_loop()
+    last_gaps_look = -period
 
     async def look() -> None:
+        nonlocal last_gaps_look
         await release_waiting(service, notices, render=False)  # rendering: render_waiting_forever
-        if duty_gaps is not None:
-            await release_duty_gaps(service, duty_gaps)
+        if duty_gaps is not None and (notices.duty_gaps_asked or loop.time() - last_gaps_look >= period):
+            notices.duty_gaps_asked = False  # before looking: a commit during the look asks again
+            began = loop.time()
+            try:
+                await release_duty_gaps(service, duty_gaps)
+            except BaseException:
+                notices.duty_gaps_asked = True  # the retry looks again
+                raise
+            last_gaps_look = began
 
     await _look_whenever_asked(notices.rendezvous, notices.settings.notify_contact_sweep_seconds, look,
                                "releasing notices (or duty gaps) left waiting")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .app import Service
 
 
-def get_service(request: Request) -> "Service":
+async def get_service(request: Request) -> "Service":
+    # async: a plain def would cost every route a hand-off to the thread pool
     return request.app.state.service
 
 

@@ -111,7 +111,9 @@ class ProducerSender:
     """
 
     def __init__(self, options: Callable[[], dict[str, Any]], client_id: str,
-                 metrics: "RuntimeMetrics | None" = None, linger_ms: int = 5) -> None:
+                 metrics: "RuntimeMetrics | None" = None, linger_ms: int = 0) -> None:
+        # linger 0: the relay hands the producer a whole batch before it awaits any of it, so the
+        # records go out together anyway; lingering would only delay every event by as much
         self._options = options
         self.client_id = client_id
         self.metrics = metrics

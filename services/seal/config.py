@@ -17,9 +17,10 @@ from services.runtime.settings import ServiceSettings
 
 
 class SealSettings(ServiceSettings):
-    # Sealing costs ~30 ms of CPU per document and a batch is one transaction whose outcomes are
-    # published together; the usage-log append locks until commit. One request per transaction
-    # keeps answers quick and the lock short (signing happens before any write).
+    # Sealing is CPU-bound and a batch is one transaction whose outcomes are published together.
+    # In process, one request per transaction keeps answers quick; with signing processes a batch
+    # is signed across them, and its rows and usage-log entries are written together at its end
+    # (the usage-log lock is taken there, held to the commit).
     consumer_batch_size: int = Field(1, ge=1, description="Stamp requests handled per batch (one transaction).")
 
     seal_sign_workers: int = Field(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, func
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, func, insert
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -307,11 +307,51 @@ async def log_between(
 
 async def append_log(session: AsyncSession, *, at: datetime, action: str, unit_code: str, **kw: Any) -> LogEntry:
     """Add the next usage-log entry in the caller's transaction."""
-    await lock_authority(session)
-    entry = append(await log_head(session), at=at, action=action, unit_code=unit_code, **kw)
-    session.add(UsageLogRow.of(entry))
-    await session.flush()
-    return entry
+    return (await append_logs(session, [dict(at=at, action=action, unit_code=unit_code, **kw)]))[0]
+
+
+#: ``session.info`` key: (the transaction, the log's head in it) after this session's last append.
+_HEAD = "seal.usage_log_head"
+
+
+async def append_logs(session: AsyncSession, specs: Sequence[dict[str, Any]]) -> list[LogEntry]:
+    """Add the next usage-log entries (``append``'s keywords each), in order, in the caller's
+    transaction: one INSERT for them all. The authority row is locked and the head read once per
+    transaction; later appends in it chain on from the head kept in the session (nobody else can
+    append while the lock is held, and on SQLite this transaction is the only writer once it has
+    written)."""
+    if not specs:
+        return []
+    tx = session.sync_session.get_transaction()
+    kept = session.info.get(_HEAD)
+    if tx is not None and kept is not None and kept[0] is tx:
+        head = kept[1]
+    else:
+        await lock_authority(session)
+        head = await log_head(session)
+    entries: list[LogEntry] = []
+    for spec in specs:
+        head = append(head, **spec)
+        entries.append(head)
+    await session.execute(insert(UsageLogRow.__table__), [_log_values(e) for e in entries])
+    session.info[_HEAD] = (session.sync_session.get_transaction(), head)
+    return entries
+
+
+def _log_values(e: LogEntry) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at, "action": e.action, "unit_code": e.unit_code, "seal_id": e.seal_id,
+            "document_no": e.document_no, "request_id": e.request_id, "detail": e.detail,
+            "prev_hash": e.prev_hash, "hash": e.hash}
+
+
+async def insert_rows(session: AsyncSession, requests: Sequence[dict[str, Any]] = (),
+                      documents: Sequence[dict[str, Any]] = (), files: Sequence[dict[str, Any]] = ()) -> None:
+    """Stamp requests, documents and their files written as they are (each a complete row of
+    its table), one INSERT per table: the sealing path's rows without the ORM's per-object work."""
+    for table, rows in ((RequestRow.__table__, requests), (DocumentRow.__table__, documents),
+                        (DocumentFileRow.__table__, files)):
+        if rows:
+            await session.execute(insert(table), list(rows))
 
 
 async def last_checkpoint(session: AsyncSession) -> CheckpointRow | None:

@@ -4,19 +4,15 @@ refusal of the clock's rules becomes a dead letter (``Reject``) with the reason.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from contracts.envelope import Envelope
 from contracts.intake import UnitRegistered
 from services.deadline import handlers, store
-from services.deadline.app import create_service
-from services.deadline.config import DeadlineSettings
 from services.runtime.app import Service
-from services.runtime.consumer import HandlerContext, Reject, event_types_of
+from services.runtime.consumer import Batch, HandlerContext, Reject, event_types_of, takes_batch
 
 from .helpers import local
 from .intake_events import (
@@ -33,22 +29,12 @@ from .intake_events import (
 R1 = "2025-SCJG-00001"
 
 
-@pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Service]:
-    service = create_service(
-        DeadlineSettings(data_dir=tmp_path, auth_secret="deadline-test-secret-0123456789abcdef", deadline_workers=False)
-    )
-    await service.db.migrate()
-    try:
-        yield service
-    finally:
-        await service.db.dispose()
-
-
 async def handle(svc: Service, fn, event) -> None:  # type: ignore[no-untyped-def]
     """Run one handler in its own transaction, as the consumer does."""
     async with svc.uow() as uow:
-        await fn(event, HandlerContext(Envelope.wrap(event), uow, svc))
+        ctx = HandlerContext(Envelope.wrap(event), uow, svc)
+        # A batch handler (``accepted``) gets a batch of this one event, as the runtime hands it.
+        await (fn(Batch([(event, ctx)], uow, svc)) if takes_batch(fn) else fn(event, ctx))
         await uow.commit()
 
 

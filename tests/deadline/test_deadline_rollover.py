@@ -9,6 +9,7 @@ SQLite, and on PostgreSQL when ``ONEWINDOW_TEST_POSTGRES_URL`` names a server.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -192,7 +193,7 @@ async def test_a_crash_mid_rollover_loses_nothing_and_repeats_nothing(svc: Servi
     cards = sum(len(v) for v in want_events.values())
     assert cards > 50
     calls = 0
-    add = store.add_outbox_json
+    add = store.add_outbox_values
 
     async def failing(session: Any, outbox: Any, rows: Any) -> None:
         nonlocal calls
@@ -202,7 +203,7 @@ async def test_a_crash_mid_rollover_loses_nothing_and_repeats_nothing(svc: Servi
             raise ConnectionError("the database went away")
         await add(session, outbox, rows)
 
-    monkeypatch.setattr(store, "add_outbox_json", failing)
+    monkeypatch.setattr(store, "add_outbox_values", failing)
     with pytest.raises(ConnectionError):
         await watch.watch_once(svc, now, batch_size=7)
     partial = await _outbox(svc)
@@ -212,7 +213,7 @@ async def test_a_crash_mid_rollover_loses_nothing_and_repeats_nothing(svc: Servi
     for receipt, row in rows.items():
         if receipt in done:
             assert row == want_rows[receipt], receipt
-    monkeypatch.setattr(store, "add_outbox_json", add)
+    monkeypatch.setattr(store, "add_outbox_values", add)
     # The restarted watcher takes what is still due.
     await watch.watch_once(svc, now, batch_size=7)
     assert await _clock_rows(svc) == want_rows
@@ -262,3 +263,112 @@ async def test_the_benchmark_measures_the_rollover(database_url: str) -> None:
     assert f"{clocks:,} clocks" in m.describe()
     peer, peer_clocks = await bench.bare_writes_rate(base, batch=50)
     assert peer_clocks == clocks and peer > 0
+
+
+async def test_sqlite_batches_get_a_larger_page_cache_and_give_it_back(svc: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite each batch runs with the rollover's page cache (its SELECT's pages are the ones
+    its UPDATE rewrites); the connection has SQLite's default back once the batch returns it to
+    the pool, so no memory is kept between ticks. PostgreSQL is left alone."""
+    await _seed(svc, 120)
+    seen: list[int] = []
+    write = store.write_alert_rows
+
+    async def recording(session: Any, groups: Any) -> None:
+        conn = await session.connection()
+        if svc.db.is_sqlite:
+            seen.append((await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one())
+        else:
+            seen.append(0)
+        await write(session, groups)
+
+    monkeypatch.setattr(store, "write_alert_rows", recording)
+    tick = await watch.watch_once(svc, TICKS[-1], batch_size=7)
+    assert tick.batches > 2 and len(seen) == tick.batches
+    if not svc.db.is_sqlite:
+        return
+    assert set(seen) == {-store.ROLLOVER_CACHE_KIB}
+    pool = svc.db.engine.sync_engine.pool
+    assert pool.checkedout() == 0
+    async with svc.db.engine.connect() as conn:  # the connection the batches used, back from the pool
+        assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one() == -2000
+
+
+async def test_the_benchmark_probes_the_api_wait(database_url: str) -> None:
+    """``--api-probe``: an API-like writer beside the rollover, timed."""
+    import os
+
+    from benchmarks import deadline_clocks as bench
+
+    server = os.environ.get("ONEWINDOW_TEST_POSTGRES_URL") if database_url.startswith("postgresql") else None
+    base = await bench.base(400, server)
+    async with bench.copy_of(base, 50) as service:
+        probe = bench.WriterProbe(service, every=0.001)
+        probe.start()
+        while not probe.waits:  # writing before the rollover starts
+            await asyncio.sleep(0.005)
+        m = await bench.measure_rollover(service)
+        report = await probe.stop()
+        async with service.uow() as uow:  # the probe's writes are real, committed transactions
+            last = await store.kv_get(uow.session, "bench-probe")
+    assert m.clocks > 0
+    assert f"{len(probe.waits)} transactions, wait median" in report
+    assert last in (str(len(probe.waits) - 1), str(len(probe.waits)))  # (a cancel may land after a commit)
+
+
+async def test_a_clock_written_between_the_batch_read_and_its_write_is_taken_again(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler deciding a case while the watcher plans its batch: on SQLite the batch's SELECT
+    runs before its write transaction, so the UPDATE only takes rows nobody wrote meanwhile;
+    else the whole batch is rolled back and taken again, and the decided case gets no card. On
+    PostgreSQL the batch's rows are locked: the other writer waits for the batch."""
+    await _seed(svc, 200)
+    now = TICKS[-1]
+    _, want_events = await _expected(svc, now)
+    st = state_of(svc)
+    select_due = store.due_clocks
+    victim: list[str] = []
+    calls = 0
+
+    async def decide_meanwhile(session: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        due, more = await select_due(session, *args, **kwargs)
+        calls += 1
+        if calls == 2 and due:  # the second batch: a case of it is decided by someone else
+            receipt = due[0][0]
+            if svc.db.is_sqlite:
+                async with svc.uow() as other:
+                    cal = await st.calendar.current(other.session)
+                    row = await store.get_clock(other.session, receipt)
+                    assert row is not None
+                    clock = store.clock_from_row(row)
+                    clock.end(cal, decided_at=now - timedelta(hours=1), outcome="approved")
+                    store.clock_to_row(clock, cal, st.thresholds, row)
+                    other.session.add(row)
+                    await other.commit()
+                victim.append(receipt)
+            else:
+                async with svc.db.engine.connect() as conn:
+                    await conn.execute(text("SET lock_timeout = '200ms'"))
+                    with pytest.raises(Exception, match="lock"):
+                        await conn.execute(text("UPDATE deadline_clock SET outcome = 'x' WHERE receipt_no = :r"), {"r": receipt})
+        return due, more
+
+    monkeypatch.setattr(store, "due_clocks", decide_meanwhile)
+    tick = await watch.watch_once(svc, now, batch_size=7)
+    assert calls > 2
+    written = await _outbox(svc)
+    by_receipt: dict[str, int] = {}
+    for row in written:
+        by_receipt[row[3]] = by_receipt.get(row[3], 0) + 1
+    assert len({r[1] for r in written}) == len(written)  # nothing twice
+    if not svc.db.is_sqlite:
+        assert by_receipt == {r: len(v) for r, v in want_events.items()}
+        return
+    (receipt,) = victim
+    assert receipt in want_events and receipt not in by_receipt  # decided before its card: none
+    assert by_receipt == {r: len(v) for r, v in want_events.items() if r != receipt}
+    assert tick.warnings + tick.overdue == len(written)
+    async with svc.uow() as uow:
+        row = await store.get_clock(uow.session, receipt)
+    assert row is not None and row.state == "ended" and not row.fired

@@ -3,17 +3,13 @@ runtime ``DomainError`` with the status, field and zh-CN reason the API answers 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from contracts.common import Role
 from contracts.deadline import InspectionResult, NoticeSource, StopReason
 from services.deadline import store
-from services.deadline.app import create_service
-from services.deadline.config import DeadlineSettings
 from services.deadline.domain import CalendarError, CalendarRefused, DeadlineConflict, DeadlineError
 from services.deadline.usecases import calendar, clocks, oversight
 from services.deadline.usecases.shared import DeadlineState, state_of, who
@@ -30,18 +26,6 @@ CLERK = Staff(sub="clerk-1", name="李明", role=Role.CLERK, unit=UNIT)
 HEAD = Staff(sub="head-1", name="王建国", role=Role.UNIT_HEAD, unit=UNIT)
 SUPERVISOR = Staff(sub="sup-1", name="李督查", role=Role.SUPERVISOR)
 ADMIN = Staff(sub="admin-1", name="赵管理", role=Role.CENTER_ADMIN)
-
-
-@pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Service]:
-    service = create_service(
-        DeadlineSettings(data_dir=tmp_path, auth_secret="deadline-test-secret-0123456789abcdef", deadline_workers=False)
-    )
-    await service.db.migrate()
-    try:
-        yield service
-    finally:
-        await service.db.dispose()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from services.intake import handlers, usecases
 from services.intake.domain.access import Actor
 from services.intake.schemas import ApplicantIn, ApplicationIn, JointProgressView, case_view
 from services.intake.store import Store
-from services.runtime import HandlerContext
+from services.runtime import Batch, HandlerContext
 from services.runtime.errors import InvalidState, NotAllowed, NotFound
 from services.runtime.workdays import local_date, national_calendar
 
@@ -108,19 +108,38 @@ async def test_due_dates_handler_alone(tmp_path: Path) -> None:
         await seed_catalog(svc)
         async with clerk(svc) as c:
             no = (await file(c)).json()["receipt_no"]
+            other = (await file(c)).json()
         started = ClockStarted(
             receipt_no=no, unit_code="LYJ", item_code="LYJ-002", item_version=1, case_kind=CaseKind.PROMISED,
             accepted_at=MONDAY, promised_days=5, statutory_days=20, due_date=date(2024, 6, 12),
             statutory_due_date=date(2024, 7, 2), provisional=False, calendar_version=1)
-        async with svc.uow() as uow:
-            await handlers.due_dates(started, HandlerContext(envelope=None, uow=uow, service=svc))  # type: ignore[arg-type]
-            await uow.commit()
-        async with svc.uow() as uow:
-            app, _ = await Store(uow.session).case(no)
-        assert app.due_on == date(2024, 6, 12)
+
+        async def handle(*events) -> None:  # type: ignore[no-untyped-def]
+            async with svc.uow() as uow:
+                await handlers.due_dates(Batch([(e, HandlerContext(envelope=None, uow=uow, service=svc))  # type: ignore[arg-type]
+                                                for e in events], uow, svc))
+                await uow.commit()
+
+        async def shown(receipt_no: str) -> tuple[date | None, int]:
+            async with svc.uow() as uow:
+                app, rev = await Store(uow.session).case(receipt_no)
+            return app.due_on, rev
+
+        await handle(started)
+        assert (await shown(no))[0] == date(2024, 6, 12)
+        # One batch: a case's events in order, the last one wins; a start that confirms intake's
+        # own estimate writes nothing; a case not ours is left alone.
+        moved = DueDateChanged(
+            receipt_no=no, unit_code="LYJ", old_due_date=date(2024, 6, 12), new_due_date=date(2024, 6, 14),
+            old_statutory_due_date=date(2024, 7, 2), new_statutory_due_date=date(2024, 7, 4), reason="stop",
+            provisional=False, calendar_version=1)
+        confirmed = started.model_copy(update={"receipt_no": other["receipt_no"],
+                                               "due_date": date.fromisoformat(other["due_on"])})
         unknown = started.model_copy(update={"receipt_no": "2024-LYJ-09999"})
-        async with svc.uow() as uow:  # not ours: nothing to do
-            await handlers.due_dates(unknown, HandlerContext(envelope=None, uow=uow, service=svc))  # type: ignore[arg-type]
+        rev_before = (await shown(other["receipt_no"]))[1]
+        await handle(started.model_copy(update={"due_date": date(2024, 6, 13)}), confirmed, unknown, moved)
+        assert (await shown(no))[0] == date(2024, 6, 14)
+        assert await shown(other["receipt_no"]) == (date.fromisoformat(other["due_on"]), rev_before)
         assert handlers.GROUPS == {"due_dates": (handlers.due_dates,)}
         assert [s.group for s in svc.handlers] == ["intake.due_dates"]
         assert set(svc.handlers[0].types.values()) == {ClockStarted, DueDateChanged}

@@ -39,6 +39,35 @@ def database_away_on(h: Harness, calls: set[int]) -> None:
     h.service.uow = lambda: _Away() if next(counter) in calls else real()  # type: ignore[method-assign]
 
 
+class _CommitAnswerLost:
+    """A unit of work whose commit is done but whose answer never comes back (the connection cut
+    right after COMMIT): the caller cannot tell whether it committed."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    async def __aenter__(self):
+        uow = await self.real.__aenter__()
+        commit = uow.commit
+
+        async def committed_but_lost() -> None:
+            await commit()
+            raise OperationalError("COMMIT", {}, ConnectionError("the answer to the commit was lost"))
+
+        uow.commit = committed_but_lost
+        return uow
+
+    async def __aexit__(self, *exc) -> bool:
+        return await self.real.__aexit__(*exc)
+
+
+def commit_answer_lost_on(h: Harness, calls: set[int]) -> None:
+    """The service's units of work from now on: the ``calls``-th ones commit, but the answer is lost."""
+    real = Service.uow.__get__(h.service)
+    counter = itertools.count(1)
+    h.service.uow = lambda: _CommitAnswerLost(real()) if next(counter) in calls else real()  # type: ignore[method-assign]
+
+
 def database_back(h: Harness) -> None:
     del h.service.uow
 
@@ -61,7 +90,8 @@ async def test_claimed_but_not_handed_over_goes_back_to_the_queue(harness: Harne
     h = harness
     await queue_one_alert(h)
     worker = h.state.worker
-    database_away_on(h, {3})  # 1: due messages, 2: the claim, 3: reading it before the send
+    # 1: due messages, 2: the claim (and the read), committed but the answer lost before the send
+    commit_answer_lost_on(h, {2})
     assert await worker.run_once() == 0
     database_back(h)
     msg = await the_message(h)
@@ -79,7 +109,7 @@ async def test_the_providers_answer_is_stored_once_the_database_is_back(harness:
     await queue_one_alert(h)
     worker = h.state.worker
     worker.retry_seconds = (0.01, 0.01)
-    database_away_on(h, {4, 5})  # 4 and 5: storing the answer, twice
+    database_away_on(h, {3, 4})  # 1: due messages, 2: the claim and the read, 3 and 4: storing the answer, twice
     assert await worker.run_once() == 1
     database_back(h)
     msg = await the_message(h)

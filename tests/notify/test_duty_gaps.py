@@ -15,7 +15,7 @@ from contracts.attendance import DutyGapDetected, DutyPerson, StaffRegistered, S
 from services.notify.usecases.duty_gaps import release_duty_gaps
 from services.notify.store import DutyGapRow, MessageRow, StaffRow
 
-from .conftest import DUTY_MOBILE, UNIT, Harness, seed_directory
+from .conftest import DUTY_MOBILE, UNIT, Harness, contact, seed_directory
 
 OTHER_DUTY_MOBILE = "13900139004"
 
@@ -190,13 +190,27 @@ async def test_an_inactive_or_departed_duty_manager_does_not_release_a_gap(harne
 
 async def test_commits_that_may_leave_a_gap_waiting_wake_the_release_worker(harness: Harness):
     h = harness
-    rendezvous = h.state.notices.rendezvous
+    notices = h.state.notices
+    rendezvous = notices.rendezvous
     rendezvous.clear()
+    notices.duty_gaps_asked = False
     await h.publish(gap())  # held: no manager yet
-    assert rendezvous.is_set()
+    assert rendezvous.is_set() and notices.duty_gaps_asked
     rendezvous.clear()
+    notices.duty_gaps_asked = False
     await h.publish(duty_manager())
-    assert rendezvous.is_set()
+    assert rendezvous.is_set() and notices.duty_gaps_asked
+
+
+async def test_an_applicants_contact_wakes_the_release_worker_but_not_for_the_duty_gaps(harness: Harness):
+    # Every application's contact wakes the release worker (notices and surveys); the duty gaps'
+    # look (two transactions) is only for their own commits and the periodic sweep.
+    h = harness
+    notices = h.state.notices
+    notices.rendezvous.clear()
+    notices.duty_gaps_asked = False
+    await h.publish(contact())
+    assert notices.rendezvous.is_set() and not notices.duty_gaps_asked
 
 
 def test_the_age_limit_is_a_setting_and_its_boundary_still_alerts(monkeypatch):

@@ -107,3 +107,43 @@ async def test_a_batch_signed_in_the_signing_processes(tmp_path: Path) -> None:
             pdf = (root.settings_of(svc).documents_dir / row.path).read_bytes()
             v = await verify_pdf(pdf, ca.root_cert, current.crl if current else None)
             assert v.signatures and all(s.intact and s.valid and s.chains_to_root for s in v.signatures), v
+
+
+@pytest.mark.timeout(300)
+async def test_a_batch_written_at_once_keeps_one_chain_across_commits_and_rollbacks(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A wave's rows and log entries go in with one INSERT per table, and the log's head is kept
+    in the session between appends: sealed and refused entries chain in order, a second
+    transaction on the same session chains on, and one rolled back leaves no head behind."""
+    import hashlib
+
+    from contracts.seal import SealingRefused
+
+    async with seal_service(tmp_path, database_url=database_url) as svc:
+        await issue_no2(svc, "2024-08-01")
+        async with svc.uow() as uow:
+            first = await documents.seal_documents(svc, uow, [
+                (command("w-0"), "e-0"), (command("w-1", unit_code="NOSUCH"), "e-1"), (command("w-2"), "e-2")])
+            await uow.commit()
+            # the same session, a rolled-back transaction: its entries and the head it kept are gone
+            await documents.seal_documents(svc, uow, [(command("w-gone"), "e-gone")])
+            await uow.rollback()
+            second = await documents.seal_documents(svc, uow, [(command("w-3"), "e-3"), (command("w-0"), "e-0b")])
+            await uow.commit()
+        assert [type(e) for e in first] == [DocumentSealed, SealingRefused, DocumentSealed]
+        assert isinstance(second[0], DocumentSealed) and second[1] == first[0]  # a repeat: its first answer
+        async with svc.uow() as uow:
+            report = await log.verify_log(uow)
+            entries = [e for e in await log.all_entries(uow.session) if e.action in ("sealed", "refused")]
+            rows = [await uow.session.get(store.DocumentRow, e.document_no) for e in (first[0], first[2], second[0])]
+            gone = await uow.session.get(store.RequestRow, "w-gone")
+        assert report.ok, report
+        assert [(e.action, e.request_id) for e in entries] == [
+            ("refused", "w-1"), ("sealed", "w-0"), ("sealed", "w-2"), ("sealed", "w-3")]
+        assert gone is None
+        assert [r.seq for r in rows if r] == [1, 2, 3]
+        for row in rows:
+            assert row is not None
+            data = (root.settings_of(svc).documents_dir / row.path).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == row.sha256 and len(data) == row.size_bytes

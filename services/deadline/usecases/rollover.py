@@ -18,7 +18,9 @@ identity the contract would refuse) goes through the domain one by one, as befor
 What is written per clock stays the same (proved in ``tests/deadline/test_deadline_rollover.py``
 against the domain and ``uow.emit`` on a mixed set of clocks): the same columns and values, the
 same outbox rows (ids ``uuid5`` as :func:`shared.derived_id`, topic, key, the headers' JSON text,
-the payload bytes), in the same order.
+the payload bytes), in the same order. The rows are handed to the database as each does best
+(:func:`store.write_alert_rows`, :func:`store.add_outbox_values`): SQLite, tuples of values for
+its driver's executemany; PostgreSQL, JSON array texts for one ``jsonb`` parameter a statement.
 """
 
 from __future__ import annotations
@@ -53,9 +55,6 @@ _STAND_INS = {"receipt_no": "\x01", "unit_code": "\x02", "item_code": "\x03"}
 _SPLIT = re.compile(r"\\u000([123])")
 _FIELD_OF = {"1": 0, "2": 1, "3": 2}  # which of (receipt_no, unit_code, item_code)
 
-_encode = store.json_string
-
-
 @dataclass(slots=True)
 class Card:
     """One card of a plan: its class, its key in ``fired`` (the id's last part) and its payload
@@ -81,14 +80,15 @@ class Plan:
     """What the domain decided for one kind of clock (see the module's docstring)."""
 
     columns: tuple[str, ...]
-    #: The changed alert columns' values as JSON array items (``,v1,v2``), for the batch statement.
-    tail: str
+    #: The changed alert columns' values: SQLite, as its executemany binds them
+    #: (:func:`store.row_value`); PostgreSQL, as JSON array items (``,v1,v2``).
+    values: tuple[Any, ...] | str
     cards: tuple[Card, ...]
     due_at: datetime | None
     next_warning_at: datetime | None
 
 
-def _card(event: Event, sqlite: bool) -> Card | None:
+def _card(event: Event) -> Card | None:
     """``event``'s payload split around its identity fields; None when it does not reproduce
     ``event``'s own bytes (then the clocks of that kind take the domain's path)."""
     stand_in = event.model_copy(update={k: v for k, v in _STAND_INS.items() if k in type(event).model_fields})
@@ -100,18 +100,22 @@ def _card(event: Event, sqlite: bool) -> Card | None:
     threshold = event.threshold_days if isinstance(event, DeadlineWarned) else None  # type: ignore[attr-defined]
     card = Card(type(event), card_key, threshold, fields, raw, tuple(store.json_string(p)[1:-1] for p in raw))
     ident = (event.receipt_no, event.unit_code, event.item_code)  # type: ignore[attr-defined]
-    if card.payload(ident) != event.model_dump_json():
+    # The rows are joined with the identity fields once each, in this order (Rollover._templates).
+    if fields != (0, 1, 2) or card.payload(ident) != event.model_dump_json():
         return None
     return card
 
 
 @dataclass
 class Batch:
-    """One transaction's writes, rendered for :func:`store.write_alert_rows` and
-    :func:`store.add_outbox_json`, and what to count after the commit."""
+    """One transaction's writes, as :func:`store.write_alert_rows` and
+    :func:`store.add_outbox_values` take them (SQLite: tuples of values; PostgreSQL: JSON array
+    texts), and what to count after the commit."""
 
-    updates: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
-    cards: list[str] = field(default_factory=list)
+    #: Per set of changed columns, each clock's row: ``(<the columns' values>, updated_at, locator)``.
+    updates: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
+    #: The outbox rows: :data:`store.OUTBOX_COLUMNS`' values in order.
+    cards: list[Any] = field(default_factory=list)
     warnings: dict[int, int] = field(default_factory=dict)
     overdue: int = 0
     nudges: list[datetime | None] = field(default_factory=list)
@@ -139,43 +143,37 @@ class Rollover:
         ``updated_at`` and ``created_at``) rendered once."""
         if cal is not self.cal:
             self.cal, self.plans = cal, {}
-        wall_json = store.json_value(self.sqlite, wall)
-        self._end = "," + wall_json + "]"
-        self._created = "," + wall_json + "]"
+        self._wall = store.row_value(self.sqlite, wall)
+        self._end = "," + store.json_value(False, wall) + "]"  # PostgreSQL's rows: updated_at / created_at
         self._ce_time = ce_time
-        self._headers: dict[type[Event], tuple[str, str, str]] = {}
-        self._rows: dict[int, str] = {}
+        self._rows: dict[int, tuple[str, ...]] = {}
         return Batch()
 
-    def _header_parts(self, cls: type[Event]) -> tuple[str, str, str]:
-        """The headers' JSON text (as :func:`store.outbox_row` writes it), JSON-escaped, split
-        around the event id and the key; with the topic's JSON text."""
-        parts = self._headers.get(cls)
-        if parts is None:
-            text = store.outbox_headers("\x01", self.source, cls.ce_type(), self._ce_time, "\x02")
-            escaped = store.json_string(text)
-            # The stand-ins are escaped twice: once in the headers' text, once in the row's JSON.
-            head, rest = escaped.split("\\\\u0001")
-            mid, tail = rest.split("\\\\u0002")
-            parts = self._headers[cls] = (head, mid, tail)
-        return parts
-
-    def _row_template(self, card: Card) -> str:
-        """The card's outbox row as the batch statement's JSON array text, a ``str.format``
-        template of the receipt number ({0}), unit ({1}), item ({2}) and event id ({3})."""
+    def _templates(self, card: Card) -> tuple[str, ...]:
+        """The outbox row of ``card`` in this batch as literal segments around the event id (e),
+        receipt number (r), unit (u) and item (i), for :meth:`_apply` to join (a ``str.format``
+        of the ~1 KB row costs several times as much: it re-reads the JSON's escaped braces).
+        SQLite: the topic, the headers' JSON text (as :func:`store.outbox_row` writes it) as
+        ``h0 e h1 r h2`` and the payload's as ``p0 r p1 u p2 i p3``. PostgreSQL: the whole JSON
+        array text of the row, ``s0 e s1 r s2 e s3 r s4 r s5 u s6 i s7``."""
         tpl = self._rows.get(id(card))
         if tpl is None:
-            def lit(text: str) -> str:
-                return text.replace("{", "{{").replace("}", "}}")
-
-            head, mid, tail = self._header_parts(card.cls)
-            payload = lit(card.escaped[0]) + "".join(
-                "{%d}" % f + lit(card.escaped[i + 1]) for i, f in enumerate(card.fields)
-            )
-            tpl = self._rows[id(card)] = (
-                '["{3}",' + lit(_TOPICS[card.cls]) + ',"{0}",' + lit(head) + "{3}" + lit(mid) + "{0}" + lit(tail)
-                + ',"' + payload + '"' + lit(self._created)
-            )
+            # JSON escapes the stand-ins (control characters): their escaped form occurs nowhere else.
+            text = store.outbox_headers("\x01", self.source, card.cls.ce_type(), self._ce_time, "\x02")
+            if self.sqlite:
+                head, rest = text.split("\\u0001")
+                mid, tail = rest.split("\\u0002")
+                tpl = (card.cls.topic, head, mid, tail, *card.raw)
+            else:
+                # In the row's JSON the headers' text is itself a string: the stand-ins escaped twice.
+                head, rest = store.json_string(text).split("\\\\u0001")
+                mid, tail = rest.split("\\\\u0002")
+                p0, p1, p2, p3 = card.escaped
+                tpl = (
+                    '["', '",' + store.json_string(card.cls.topic) + ',"', '",' + head, mid, tail + ',"' + p0, p1, p2,
+                    p3 + '"' + self._end,
+                )
+            self._rows[id(card)] = tpl
         return tpl
 
     def add(self, batch: Batch, values: Sequence[Any]) -> list[Event] | None:
@@ -183,7 +181,8 @@ class Rollover:
         a plan did it, else the events the domain gave (the clock went the domain's way)."""
         (receipt_no, unit_code, item_code, _kind, _accepted_at, promised_days, _statutory_days, _item_version, stops,
          extensions, decided_at, _outcome, fired, due_date, statutory_due_date, _provisional, _cal_version,
-         warning_pending, locator) = values
+         warning_pending) = values[:18]
+        locator = values[18:]  # SQLite: (rowid, updated_at as read); PostgreSQL: (ctid,)
         plan = None
         if stops == "[]" and extensions == "[]" and decided_at is None and self._plain(receipt_no, unit_code, item_code):
             key = (due_date, statutory_due_date, promised_days, fired, bool(warning_pending))
@@ -215,15 +214,27 @@ class Rollover:
         return _PLAIN(receipt_no) is not None
 
     def _apply(self, batch: Batch, plan: Plan, locator: Any, receipt_no: str, unit_code: str, item_code: str) -> None:
-        # The locator is SQLite's rowid (an int) or the receipt number (plain, see _plain).
-        loc = str(locator) if type(locator) is int else '"' + locator + '"'
-        batch.updates.setdefault(plan.columns, []).append("[" + loc + plan.tail + self._end)
+        cards = batch.cards
+        if self.sqlite:
+            batch.updates.setdefault(plan.columns, []).append((*plan.values, self._wall, *locator))
+        else:  # the locator: the ctid's text "(page,item)", nothing to escape
+            batch.updates.setdefault(plan.columns, []).append('["' + locator[0] + '"' + plan.values + self._end)  # type: ignore[operator]
         for card in plan.cards:
             h = self._id_hash.copy()
             h.update((receipt_no + "|" + card.card_key).encode())
-            batch.cards.append(
-                self._row_template(card).format(receipt_no, unit_code, item_code, uuid5_text(h.digest()))
-            )
+            event_id = uuid5_text(h.digest())
+            if self.sqlite:
+                topic, h0, h1, h2, p0, p1, p2, p3 = self._templates(card)
+                cards.append((
+                    event_id, topic, receipt_no, "".join((h0, event_id, h1, receipt_no, h2)),
+                    "".join((p0, receipt_no, p1, unit_code, p2, item_code, p3)).encode(), self._wall,
+                ))
+            else:
+                s0, s1, s2, s3, s4, s5, s6, s7 = self._templates(card)
+                cards.append("".join((
+                    s0, event_id, s1, receipt_no, s2, event_id, s3, receipt_no, s4, receipt_no, s5, unit_code, s6,
+                    item_code, s7,
+                )))
             if card.threshold is None:
                 batch.overdue += 1
             else:
@@ -242,26 +253,36 @@ class Rollover:
         events = clock.check_alerts(self.cal, now=self.now, thresholds=self.thresholds)
         alerts = store.alert_columns(clock, self.cal, self.thresholds)
         columns = store.changed_alerts(taken, alerts, old_due_at)
-        tail = "".join(
-            "," + (_encode(store.json_strings(alerts[c])) if c == "fired" else store.json_value(self.sqlite, alerts[c]))
-            for c in columns
-        )
-        batch.updates.setdefault(columns, []).append("[" + store.json_value(self.sqlite, values[18]) + tail + self._end)
+        column_values: tuple[Any, ...] | str
+        if self.sqlite:
+            column_values = tuple(
+                store.json_strings(alerts[c]) if c == "fired" else store.row_value(True, alerts[c]) for c in columns
+            )
+            batch.updates.setdefault(columns, []).append((*column_values, self._wall, *values[18:]))
+        else:
+            column_values = "".join(
+                "," + (store.json_string(store.json_strings(alerts[c])) if c == "fired" else store.json_value(False, alerts[c]))
+                for c in columns
+            )
+            batch.updates.setdefault(columns, []).append("[" + store.json_value(False, values[18]) + column_values + self._end)
         for e in events:
             row = store.outbox_row(e, card_id(e), self.source, self._ce_time, datetime.min)
-            batch.cards.append(
-                "[" + ",".join(store.json_value(self.sqlite, row[name]) for name in store.OUTBOX_COLUMNS[:-1])
-                + self._created
-            )
+            if self.sqlite:
+                batch.cards.append((*(row[name] for name in store.OUTBOX_COLUMNS[:-1]), self._wall))
+            else:
+                batch.cards.append(
+                    "[" + ",".join(store.json_value(False, row[name]) for name in store.OUTBOX_COLUMNS[:-1]) + self._end
+                )
         batch.nudges.append(alerts["due_at"])
         batch.nudges.append(alerts["next_warning_at"])
         if key is not None:
-            cards = tuple(_card(e, self.sqlite) for e in events)
+            cards = tuple(_card(e) for e in events)
             plan = None
             if all(c is not None for c in cards) and all(type(e) in _TOPICS for e in events):
-                plan = Plan(columns, tail, cards, alerts["due_at"], alerts["next_warning_at"])  # type: ignore[arg-type]
+                plan = Plan(columns, column_values, cards, alerts["due_at"], alerts["next_warning_at"])  # type: ignore[arg-type]
             self.plans[key] = plan
         return events
 
 
-_TOPICS = {cls: store.json_string(cls.topic) for cls in (DeadlineWarned, DeadlineMissed)}
+#: The events a plan may hold (the watcher's two cards).
+_TOPICS = {cls: cls.topic for cls in (DeadlineWarned, DeadlineMissed)}

@@ -65,8 +65,9 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
     on the two indexes (locked on PostgreSQL); the domain decides each clock -- once per kind of
     clock in the tick, applied to the clocks of that kind (:mod:`.rollover`), a clock with a stop,
     an extension or a decision on its own; the alert columns that changed are written by one
-    UPDATE per set of columns and the cards by one outbox INSERT, each statement taking the batch
-    as one parameter; the outbox rows are what ``uow.emit`` would write (:func:`store.outbox_row`).
+    UPDATE per set of columns and the cards by one outbox INSERT, each statement taking the whole
+    batch (SQLite: the driver's executemany; PostgreSQL: one ``jsonb`` parameter); the outbox rows
+    are what ``uow.emit`` would write (:func:`store.outbox_row`).
     A crash mid-tick loses nothing and repeats nothing: each batch commits its rows and cards
     together, the next tick takes what is still due, and card ids derive from the case."""
     st = state_of(service)
@@ -75,26 +76,37 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
     result = TickResult()
     handled: set[str] = set()
     rollover: Rollover | None = None
+    conflicts = 0
     while True:
         issued: list[Event] = []
-        async with service.uow() as uow:
-            session = uow.session
-            cal = await st.calendar.current(session)
-            due, more = await store.due_clocks(session, now, batch_size, skip=handled)
-            if not due:
-                break
-            if rollover is None:
-                rollover = Rollover(now, st.thresholds, service.db.is_sqlite, uow.source or "deadline")
-            wall = suite_clock.system_now()  # housekeeping (updated_at, the outbox's created_at): the wall clock
-            batch = rollover.begin(cal, utcnow().isoformat(), wall)
-            for values in due:
-                events = rollover.add(batch, values)
-                if events:
-                    issued.extend(events)
-                handled.add(values[0])
-            await store.write_alert_rows(session, batch.updates)
-            await store.add_outbox_json(session, outbox, batch.cards)
-            await uow.commit()
+        try:
+            async with service.uow() as uow:
+                session = uow.session
+                cal = await st.calendar.current(session)
+                due, more = await store.due_clocks(session, now, batch_size, skip=handled)
+                if not due:
+                    break
+                if rollover is None:
+                    rollover = Rollover(now, st.thresholds, service.db.is_sqlite, uow.source or "deadline")
+                wall = suite_clock.system_now()  # housekeeping (updated_at, the outbox's created_at): the wall clock
+                batch = rollover.begin(cal, utcnow().isoformat(), wall)
+                for values in due:
+                    events = rollover.add(batch, values)
+                    if events:
+                        issued.extend(events)
+                    handled.add(values[0])
+                await store.write_alert_rows(session, batch.updates)
+                await store.add_outbox_values(session, outbox, batch.cards)
+                await uow.commit()
+        except store.ClocksChanged:
+            # SQLite: a clock was written by someone else between the batch's read and its write
+            # (its SELECT runs before the write transaction begins); the batch was rolled back
+            # whole. Take its clocks again, as they are now.
+            conflicts += 1
+            if conflicts > 10:
+                raise
+            handled.difference_update(values[0] for values in due)
+            continue
         if batch.cards and uow.relay is not None:
             uow.relay.wake()
         st.alarm.nudge(*batch.nudges)

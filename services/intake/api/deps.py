@@ -14,7 +14,8 @@ from ..domain.access import Actor
 from ..usecases import IntakeState
 
 
-def get_state(request: Request) -> IntakeState:
+async def get_state(request: Request) -> IntakeState:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off per request.
     return request.app.state.service.state.intake
 
 

@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import limits
 
@@ -29,6 +29,7 @@ from services.runtime import Problem, Service, clock
 from services.runtime.errors import InvalidInput, NotFound
 from services.runtime.uow import UnitOfWork
 from services.runtime.calendar_follower import follow_calendar
+from services.runtime.db import inline_sqlite
 from services.runtime.workdays import WorkCalendar, local_date, national_calendar
 
 from ..config import IntakeSettings
@@ -255,31 +256,37 @@ def applicant_of(body: ApplicationIn) -> Applicant:
 
 async def receive_application(uow: UnitOfWork, st: IntakeState, actor: Actor, body: ApplicationIn) -> Application:
     """收件: the item's current version, the applicant's identifiers checked, a receipt number
-    without gaps (a refused application uses none), accepted or the one-time notice at once."""
-    store = Store(uow.session)
-    item = await store.item(body.item_code.strip().upper())
-    if item is None:
-        raise NotFound("item_code", f"没有编码为 {body.item_code} 的事项")
-    version = item.current_version()
-    access.require_unit_staff(actor, item.unit_code)
-    applicant = applicant_of(body)
-    now = st.now()
-    names = await store.unit_names()
-    year = local_date(now).year
-    seq = await store.next_seq(year, item.unit_code)
-    receipt_no = await _fresh_receipt_number(store, year, item.unit_code)
-    app = Application.receive(
-        receipt_no=receipt_no, item=version,
-        unit_name=names.get(item.unit_code, item.unit_code), applicant=applicant, materials=body.materials,
-        conditional=body.conditional_materials, channel=body.channel, at=now, actor=actor,
-        accept_if_complete=body.accept_if_complete, unit_names=names, calendar=st.calendar(),
-    )
-    app.register_seq = seq
-    events = app.pull_events()
-    await store.add_case(app)
-    await _emit(uow, events)
-    _log_reader(uow, st, app)
-    await uow.commit()
+    without gaps (a refused application uses none), accepted or the one-time notice at once.
+
+    Its statements are short and indexed: on SQLite they run on the event loop's thread
+    (``inline_sqlite``; a statement that finds the database locked waits in aiosqlite's thread
+    after all), not each a hand-off to the connection's thread and back."""
+    with inline_sqlite():
+        store = Store(uow.session)
+        found = await store.item_for_application(body.item_code.strip().upper())
+        if found is None:
+            raise NotFound("item_code", f"没有编码为 {body.item_code} 的事项")
+        item, unit_name = found
+        version = item.current_version()
+        access.require_unit_staff(actor, item.unit_code)
+        applicant = applicant_of(body)
+        now = st.now()
+        joint = version.content.joint_units
+        names = await store.unit_names(list(joint)) if joint else {}
+        year = local_date(now).year
+        seq = await store.next_seq(year, item.unit_code)
+        receipt_no = await _fresh_receipt_number(store, year, item.unit_code)
+        app = Application.receive(
+            receipt_no=receipt_no, item=version, unit_name=unit_name or item.unit_code, applicant=applicant,
+            materials=body.materials, conditional=body.conditional_materials, channel=body.channel, at=now,
+            actor=actor, accept_if_complete=body.accept_if_complete, unit_names=names, calendar=st.calendar(),
+        )
+        app.register_seq = seq
+        events = app.pull_events()
+        await store.add_case(app)
+        await _emit(uow, events)
+        await _log_reader(uow, st, app)
+        await uow.commit()
     st.metrics.received.labels(app.kind.value, str(app.weekend).lower()).inc()  # type: ignore[attr-defined]
     st.count_case_events(events)
     return app
@@ -288,7 +295,7 @@ async def receive_application(uow: UnitOfWork, st: IntakeState, actor: Actor, bo
 async def _fresh_receipt_number(store: Store, year: int, unit_code: str) -> str:
     for _ in range(8):
         no = random_receipt_number(year, unit_code)
-        if await store.case(no) is None:
+        if not await store.receipt_taken(no):
             return no
     raise RuntimeError("no free receipt number after 8 draws")  # 8.5·10^11 per unit and year: never
 
@@ -309,7 +316,7 @@ async def _act(uow: UnitOfWork, st: IntakeState, receipt_no: str,
     app.pull_events()
     await store.save_case(app, rev)
     await _emit(uow, events)
-    _log_reader(uow, st, app)
+    await _log_reader(uow, st, app)
     await uow.commit()
     st.count_case_events(events)
     return app
@@ -544,18 +551,24 @@ async def refresh_gauges(uow: UnitOfWork, st: IntakeState) -> None:
 # ============================================================================ events
 
 
-async def due_date_changed(uow: UnitOfWork, event: ClockStarted | DueDateChanged) -> None:
-    """The deadline service's due date replaces intake's own first estimate on the status page."""
+async def due_dates_changed(uow: UnitOfWork, events: Iterable[ClockStarted | DueDateChanged]) -> None:
+    """The deadline service's due dates replace intake's own first estimates on the status page,
+    a batch's events in order (a case's last event wins). The dates the cases show are read in one
+    query; only a case whose date moved is loaded and saved (intake's estimate usually matches)."""
+    due: dict[str, date] = {}
+    for event in events:
+        due[event.receipt_no] = event.due_date if isinstance(event, ClockStarted) else event.new_due_date
     store = Store(uow.session)
-    found = await store.case(event.receipt_no)
-    if found is None:
-        return  # not ours (or not yet visible): nothing to show
-    app, rev = found
-    due = event.due_date if isinstance(event, ClockStarted) else event.new_due_date
-    if app.due_on == due:
-        return
-    app.due_on = due
-    await store.save_case(app, rev)
+    shown = await store.due_dates_shown(list(due))
+    for receipt_no, day in due.items():
+        if receipt_no not in shown or shown[receipt_no] == day:
+            continue  # not ours (or not yet visible): nothing to show; or shown already
+        found = await store.case(receipt_no)
+        if found is None:
+            continue
+        app, rev = found
+        app.due_on = day
+        await store.save_case(app, rev)
 
 
 # ============================================================================ who looked at whom (访问留痕)
@@ -586,31 +599,26 @@ def expect_reader(uow: UnitOfWork, actor: Actor, action: str) -> None:
     uow.session.info[_READER] = (actor, action)
 
 
-def _log_reader(uow: UnitOfWork, st: IntakeState, app: Application) -> None:
+async def _log_reader(uow: UnitOfWork, st: IntakeState, app: Application) -> None:
     reader = uow.session.info.pop(_READER, None)
     if reader is None:
         return
     actor, action = reader
     fields = unmasked_fields(app)
     if fields:
-        Store(uow.session).log_access(at=st.now(), staff_id=actor.staff_id, role=actor.role.value,
-                                      staff_unit=actor.unit_code, receipt_no=app.receipt_no, fields=fields,
-                                      action=action)
+        await Store(uow.session).log_access(at=st.now(), staff_id=actor.staff_id, role=actor.role.value,
+                                            staff_unit=actor.unit_code, reads=[(app.receipt_no, fields)],
+                                            action=action)
 
 
 async def record_reads(uow: UnitOfWork, st: IntakeState, actor: Actor, reads: Iterable[tuple[str, list[str]]],
                        action: str) -> None:
     """Append who read which case's unmasked fields to the access log and commit: a staff route
     answers only after its reads are on record."""
-    store = Store(uow.session)
-    at = st.now()
-    wrote = False
-    for receipt_no, fields in reads:
-        if fields:
-            store.log_access(at=at, staff_id=actor.staff_id, role=actor.role.value, staff_unit=actor.unit_code,
-                             receipt_no=receipt_no, fields=fields, action=action)
-            wrote = True
-    if wrote:
+    logged = [(receipt_no, fields) for receipt_no, fields in reads if fields]
+    if logged:
+        await Store(uow.session).log_access(at=st.now(), staff_id=actor.staff_id, role=actor.role.value,
+                                            staff_unit=actor.unit_code, reads=logged, action=action)
         await uow.commit()
 
 
@@ -704,9 +712,9 @@ async def search_applicants(uow: UnitOfWork, st: IntakeState, actor: Actor, q: s
     what, how many found — is on the access log before it leaves."""
     text, digits = search_terms(q)
     apps = await Store(uow.session).search_applicants(text=text, digits=digits, unit_code=unit_code, limit=limit)
-    Store(uow.session).log_access(
+    await Store(uow.session).log_access(
         at=st.now(), staff_id=actor.staff_id, role=actor.role.value, staff_unit=actor.unit_code,
-        receipt_no="*", fields=["search.applicant.id_or_mobile" if digits else "search.applicant.name"],
+        reads=[("*", ["search.applicant.id_or_mobile" if digits else "search.applicant.name"])],
         action=f"GET /applicants q={digits or text} → {len(apps)}")
     await uow.commit()
     return apps

@@ -225,3 +225,34 @@ def render_notice(document_type: DocumentType, context: Mapping[str, Any], *,
     ctx = notice_context(document_type, context)
     xml = environment(template_dir).get_template(f"notices/{kind.template}").render(title=kind.title, **ctx)
     return parse_notice_xml(xml)
+
+
+#: Fields that choose the wording of a notice (a branch of its template), not text of their own.
+WORDING_SWITCHES = frozenset({"case_kind", "ground", "joint", "on_appeal"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def stable_text(document_type: DocumentType, context: Mapping[str, Any], *, keep: frozenset[str] = frozenset(),
+                template_dir: str = str(TEMPLATE_DIR)) -> str:
+    """The wording of this notice, shared by every notice of its kind and branch: the notice
+    rendered with each per-notice text field blanked ('x'), but the fields that choose the
+    wording (:data:`WORDING_SWITCHES`), dates (digits and 年月日 whatever the day) and ``keep``
+    (the center's settings, the same in every notice). ``notice_pdf`` embeds the font of these
+    characters once (see its docstring); "" when it cannot be told (any error)."""
+
+    def blank(key: str, value: Any) -> Any:
+        if key in WORDING_SWITCHES or key in keep:
+            return value
+        if isinstance(value, str):
+            return value if not value or _ISO_DATE.fullmatch(value[:10]) else "x"
+        if isinstance(value, Mapping):
+            return {k: blank(k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [blank(key, v) for v in value]
+        return value
+
+    try:
+        return render_notice(document_type, {k: blank(k, v) for k, v in context.items()},
+                             template_dir=template_dir).plain_text()
+    except Exception:  # noqa: BLE001 - only an optimisation: the notice is laid out all the same
+        return ""

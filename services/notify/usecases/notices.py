@@ -68,8 +68,12 @@ def _strip(text: str | None) -> str | None:
     return text.rstrip("。.；; ") if text else text
 
 
+#: Notice fields from notify's settings: the same in every notice, so part of the wording.
+_SETTINGS_FIELDS = frozenset({"center_name", "center_phone", "center_address", "reconsideration_body", "court"})
+
 _WAKE = "notify.release_waiting"
 _RENDER_WAKE = "notify.render_waiting"
+_DUTY_GAPS_WAKE = "notify.release_duty_gaps"
 
 
 class Notices:
@@ -82,6 +86,10 @@ class Notices:
         self.rendezvous = asyncio.Event()
         #: Set after a commit that numbered a notice: the render worker (workers.py) waits on it.
         self.render_wake = asyncio.Event()
+        #: Set with ``rendezvous`` after a commit that may have left a duty gap waiting for a
+        #: duty manager who is known (duty_gaps.py): only then (and every sweep period) does
+        #: the release worker look at the duty gaps, not after every applicant's contact.
+        self.duty_gaps_asked = False
         #: One render pass at a time in this process (the render worker, a sweep, a test's pass):
         #: two at once would lay out the same notices twice (only one would be sent).
         self._render_lock = asyncio.Lock()
@@ -93,6 +101,18 @@ class Notices:
             return
         session.info[_WAKE] = True
         sa_event.listen(session.sync_session, "after_commit", lambda _s: self.rendezvous.set())
+
+    def wake_duty_gaps_after_commit(self, session: AsyncSession) -> None:
+        """As :meth:`wake_after_commit`, for the duty gaps' rendezvous (the same release worker)."""
+        if session.info.get(_DUTY_GAPS_WAKE):
+            return
+        session.info[_DUTY_GAPS_WAKE] = True
+
+        def asked(_s: Any) -> None:
+            self.duty_gaps_asked = True
+            self.rendezvous.set()
+
+        sa_event.listen(session.sync_session, "after_commit", asked)
 
     # ------------------------------------------------------------------ request
 
@@ -239,7 +259,9 @@ class Notices:
         for notice_id, attempts, doc_type, context in jobs:
             try:
                 doc = rendering.render_notice(doc_type, context)
-                rendered = await asyncio.to_thread(notice_pdf.render_pdf, doc, font_path=str(s.notify_cjk_font))
+                stable = rendering.stable_text(doc_type, context, keep=_SETTINGS_FIELDS)
+                rendered = await asyncio.to_thread(notice_pdf.render_pdf, doc, font_path=str(s.notify_cjk_font),
+                                                   stable_text=stable, reuse_subsets=s.notify_notice_font_reuse)
                 done.append((notice_id, attempts, doc, rendered, None))
             except Exception as exc:  # noqa: BLE001 - a notice that cannot be produced fails visibly
                 log.exception("notice %s could not be rendered", notice_id)

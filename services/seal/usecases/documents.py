@@ -111,22 +111,70 @@ async def seal_documents(
         for index, item in todo:
             (later if item[0].request_id in ids else wave).append((index, item))
             ids.add(item[0].request_id)
-        taken: dict[tuple[str, int], int] = {}
+        writes = _Writes(await _earlier_requests(uow, [item[0].request_id for _i, item in wave]))
         plans: list[tuple[int, _Plan, asyncio.Task]] = []
         try:
             for index, (cmd, event_id) in wave:
-                planned = await _plan(svc, uow, cmd, event_id, now, taken)
+                planned = await _plan(svc, uow, cmd, event_id, now, writes)
                 if isinstance(planned, _Plan):  # signing starts now, while the next is planned
                     plans.append((index, planned, asyncio.create_task(_produce(svc, planned))))
                 else:
                     events[index] = planned
             for index, plan, task in plans:  # recorded in order, while the later ones are signed
-                events[index] = await _record(svc, uow, plan, await task)
+                events[index] = await _record(svc, uow, plan, await task, writes)
         finally:
             for _i, _p, task in plans:
                 task.cancel()
+        await writes.flush(uow)
         todo = later
     return [e for e in events if e is not None]
+
+
+class _Writes:
+    """A wave's rows and usage-log entries, written at its end with one INSERT per table (the
+    log's entries chained in the order they were asked for); and what the wave read once for
+    all its commands: the stamp requests already answered, the unit's seals, the next numbers."""
+
+    def __init__(self, earlier: dict[str, store.RequestRow]) -> None:
+        self.earlier = earlier
+        self.seals: dict[str, list[store.SealRow]] = {}
+        self.taken: dict[tuple[str, int], int] = {}
+        self.requests: list[dict] = []
+        self.documents: list[dict] = []
+        self.files: list[dict] = []
+        self.log: list[dict] = []
+
+    async def seals_of(self, session, unit_code: str) -> list[store.SealRow]:  # type: ignore[no-untyped-def]
+        if unit_code not in self.seals:
+            self.seals[unit_code] = await store.seals_of(session, unit_code)
+        return self.seals[unit_code]
+
+    async def next_seq(self, session, unit_code: str, year: int) -> int:  # type: ignore[no-untyped-def]
+        key = (unit_code, year)
+        seq = self.taken[key] + 1 if key in self.taken else await store.next_document_seq(session, unit_code, year)
+        self.taken[key] = seq
+        return seq
+
+    async def flush(self, uow: UnitOfWork) -> None:
+        await store.insert_rows(uow.session, self.requests, self.documents, self.files)
+        await store.append_logs(uow.session, self.log)
+        self.requests, self.documents, self.files, self.log = [], [], [], []
+
+
+async def _earlier_requests(uow: UnitOfWork, request_ids: list[str]) -> dict[str, store.RequestRow]:
+    """The stamp requests among these already answered (a requester's retry): one query."""
+    from sqlmodel import select
+
+    rows = (await uow.session.exec(select(store.RequestRow).where(store.RequestRow.request_id.in_(request_ids)))).all()
+    return {r.request_id: r for r in rows}
+
+
+def _request_values(cmd: "SealDocument | SealDocumentV1", event_id: str, now: datetime, outcome: str,
+                    document_no: str | None = None, reason_code: str | None = None) -> dict:
+    return {"request_id": cmd.request_id, "event_id": event_id, "receipt_no": cmd.receipt_no,
+            "reference": reference_of(cmd), "unit_code": cmd.unit_code, "document_type": cmd.document_type.value,
+            "requested_by": cmd.requested_by, "received_at": now, "outcome": outcome, "document_no": document_no,
+            "reason_code": reason_code}
 
 
 @dataclass
@@ -163,25 +211,28 @@ class PdfJob:
     pdf: bytes | None = None
     notice: Notice | None = None
     box: SealBox | None = None
+    #: Where the signing process writes the sealed PDF (it answers its SHA-256 and size only, so
+    #: the file never crosses the pipe); None: the PDF itself is the answer.
+    path: str | None = None
 
 
 async def _refuse(
     svc: "Service", uow: UnitOfWork, cmd: "SealDocument | SealDocumentV1", event_id: str, now: datetime,
     code: RefusalCode,
     seal_id: str | None = None,
+    writes: "_Writes | None" = None,
 ) -> Event:
-    session = uow.session
     metrics: SealMetrics | None = getattr(svc.state, "metrics", None)
-    session.add(store.RequestRow(
-        request_id=cmd.request_id, event_id=event_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd),
-        unit_code=cmd.unit_code, document_type=cmd.document_type.value, requested_by=cmd.requested_by,
-        received_at=now, outcome="refused", reason_code=code.value,
-    ))
-    await store.append_log(
-        session, at=now, action="refused", unit_code=cmd.unit_code, seal_id=seal_id, request_id=cmd.request_id,
-        detail={"document_type": cmd.document_type.value, "reason_code": code.value,
-                "requested_by": cmd.requested_by, **_subject(cmd.receipt_no, reference_of(cmd))},
-    )
+    request = _request_values(cmd, event_id, now, "refused", reason_code=code.value)
+    entry = dict(at=now, action="refused", unit_code=cmd.unit_code, seal_id=seal_id, request_id=cmd.request_id,
+                 detail={"document_type": cmd.document_type.value, "reason_code": code.value,
+                         "requested_by": cmd.requested_by, **_subject(cmd.receipt_no, reference_of(cmd))})
+    if writes is not None:  # written with the wave's other rows
+        writes.requests.append(request)
+        writes.log.append(entry)
+    else:
+        await store.insert_rows(uow.session, requests=[request])
+        await store.append_logs(uow.session, [entry])
     event = SealingRefused(
         request_id=cmd.request_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd), unit_code=cmd.unit_code,
         document_type=cmd.document_type, reason_code=code, reason=REFUSAL_TEXT[code], refused_at=now,
@@ -195,7 +246,7 @@ async def _refuse(
 
 async def _plan(
     svc: "Service", uow: UnitOfWork, cmd: "SealDocument | SealDocumentV1", event_id: str, now: datetime | None,
-    taken: dict[tuple[str, int], int],
+    writes: _Writes,
 ) -> "Event | _Plan":
     """The rules, the formats and the document number; the refusal (recorded) when refused."""
     settings = root.settings_of(svc)
@@ -203,30 +254,29 @@ async def _plan(
     now = now or clock.now()
     eid = outcome_id(event_id)
 
-    earlier = await session.get(store.RequestRow, cmd.request_id)
+    earlier = writes.earlier.get(cmd.request_id)
     if earlier is not None:
         event = await _repeat(svc, uow, earlier)
         await uow.emit(event, id=eid)
         return event
 
-    rows = await store.seals_of(session, cmd.unit_code)
+    rows = await writes.seals_of(session, cmd.unit_code)
     chosen = domain.pick_seal([r.rule_view() for r in rows], cmd.unit_code, cmd.seal_kind, now)
     refusal = domain.check_use(chosen, cmd.unit_code, cmd.document_type, now,
                                center_unit_code=settings.seal_center_unit_code)
     if refusal is not None:
-        return await _refuse(svc, uow, cmd, event_id, now, refusal.code, chosen.seal_id if chosen else None)
+        return await _refuse(svc, uow, cmd, event_id, now, refusal.code, chosen.seal_id if chosen else None, writes)
     assert chosen is not None
     row = next(r for r in rows if r.seal_id == chosen.seal_id)
 
     formats, refusal_code = choose_formats(settings.seal_formats, cmd)
     if refusal_code is not None:
-        return await _refuse(svc, uow, cmd, event_id, now, refusal_code, row.seal_id)
+        return await _refuse(svc, uow, cmd, event_id, now, refusal_code, row.seal_id, writes)
     if DocumentFormat.OFD in formats:
         await seals.ensure_sm2_twin(svc, uow, row, now)
 
     year = domain.local_date(now).year
-    seq = max(await store.next_document_seq(session, cmd.unit_code, year), taken.get((cmd.unit_code, year), 0) + 1)
-    taken[(cmd.unit_code, year)] = seq
+    seq = await writes.next_seq(session, cmd.unit_code, year)
     document_no = domain.document_number(cmd.unit_code, year, seq)
     plan = _Plan(cmd, event_id, eid, now, row, formats, year, seq, document_no, time.perf_counter())
 
@@ -237,9 +287,9 @@ async def _plan(
         try:
             pdf = base64.b64decode(cmd.pdf_base64, validate=True)
         except (binascii.Error, ValueError):
-            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id)
+            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id, writes)
         if len(pdf) > settings.seal_max_pdf_bytes or not pdf.startswith(b"%PDF-"):
-            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id)
+            return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.BAD_DOCUMENT, row.seal_id, writes)
         plan.pdf = pdf
     elif cmd.content is not None:
         c = cmd.content
@@ -253,21 +303,39 @@ async def _plan(
             footer=f"本文书加盖电子印章，可在 {public_page_url(svc, document_no)} 核验。",
         )
     else:
-        return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.NO_DOCUMENT, row.seal_id)
+        return await _refuse(svc, uow, cmd, event_id, now, RefusalCode.NO_DOCUMENT, row.seal_id, writes)
     if cmd.seal_box is not None:
         b = cmd.seal_box
         plan.box = SealBox(b.page, b.x1, b.y1, b.x2, b.y2)
     return plan
 
 
-_Made = list[tuple[DocumentFormat, bytes, SignatureFormat, str]]  # format, file, signature, cert serial
+@dataclass(frozen=True)
+class _File:
+    """A sealed file as written under the documents folder."""
+
+    format: DocumentFormat
+    sha256: str
+    size: int
+    signature: SignatureFormat
+    cert_serial: str
+    path: str  # relative to the documents folder
+
+
+_Made = list[_File]
+
+
+def _relpath(plan: "_Plan", fmt: DocumentFormat) -> str:
+    return (Path(str(plan.year)) / plan.cmd.unit_code / f"{plan.document_no}.{fmt.value}").as_posix()
 
 
 async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
-    """The plan's files: the PDF rendered (if asked) and sealed, the OFD; or why not."""
+    """The plan's files, rendered (if asked), sealed and written under the documents folder (a
+    signing process writes its PDF itself); or why not."""
     settings = root.settings_of(svc)
     cmd, row = plan.cmd, plan.row
     made: _Made = []
+    documents_dir = settings.documents_dir
     if DocumentFormat.PDF in plan.formats:
         provider = root.provider(svc)
         key = root.seal_key(svc, row)
@@ -281,8 +349,9 @@ async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
                     chain_pem=tuple(c.public_bytes(serialization.Encoding.PEM) for c in key.chain),
                     encrypted_key_pem=key.encrypted_key_pem, face=seals.face_pdf(row), reason=reason,
                     location=location, signer_name=row.unit_name, pdf=plan.pdf, notice=plan.notice, box=plan.box,
+                    path=str(documents_dir / _relpath(plan, DocumentFormat.PDF)),
                 )
-                signed = await asyncio.get_running_loop().run_in_executor(pool, run_pdf_job, job)
+                digest, size = await asyncio.get_running_loop().run_in_executor(pool, run_pdf_job_to_file, job)
             else:
                 signer = provider.signer_for(key)  # a key problem is not the request's fault: raise
                 pdf, box = plan.pdf, plan.box
@@ -292,10 +361,13 @@ async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
                 assert pdf is not None
                 signed = await seal_pdf(pdf, signer, seals.face_pdf(row), box=box, reason=reason,
                                         location=location, signer_name=row.unit_name)
+                digest, size = await asyncio.to_thread(
+                    _write_file, documents_dir / _relpath(plan, DocumentFormat.PDF), signed)
         except SealingError as exc:
             log.info("document for %s cannot be sealed: %s", cmd.request_id, exc)
             return RefusalCode.BAD_DOCUMENT
-        made.append((DocumentFormat.PDF, signed, SignatureFormat.PADES, row.cert_serial))
+        made.append(_File(DocumentFormat.PDF, digest, size, SignatureFormat.PADES, row.cert_serial,
+                          _relpath(plan, DocumentFormat.PDF)))
     if DocumentFormat.OFD in plan.formats:
         assert cmd.content is not None
         c = cmd.content
@@ -307,54 +379,52 @@ async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
             doc_id=uuid.uuid5(_OUTCOME_NS, plan.document_no).hex,
         )
         sealed_ofd = await asyncio.to_thread(seal_ofd_notice, svc, row, notice, plan.now)
-        made.append((DocumentFormat.OFD, sealed_ofd, SignatureFormat.SES_V4, row.sm2_cert_serial or ""))
+        digest, size = await asyncio.to_thread(_write_file, documents_dir / _relpath(plan, DocumentFormat.OFD),
+                                               sealed_ofd)
+        made.append(_File(DocumentFormat.OFD, digest, size, SignatureFormat.SES_V4, row.sm2_cert_serial or "",
+                          _relpath(plan, DocumentFormat.OFD)))
     return made
 
 
-async def _record(svc: "Service", uow: UnitOfWork, plan: _Plan, made: "_Made | RefusalCode") -> Event:
-    """The plan's files written and registered, its usage-log entry and outcome (or its refusal)."""
+async def _record(svc: "Service", uow: UnitOfWork, plan: _Plan, made: "_Made | RefusalCode",
+                  writes: _Writes) -> Event:
+    """The plan's files registered, its usage-log entry and outcome (or its refusal); the rows go
+    into ``writes``, written at the wave's end."""
     cmd, row, now, year, document_no = plan.cmd, plan.row, plan.now, plan.year, plan.document_no
     if isinstance(made, RefusalCode):
-        return await _refuse(svc, uow, cmd, plan.event_id, now, made, row.seal_id)
-    settings = root.settings_of(svc)
+        return await _refuse(svc, uow, cmd, plan.event_id, now, made, row.seal_id, writes)
     metrics: SealMetrics | None = getattr(svc.state, "metrics", None)
-    session = uow.session
-    files: list[tuple[store.DocumentFileRow, SealedFile]] = []
-    for fmt, data, sig_format, serial in made:
-        rel = Path(str(year)) / cmd.unit_code / f"{document_no}.{fmt.value}"
-        await asyncio.to_thread(_write_file, settings.documents_dir / rel, data)
-        file_row = store.DocumentFileRow(
-            document_no=document_no, format=fmt.value, token=secrets.token_urlsafe(24), signature=sig_format.value,
-            sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), path=rel.as_posix(), cert_serial=serial,
-        )
-        files.append((file_row, _sealed_file(svc, file_row)))
-        session.add(file_row)
+    files: list[tuple[dict, SealedFile]] = []
+    for f in made:
+        values = {"document_no": document_no, "format": f.format.value, "token": secrets.token_urlsafe(24),
+                  "signature": f.signature.value, "sha256": f.sha256, "size_bytes": f.size, "path": f.path,
+                  "cert_serial": f.cert_serial}
+        files.append((values, SealedFile(format=f.format, signature=f.signature, sha256=f.sha256, size_bytes=f.size,
+                                         url=document_url(svc, values["token"], f.format.value),
+                                         cert_serial=f.cert_serial)))
+        writes.files.append(values)
     primary = files[0][0]  # the PDF when one was made
-    signed = made[0][1]
-    digest, token, rel_path = primary.sha256, primary.token, primary.path
-    session.add(store.DocumentRow(
-        document_no=document_no, token=token, request_id=cmd.request_id, receipt_no=cmd.receipt_no,
-        reference=reference_of(cmd), unit_code=cmd.unit_code, year=year, seq=plan.seq, seal_id=row.seal_id, document_type=cmd.document_type.value,
-        title=cmd.title, sha256=digest, size_bytes=len(signed), path=rel_path, signed_at=now,
-        requested_by=cmd.requested_by, printed_no=cmd.printed_no,
-    ))
-    session.add(store.RequestRow(
-        request_id=cmd.request_id, event_id=plan.event_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd),
-        unit_code=cmd.unit_code, document_type=cmd.document_type.value, requested_by=cmd.requested_by,
-        received_at=now, outcome="sealed", document_no=document_no,
-    ))
-    await store.append_log(
-        session, at=now, action="sealed", unit_code=cmd.unit_code, seal_id=row.seal_id,
+    digest, token, size = primary["sha256"], primary["token"], primary["size_bytes"]
+    writes.documents.append({
+        "document_no": document_no, "token": token, "request_id": cmd.request_id, "receipt_no": cmd.receipt_no,
+        "reference": reference_of(cmd), "unit_code": cmd.unit_code, "year": year, "seq": plan.seq,
+        "seal_id": row.seal_id, "document_type": cmd.document_type.value, "title": cmd.title, "sha256": digest,
+        "size_bytes": size, "path": primary["path"], "signed_at": now, "requested_by": cmd.requested_by,
+        "printed_no": cmd.printed_no,
+    })
+    writes.requests.append(_request_values(cmd, plan.event_id, now, "sealed", document_no=document_no))
+    writes.log.append(dict(
+        at=now, action="sealed", unit_code=cmd.unit_code, seal_id=row.seal_id,
         document_no=document_no, request_id=cmd.request_id,
-        detail={"document_type": cmd.document_type.value, "sha256": digest, "cert_serial": primary.cert_serial,
-                "files": {f.format: {"sha256": f.sha256, "cert_serial": f.cert_serial} for f, _ in files},
+        detail={"document_type": cmd.document_type.value, "sha256": digest, "cert_serial": primary["cert_serial"],
+                "files": {f["format"]: {"sha256": f["sha256"], "cert_serial": f["cert_serial"]} for f, _ in files},
                 "requested_by": cmd.requested_by, **_subject(cmd.receipt_no, reference_of(cmd))},
-    )
+    ))
     event = DocumentSealed(
         request_id=cmd.request_id, receipt_no=cmd.receipt_no, reference=reference_of(cmd), unit_code=cmd.unit_code,
         document_no=document_no,
-        document_type=cmd.document_type, sha256=digest, size_bytes=len(signed),
-        url=document_url(svc, token, primary.format), seal_id=row.seal_id, seal_serial=primary.cert_serial,
+        document_type=cmd.document_type, sha256=digest, size_bytes=size,
+        url=document_url(svc, token, primary["format"]), seal_id=row.seal_id, seal_serial=primary["cert_serial"],
         signed_at=now, files=[f for _, f in files],
     )
     await uow.emit(event, id=plan.eid)
@@ -382,6 +452,11 @@ def _pool(svc: "Service", provider: object) -> ProcessPoolExecutor | None:
         )
         svc.state.sign_pool = pool
         weakref.finalize(svc, pool.shutdown, wait=False, cancel_futures=True)
+        # Every process started now: the executor spawns one only when no process is idle, so
+        # after a quiet start the second would be spawned (seconds: Python, pyHanko, ReportLab)
+        # in the middle of the first burst, with a notice waiting on it.
+        for _ in range(workers):
+            pool.submit(_worker_ready)
     return pool
 
 
@@ -391,6 +466,10 @@ _WORKER: dict[str, object] = {}
 def _worker_start(protector: object) -> None:
     _WORKER["provider"] = SoftwareSignerProvider(protector)  # type: ignore[arg-type]
     _WORKER["loop"] = asyncio.new_event_loop()
+
+
+def _worker_ready() -> bool:
+    return "provider" in _WORKER
 
 
 def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> bytes:
@@ -414,6 +493,12 @@ def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> 
     if isinstance(loop, asyncio.AbstractEventLoop):
         return loop.run_until_complete(coro)
     return asyncio.run(coro)
+
+
+def run_pdf_job_to_file(job: PdfJob) -> tuple[str, int]:
+    """``run_pdf_job``, the PDF written to ``job.path``: its SHA-256 and size."""
+    assert job.path is not None
+    return _write_file(Path(job.path), run_pdf_job(job))
 
 
 def reference_of(cmd: "SealDocument | SealDocumentV1") -> str | None:
@@ -496,11 +581,13 @@ async def _repeat(svc: "Service", uow: UnitOfWork, earlier: store.RequestRow) ->
     )
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes) -> tuple[str, int]:
+    """Write (through a temporary name and a rename: never half a file); its SHA-256 and size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 # -- verifying and reading -----------------------------------------------------------------------
