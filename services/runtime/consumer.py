@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import ARRAY, any_, bindparam, insert, select
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from contracts.base import Event, model_for
+from contracts.base import Event
 from contracts.envelope import Envelope, EnvelopeError, decode_headers, parse
 
 from .db import database_unavailable, inline_sqlite
@@ -204,21 +204,6 @@ class Record:
         return cls(raw.topic, raw.partition, raw.offset, raw.key, raw.value, list(raw.headers or []))
 
 
-def _another_known_type(rec: Record, types: Any) -> bool:
-    """Whether the record's ``ce_type`` is a contract's type that is not among ``types``."""
-    for k, v in rec.headers:
-        if k == "ce_type":
-            ce_type = v.decode(errors="replace") if isinstance(v, (bytes, bytearray)) else str(v)
-            if ce_type in types:
-                return False
-            try:
-                model_for(ce_type)
-            except LookupError:
-                return False
-            return True
-    return False
-
-
 def _is_infrastructure(exc: BaseException) -> bool:
     return database_unavailable(exc) or isinstance(exc, (OSError, asyncio.TimeoutError))
 
@@ -259,11 +244,6 @@ class Consumer:
             self.metrics.messages_received.labels(self.spec.name, topic).inc(n)
         types = self.spec.types
         for rec in records:
-            if _another_known_type(rec, types):
-                # not this group's type: skipped on its header alone (validating the body was all
-                # the work a group reading a whole topic for one type did for the others); a type
-                # no contract knows, or a record without headers, still goes to parse and its DLQ
-                continue
             try:
                 env = parse(rec.headers, rec.value or b"")
             except EnvelopeError as exc:

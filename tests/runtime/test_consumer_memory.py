@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from contracts.envelope import Envelope
 from services.runtime.testing import drain, in_memory, publish
 
-from .example import FIXED, Counter, WidgetArrived, WidgetCounted, make
+from .example import FIXED, Counter, WidgetArrived, make
 
 
 async def _count(svc, widget: str) -> int:
@@ -71,25 +71,6 @@ async def test_bad_messages_go_to_the_dead_letter_topic(tmp_path: Path) -> None:
     assert failed["ce_type"] == WidgetArrived.ce_type()  # original headers kept
     assert any("missing CloudEvents headers" in d["dlq_error"] for d in dead)
     assert any("unknown ce_type" in d["dlq_error"] for d in dead)
-
-
-async def test_another_known_type_is_skipped_by_its_header(tmp_path: Path) -> None:
-    """A record of a type the group does not handle is passed over on its ``ce_type`` header: its
-    body is not even validated (no dead letter for a body that is the handling group's to judge),
-    while the group's own records in the batch are handled."""
-    svc = make(tmp_path)
-    async with in_memory(svc):
-        from services.runtime.consumer import Consumer, Record
-
-        consumer = Consumer(svc, svc.handlers[0])
-        other = Envelope.wrap(WidgetCounted(widget="o", count=1))
-        mine = Envelope.wrap(WidgetArrived(widget="m"))
-        await consumer.handle_records([
-            Record("test.runtime.in", 0, 0, other.key, b"{not json", other.kafka_headers()),
-            Record("test.runtime.in", 0, 1, mine.key, mine.body(), mine.kafka_headers()),
-        ])
-        assert await _count(svc, "m") == 1
-        assert svc.metrics.dead_letters.labels("count_widget", "test.runtime.in", "invalid")._value.get() == 0
 
 
 async def test_batch_with_one_failure_still_processes_the_rest(tmp_path: Path) -> None:
