@@ -484,9 +484,11 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
         probe = WriterProbe(svc) if args.api_probe else None
         if probe:
             probe.start()
-        t, c = time.perf_counter(), time.process_time()
+        t, c, times0 = time.perf_counter(), time.process_time(), os.times()
         res = await watch.watch_once(svc, midnight)
-        roll_s, roll_cpu = time.perf_counter() - t, time.process_time() - c
+        roll_s, roll_cpu, times1 = time.perf_counter() - t, time.process_time() - c, os.times()
+        # user vs kernel: on SQLite the kernel's share is the WAL's and checkpoints' page copies
+        roll_user, roll_system = times1.user - times0.user, times1.system - times0.system
         roll_server = await spent() if spent else None
         if probe:  # its own CPU counts in this process's figures below (run without it for the rate)
             print(f"  {await probe.stop()} (batches of {svc.state.deadline.settings.deadline_watch_batch_size})", flush=True)
@@ -518,6 +520,7 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
         "rollover_clocks": res.clocks, "rollover_warnings": res.warnings, "rollover_overdue": res.overdue,
         "rollover_seconds": round(roll_s, 2), "rollover_clocks_per_second": round(res.clocks / roll_s),
         "rollover_cpu_seconds": round(roll_cpu, 2), "rollover_clocks_per_cpu_second": round(res.clocks / roll_cpu),
+        "rollover_user_seconds": round(roll_user, 2), "rollover_system_seconds": round(roll_system, 2),
         "rollover_server_cpu_seconds": None if roll_server is None else round(roll_server, 2),
         "rollover_clocks_per_cpu_second_with_server": (
             None if roll_server is None else round(res.clocks / (roll_cpu + roll_server))),

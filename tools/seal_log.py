@@ -32,12 +32,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.envelope import EnvelopeError, parse
 from contracts.seal import LOG, SealLogCheckpointed
-from services.runtime.db import Database
 from services.runtime.settings import ServiceSettings
-from services.seal import store
-from services.seal.adapters import logsign
 from services.seal.domain.usagelog import AnchorReport, Checkpoint, LogEntry, check_checkpoints
-from services.seal.usecases.log import verified_checkpoints
+
+# The seal service's store, signing adapters and use cases (cryptography, and through the use
+# cases' package pyHanko and ReportLab) are imported by the functions that need them, not with
+# this module: `onewindow` imports it for its `seal verify-log` command on every run, `serve`
+# of each service included, and those libraries cost every service's process tens of MiB.
 
 PAGE = 1000
 
@@ -54,6 +55,8 @@ class Published:
 async def read_published(root_pem: bytes, *, bootstrap: str | None = None, topic: str = LOG.name,
                          timeout_ms: int = 3000) -> Published:
     """Every checkpoint of this root's log on ``topic``, from the beginning to the current end."""
+    from services.seal.adapters import logsign
+
     root_cert = logsign.load_root(root_pem)
     log_id = logsign.log_id_of(root_cert)
     opts = ServiceSettings().aiokafka_options()
@@ -120,6 +123,9 @@ def checkpoint_of(ev: SealLogCheckpointed) -> Checkpoint:
 
 async def entries_from_database(database_url: str) -> list[LogEntry]:
     """The usage log as the seal database holds it (read only)."""
+    from services.runtime.db import Database
+    from services.seal import store
+
     db = Database(database_url, store.metadata)
     try:
         async with db.session() as session:
@@ -186,6 +192,9 @@ class Audit:
 
 
 def audit(root_pem: bytes, published: Published, entries: list[LogEntry]) -> Audit:
+    from services.seal.adapters import logsign
+    from services.seal.usecases.log import verified_checkpoints
+
     good, refused = verified_checkpoints(logsign.load_root(root_pem), published.checkpoints)
     return Audit(check_checkpoints(entries, good), refused, published, len(entries))
 

@@ -11,6 +11,8 @@ share a group keep their order per key (one receipt's events)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from contracts.attendance import DutyGapDetected, StaffAssessmentDecided, StaffRegistered, StaffUpdated
@@ -22,17 +24,33 @@ from contracts.intake import (
 )
 from contracts.seal import DocumentSealed, DocumentSealedV1, SealingRefused, SealingRefusedV1
 from services.runtime import clock
-from services.runtime.consumer import HandlerContext, HandlerFn
+from services.runtime.consumer import Batch, HandlerContext, HandlerFn
 
 from .usecases import assessments, cases, duty_gaps
 from .usecases.duty_gaps import DutyGaps
 from .usecases.notices import Notices
 
 
-def _state(ctx: HandlerContext) -> Any:
+def _state(ctx: HandlerContext | Batch[Any]) -> Any:
     if ctx.service is None:
         raise RuntimeError("notify's handlers need the service in their HandlerContext (its shared state)")
     return ctx.service.state
+
+
+def _as_batch(batch: Any, ctx: HandlerContext | None) -> Batch[Any]:
+    """The runtime hands a batch handler its ``Batch``; called as a per-event handler, ``(event,
+    ctx)`` (tests driving one transaction by hand, tools), it handles that one event."""
+    return batch if ctx is None else Batch([(batch, ctx)], ctx.uow, ctx.service)
+
+
+@asynccontextmanager
+async def _batch_session(batch: Batch[Any]) -> AsyncIterator[None]:
+    """A batch handler's session: what earlier handlers of the transaction left pending flushed
+    first (the batch's queries then see it), then no autoflush: the batch reads what it needs
+    with a few queries up front and keeps what it adds itself; the commit writes it all."""
+    await batch.session.flush()
+    with batch.session.no_autoflush:
+        yield
 
 
 def _notices(ctx: HandlerContext) -> Notices:
@@ -46,8 +64,11 @@ def _duty_gaps(ctx: HandlerContext) -> DutyGaps:
 # ------------------------------------------------------------------ intake.contacts (group: contacts)
 
 
-async def contact_recorded(event: ApplicantContactRecorded, ctx: HandlerContext) -> None:
-    await cases.contact_recorded(ctx, _notices(ctx), event, clock.now())
+async def contacts_recorded(batch: Batch[ApplicantContactRecorded], ctx: HandlerContext | None = None) -> None:
+    """A batch handler (one contact per application): see ``cases.contacts_recorded``."""
+    batch = _as_batch(batch, ctx)
+    async with _batch_session(batch):
+        await cases.contacts_recorded(batch.uow, _state(batch).notices, batch.events, clock.now())
 
 
 # ------------------------------------------------------------------ intake.units (group: units)
@@ -60,12 +81,14 @@ async def unit_registered(event: UnitRegistered, ctx: HandlerContext) -> None:
 # ------------------------------------------------------------------ intake.applications (group: applications)
 
 
-async def application_received(event: ApplicationReceived, ctx: HandlerContext) -> None:
-    await cases.application_received(ctx, event)
-
-
-async def application_accepted(event: ApplicationAccepted, ctx: HandlerContext) -> None:
-    await cases.application_accepted(ctx, _notices(ctx), event, ctx.event_id, clock.now())
+async def applications(batch: Batch[ApplicationReceived | ApplicationAccepted],
+                       ctx: HandlerContext | None = None) -> None:
+    """A batch handler (each application's two busiest events, consecutive on the topic): see
+    ``cases.applications``."""
+    batch = _as_batch(batch, ctx)
+    async with _batch_session(batch):
+        await cases.applications(batch.uow, _state(batch).notices, [(e, ctx.event_id) for e, ctx in batch],
+                                 clock.now())
 
 
 # The texts come from intake.case-texts (issue 20); the v1 events, still on intake.applications
@@ -92,11 +115,19 @@ async def application_decided(event: DecisionTextRecorded | ApplicationDecidedV1
 # seal answers with v2 since documents of no case exist (issue 22); v1 answers may still be on the
 # topic. An answer without a receipt number is for a document of no case: the year-end assessment
 # notice (usecases/assessments.py); every case notice has its receipt number.
-async def document_sealed(event: DocumentSealed | DocumentSealedV1, ctx: HandlerContext) -> None:
-    if event.receipt_no is None:
-        await assessments.on_sealed(ctx, _state(ctx).metrics, event, clock.now())  # type: ignore[arg-type]
-        return
-    await cases.document_sealed(ctx, _notices(ctx), event, clock.now())  # type: ignore[arg-type]
+async def documents_sealed(batch: Batch[DocumentSealed | DocumentSealedV1], ctx: HandlerContext | None = None) -> None:
+    """A batch handler (one sealed notice per application): the case notices released together
+    (``Notices.on_sealed_many``), an assessment notice's answer each on its own."""
+    batch = _as_batch(batch, ctx)
+    st = _state(batch)
+    now = clock.now()
+    async with _batch_session(batch):
+        for event, ctx in batch:
+            if event.receipt_no is None:
+                await assessments.on_sealed(ctx, st.metrics, event, now)  # type: ignore[arg-type]
+        released = [e for e in batch.events if e.receipt_no is not None]
+        if released:
+            await st.notices.on_sealed_many(batch.uow, released, now)  # type: ignore[arg-type]
 
 
 async def sealing_refused(event: SealingRefused | SealingRefusedV1, ctx: HandlerContext) -> None:
@@ -155,11 +186,11 @@ async def assessment_decided(event: StaffAssessmentDecided, ctx: HandlerContext)
 #: Consumer group name (``notify.<name>``, as deployed: offsets and ACLs depend on it) -> its
 #: handlers, in the order the groups were always declared.
 GROUPS: dict[str, tuple[HandlerFn, ...]] = {
-    "contacts": (contact_recorded,),
+    "contacts": (contacts_recorded,),
     "units": (unit_registered,),
-    "applications": (application_received, application_accepted, supplement_requested, application_not_accepted,
-                     application_forwarded, application_decided),
-    "sealing": (document_sealed, sealing_refused),
+    "applications": (applications, supplement_requested, application_not_accepted, application_forwarded,
+                     application_decided),
+    "sealing": (documents_sealed, sealing_refused),
     "deadlines": (extension_granted, deadline_warned, deadline_missed),
     "supervision": (supervision_notice_issued,),
     "staff": (staff_written,),

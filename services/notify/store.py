@@ -19,7 +19,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, text, update
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, and_, bindparam, func, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -261,11 +262,8 @@ async def next_serial(session: AsyncSession, unit_code: str, prefix: str, year: 
     """The next document serial. One UPDATE … RETURNING, so that two transactions numbering
     notices of the same unit at once (PostgreSQL) never read the same ``last``: the second waits
     for the first's row lock and increments what it committed."""
-    bump = (update(SerialRow)
-            .where(SerialRow.unit_code == unit_code, SerialRow.prefix == prefix, SerialRow.year == year)
-            .values(last=SerialRow.last + 1).returning(SerialRow.last)
-            .execution_options(synchronize_session=False))
-    last = (await session.execute(bump)).scalar_one_or_none()
+    key = {"u": unit_code, "p": prefix, "y": year}
+    last = (await session.execute(_bump_serial, key)).scalar_one_or_none()
     if last is not None:
         return int(last)
     try:
@@ -274,7 +272,15 @@ async def next_serial(session: AsyncSession, unit_code: str, prefix: str, year: 
             await session.flush()
         return 1
     except IntegrityError:
-        return int((await session.execute(bump)).scalar_one())
+        return int((await session.execute(_bump_serial, key)).scalar_one())
+
+
+_serials = SerialRow.__table__
+#: Built once (a Core statement, run with its parameters): :func:`next_serial`'s increment.
+_bump_serial = (update(_serials)
+                .where(_serials.c.unit_code == bindparam("u"), _serials.c.prefix == bindparam("p"),
+                       _serials.c.year == bindparam("y"))
+                .values(last=_serials.c.last + 1).returning(_serials.c.last))
 
 
 # The rendezvous of a notice and the applicant's contact (see usecases/notices.py).
@@ -287,6 +293,28 @@ async def claim_waiting(session: AsyncSession, receipt_no: str) -> Sequence[Noti
     q = (select(NoticeRow).where(NoticeRow.state == AWAITING_CONTACT, NoticeRow.receipt_no == receipt_no)
          .order_by(NoticeRow.created_at).with_for_update(skip_locked=True))
     return (await session.exec(q)).all()
+
+
+async def claim_waiting_of(session: AsyncSession, receipt_nos: set[str]) -> Sequence[NoticeRow]:
+    """:func:`claim_waiting` for the cases of a batch, in one query."""
+    q = (select(NoticeRow).where(NoticeRow.state == AWAITING_CONTACT, NoticeRow.receipt_no.in_(sorted(receipt_nos)))
+         .order_by(NoticeRow.created_at).with_for_update(skip_locked=True))
+    return (await session.exec(q)).all()
+
+
+async def cases_with_survey_waiting(session: AsyncSession, receipt_nos: set[str]) -> Sequence[CaseRow]:
+    """Those of these cases whose survey invitation waits for the applicant's contact."""
+    q = (select(CaseRow).where(CaseRow.receipt_no.in_(sorted(receipt_nos)), CaseRow.survey_cause.is_not(None))
+         .order_by(CaseRow.receipt_no))
+    return (await session.exec(q)).all()
+
+
+async def notices_caused_by(session: AsyncSession, event_ids: Sequence[str]) -> set[tuple[str, str]]:
+    """(cause event id, document type) of the notices these events have caused already."""
+    if not event_ids:
+        return set()
+    q = select(NoticeRow.cause_event_id, NoticeRow.document_type).where(NoticeRow.cause_event_id.in_(sorted(set(event_ids))))
+    return {(cause, doc_type) for cause, doc_type in (await session.exec(q)).all()}
 
 
 async def claim_waiting_notice(session: AsyncSession, notice_id: str, now: datetime) -> NoticeRow | None:
@@ -305,13 +333,22 @@ async def rendering_notices(session: AsyncSession, limit: int) -> Sequence[Notic
     return (await session.exec(q)).all()
 
 
-async def claim_rendering(session: AsyncSession, notice_id: str, attempts: int, now: datetime) -> NoticeRow | None:
-    """Take a rendered notice to send it: a compare-and-set on its state and attempt, so that a
-    notice two passes rendered at once (replicas) is sent once."""
-    taken = await session.execute(
-        update(NoticeRow).where(NoticeRow.id == notice_id, NoticeRow.state == RENDERING, NoticeRow.attempts == attempts)
-        .values(updated_at=now).execution_options(synchronize_session=False))
-    return await session.get(NoticeRow, notice_id, populate_existing=True) if taken.rowcount == 1 else None
+async def claim_rendered(session: AsyncSession, notices: Sequence[tuple[str, int]], now: datetime) -> dict[str, NoticeRow]:
+    """Take the rendered notices of a render pass ((id, attempt) each) to send them: one UPDATE
+    … RETURNING takes those still ``rendering`` at that attempt (a compare-and-set: a notice two
+    passes rendered at once, replicas, is sent once), one query reads them; by id."""
+    if not notices:
+        return {}
+    n = NoticeRow.__table__.c
+    taken = (await session.execute(
+        update(NoticeRow.__table__)
+        .where(n.state == RENDERING, or_(*(and_(n.id == notice_id, n.attempts == attempts) for notice_id, attempts in notices)))
+        .values(updated_at=now).returning(n.id))).scalars().all()
+    if not taken:
+        return {}
+    rows = (await session.exec(select(NoticeRow).where(NoticeRow.id.in_(sorted(taken)))
+                               .execution_options(populate_existing=True))).all()
+    return {r.id: r for r in rows}
 
 
 async def waiting_with_contact(session: AsyncSession, limit: int) -> list[str]:
@@ -373,6 +410,36 @@ async def notice_by_request(session: AsyncSession, request_id: str) -> NoticeRow
     return res.first()
 
 
+async def notices_by_requests(session: AsyncSession, request_ids: Sequence[str]) -> dict[str, NoticeRow]:
+    """:func:`notice_by_request` for a batch's answers, in one query, by request id."""
+    res = await session.exec(select(NoticeRow).where(NoticeRow.request_id.in_(sorted(set(request_ids)))))
+    return {r.request_id: r for r in res.all() if r.request_id is not None}
+
+
+async def contacts_of(session: AsyncSession, receipt_nos: set[str]) -> dict[str, ContactRow]:
+    """The applicants' contacts of these cases (those known), in one query."""
+    if not receipt_nos:
+        return {}
+    res = await session.exec(select(ContactRow).where(ContactRow.receipt_no.in_(sorted(receipt_nos))))
+    return {r.receipt_no: r for r in res.all()}
+
+
+async def cases_of(session: AsyncSession, receipt_nos: set[str]) -> dict[str, CaseRow]:
+    """These cases (those known), in one query."""
+    if not receipt_nos:
+        return {}
+    res = await session.exec(select(CaseRow).where(CaseRow.receipt_no.in_(sorted(receipt_nos))))
+    return {r.receipt_no: r for r in res.all()}
+
+
+_insert_links = ShortLinkRow.__table__.insert()
+
+
+async def insert_short_links(session: AsyncSession, links: Sequence[dict[str, Any]]) -> None:
+    if links:
+        await session.execute(_insert_links, list(links))
+
+
 async def overdue_notices(session: AsyncSession, older_than: datetime, limit: int = 100) -> Sequence[NoticeRow]:
     res = await session.exec(
         select(NoticeRow).where(NoticeRow.state == NoticeState.REQUESTED.value, NoticeRow.requested_at <= older_than)
@@ -401,15 +468,6 @@ async def insert_message(session: AsyncSession, row: MessageRow, *, looked_up: b
     return True
 
 
-async def due_message_ids(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    res = await session.exec(
-        select(MessageRow.id).where(
-            MessageRow.state.in_([s.value for s in domain.DUE_STATES]), MessageRow.not_before <= now,
-        ).order_by(MessageRow.not_before, MessageRow.created_at).limit(limit)
-    )
-    return list(res.all())
-
-
 async def claim(session: AsyncSession, message_id: str, now: datetime) -> bool:
     """Compare-and-set a due message to 'sending' (two workers cannot both take it)."""
     result = await session.execute(
@@ -427,6 +485,128 @@ async def unclaim(session: AsyncSession, message_id: str, now: datetime) -> int:
         .values(state=MessageState.QUEUED.value, attempts=MessageRow.attempts - 1, updated_at=now)
     )
     return result.rowcount
+
+
+# The delivery worker's batches (workers.py): a batch of due messages claimed and read in one
+# statement, the providers' answers stored with one read and one write per batch. Core
+# statements built once; rows come back as plain objects with MessageRow's attribute names.
+
+_messages = MessageRow.__table__
+_parts = MessagePartRow.__table__
+_DUE = sorted(s.value for s in domain.DUE_STATES)
+#: What the worker needs of a claimed message to hand it to the provider (and in what order).
+_CLAIMED = ("id", "mobile", "text", "template", "body", "params", "accepted_parts", "parts", "not_before",
+            "created_at")
+#: What storing an attempt's outcome may change (messages.apply_attempt, mark_unknown, settle_from_receipts).
+_OUTCOME = ("state", "provider", "parts", "accepted_parts", "code", "reason", "permanent", "receipt_status",
+            "not_before", "updated_at", "sent_at", "delivered_at")
+_claim_statements: dict[int, Any] = {}
+
+
+def _claim_due_statement(limit: int) -> Any:
+    stmt = _claim_statements.get(limit)
+    if stmt is None:
+        m = _messages.c
+        due = (sa_select(m.id).where(m.state.in_(_DUE), m.not_before <= bindparam("now", type_=m.not_before.type))
+               .order_by(m.not_before, m.created_at).limit(limit)
+               # PostgreSQL: a due message another worker is claiming right now is left to it
+               .with_for_update(skip_locked=True))
+        stmt = (update(_messages).where(m.id.in_(due.scalar_subquery()), m.state.in_(_DUE))
+                .values(state=MessageState.SENDING.value, attempts=m.attempts + 1,
+                        updated_at=bindparam("at", type_=m.updated_at.type))
+                .returning(*(m[c] for c in _CLAIMED)))
+        _claim_statements[limit] = stmt
+    return stmt
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, at: datetime) -> list[Any]:
+    """Claim up to ``limit`` messages due at ``now`` (oldest first): one UPDATE … RETURNING that
+    sets them 'sending' (a compare-and-set on their due state: two workers never take the same
+    message) and returns what the provider needs. ``at``: the lease's timestamp."""
+    rows = (await session.execute(_claim_due_statement(limit), {"now": now, "at": at})).all()
+    return sorted(rows, key=lambda r: (r.not_before, r.created_at, r.id))
+
+
+_unclaim_many = (update(_messages)
+                 .where(_messages.c.id.in_(bindparam("ids", expanding=True)),
+                        _messages.c.state == MessageState.SENDING.value)
+                 .values(state=MessageState.QUEUED.value, attempts=_messages.c.attempts - 1,
+                         updated_at=bindparam("at", type_=_messages.c.updated_at.type)))
+
+
+async def unclaim_many(session: AsyncSession, message_ids: Sequence[str], now: datetime) -> int:
+    """:func:`unclaim` for several messages in one statement."""
+    if not message_ids:
+        return 0
+    return (await session.execute(_unclaim_many, {"ids": list(message_ids), "at": now})).rowcount
+
+
+class MessageData:
+    """A message as read by :func:`messages_by_ids`: the attributes of :class:`MessageRow`, no
+    session behind it; :func:`store_outcomes` writes back what changed."""
+
+    def __init__(self, mapping: Any) -> None:
+        self.__dict__.update(mapping)
+
+
+_by_ids = sa_select(_messages).where(_messages.c.id.in_(bindparam("ids", expanding=True)))
+_write_outcome = (update(_messages)
+                  .where(_messages.c.id == bindparam("b_id"), _messages.c.state == MessageState.SENDING.value)
+                  .values({c: bindparam(f"b_{c}", type_=_messages.c[c].type) for c in _OUTCOME}))
+
+
+async def messages_by_ids(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, Any]:
+    """The messages with these ids, as plain rows (see :class:`MessageData`), by id."""
+    res = await session.execute(_by_ids, {"ids": list(message_ids)})
+    return {r.id: MessageData(r._mapping) for r in res}
+
+
+async def store_outcomes(session: AsyncSession, rows: Sequence[Any]) -> None:
+    """Write back the outcome columns of rows read by :func:`messages_by_ids` that are still
+    'sending' in the database (one executemany)."""
+    if rows:
+        await session.execute(_write_outcome, [{"b_id": r.id, **{f"b_{c}": getattr(r, c) for c in _OUTCOME}}
+                                               for r in rows])
+
+
+async def insert_parts(session: AsyncSession, parts: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Store accepted parts (provider, provider_message_id, message_id, seq) in one INSERT; a
+    provider id already stored is left as it is. Returns the (provider, id) pairs not stored."""
+    if not parts:
+        return set()
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = (dialect_insert(_parts).on_conflict_do_nothing()
+            .returning(_parts.c.provider, _parts.c.provider_message_id))
+    stored = {(p, i) for p, i in (await session.execute(stmt, list(parts))).all()}
+    return {(p["provider"], p["provider_message_id"]) for p in parts} - stored
+
+
+_keys_among = sa_select(_messages.c.idempotency_key).where(
+    _messages.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+_insert_messages = _messages.insert()
+
+
+async def existing_message_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these idempotency keys have a message already (one query)."""
+    if not keys:
+        return set()
+    return set((await session.execute(_keys_among, {"keys": list(keys)})).scalars())
+
+
+async def opted_out_among(session: AsyncSession, mobiles: set[str]) -> set[str]:
+    res = await session.execute(sa_select(OptOutRow.__table__.c.mobile)
+                                .where(OptOutRow.__table__.c.mobile.in_(sorted(mobiles))))
+    return set(res.scalars())
+
+
+async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New messages (every column given) in one INSERT; the unique idempotency key refuses a twin
+    (IntegrityError: the caller's transaction fails, see ``messages.queue_sms_many``)."""
+    if rows:
+        await session.execute(_insert_messages, list(rows))
 
 
 async def stuck_sending(session: AsyncSession) -> Sequence[MessageRow]:
@@ -468,7 +648,10 @@ async def search_messages(session: AsyncSession, *, receipt_no: str | None = Non
         q = q.where(MessageRow.state == state)
     if template:
         q = q.where(MessageRow.template == template)
-    rows = (await session.exec(q.order_by(MessageRow.created_at.desc()).offset(offset).limit(limit))).all()
+    # id breaks the ties: the messages of one batch share their created_at, and pages of a sort
+    # with ties may overlap and skip (PostgreSQL orders tied rows as it likes, query by query)
+    rows = (await session.exec(q.order_by(MessageRow.created_at.desc(), MessageRow.id.desc())
+                               .offset(offset).limit(limit))).all()
     return await _total(session, q, offset, limit, rows), rows
 
 
@@ -479,7 +662,8 @@ async def search_notices(session: AsyncSession, *, receipt_no: str | None = None
         q = q.where(NoticeRow.receipt_no == receipt_no)
     if state:
         q = q.where(NoticeRow.state == state)
-    rows = (await session.exec(q.order_by(NoticeRow.created_at.desc()).offset(offset).limit(limit))).all()
+    rows = (await session.exec(q.order_by(NoticeRow.created_at.desc(), NoticeRow.id.desc())  # ties: see above
+                               .offset(offset).limit(limit))).all()
     return await _total(session, q, offset, limit, rows), rows
 
 

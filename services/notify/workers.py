@@ -8,8 +8,9 @@
 - :func:`seal_timeouts_forever` (``notify-seal-timeouts``): fails notices whose seal did not come.
 
 The delivery worker: picks due messages (quiet hours and retry backoffs respected by their
-``not_before``), claims each in its own committed transaction before the provider sees it,
-submits through the provider's rate limiter, and records the outcome with its event.
+``not_before``), claims a batch of them in one committed statement before the provider sees any,
+submits them through the provider's rate limiter, and records the outcomes with their events,
+whatever answers have come by then in one transaction.
 
 Crash safety: a message is marked 'sending' (committed) before the request leaves. If notify dies
 before the outcome is stored, the message is still 'sending' at the next start and becomes
@@ -30,18 +31,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_exception_type, wait_exponential
 
 from services.runtime import clock
 from services.runtime.app import Service
+from services.runtime.db import inline_sqlite
 
 from . import store
-from .domain import OPT_OUT_REPLIES, InvalidMobile, MessageState, Receipt, normalize_mobile
+from .domain import OPT_OUT_REPLIES, InvalidMobile, Receipt, SendResult, normalize_mobile
 from .providers.base import InboundSms, OutgoingSms, RateLimiter, SmsProvider
-from .store import MessageRow, OptOutRow
+from .store import OptOutRow
 from .usecases import messages as messaging
 from .usecases.duty_gaps import DutyGaps, release_duty_gaps
 from .usecases.messages import SmsMetrics
@@ -112,75 +114,103 @@ class DeliveryWorker:
 
     async def requeue_unsent(self) -> int:
         """Put back the messages claimed but never handed to the provider (see ``unsent``)."""
-        n = 0
-        for message_id in sorted(self.unsent):
-            async with self.service.uow() as uow:
-                n += await store.unclaim(uow.session, message_id, clock.system_now())  # a lease: bookkeeping
-                await uow.commit()
-            self.unsent.discard(message_id)
+        if not self.unsent:
+            return 0
+        ids = sorted(self.unsent)
+        async with self.service.uow() as uow:
+            n = await store.unclaim_many(uow.session, ids, clock.system_now())  # a lease: bookkeeping
+            await uow.commit()
+        self.unsent.difference_update(ids)
         return n
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Send what is due now; returns how many messages were attempted."""
         await self.requeue_unsent()
-        now = now or _now()
-        async with self.service.uow() as uow:
-            ids = await store.due_message_ids(uow.session, now, self.settings.notify_worker_concurrency * 4)
-        if not ids:
-            return 0
-        sem = asyncio.Semaphore(self.settings.notify_worker_concurrency)
+        claimed = await self.claim(now or _now())
+        if claimed:
+            await self.send_and_store(claimed)
+        return len(claimed)
 
-        async def one(message_id: str) -> int:
-            async with sem:
-                return await self.process(message_id, now)
-
-        return sum(await asyncio.gather(*(one(i) for i in ids)))
-
-    async def process(self, message_id: str, now: datetime) -> int:
+    async def claim(self, now: datetime) -> list[Any]:
+        """The due messages, claimed and read in one statement and committed before any provider
+        sees them (an empty list when the commit's answer was lost: they go back to the queue
+        once the database answers, see ``unsent``)."""
+        claimed: list[Any] = []
         try:
-            # Claimed and read in one transaction (committed before the provider sees it).
-            async with self.service.uow() as uow:
-                if not await store.claim(uow.session, message_id, clock.system_now()):  # a lease: bookkeeping
-                    return 0  # another worker took it, or staff changed it
-                row = await uow.session.get(MessageRow, message_id)
-                assert row is not None
-                sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
-                                  {int(k): v for k, v in row.accepted_parts.items()})
-                await uow.commit()
+            with inline_sqlite():  # one short indexed statement and the commit
+                async with self.service.uow() as uow:
+                    claimed = await store.claim_due(uow.session, now, self.settings.notify_worker_concurrency * 4,
+                                                    clock.system_now())  # a lease: bookkeeping
+                    await uow.commit()
         except Exception as exc:
-            if not database_away(exc):
-                raise
-            self.unsent.add(message_id)  # not handed to the provider: certainly not sent
-            log.warning("message %s not sent: database unavailable (%r); queued again once it is back",
-                        message_id, exc)
-            return 0
+            if not database_away(exc) or not claimed:
+                raise  # nothing claimed: ``until_stored`` tries again
+            self.unsent.update(r.id for r in claimed)  # not handed to the provider: certainly not sent
+            log.warning("%d message(s) not sent: database unavailable (%r); queued again once it is back",
+                        len(claimed), exc)
+            return []
+        return claimed
+
+    async def send_and_store(self, claimed: list[Any]) -> None:
+        """Hand the claimed messages to the provider (``notify_worker_concurrency`` at once,
+        through the rate limiter) and store the answers as they come: whatever has come by the
+        time the previous store committed goes in one transaction."""
+        sem = asyncio.Semaphore(self.settings.notify_worker_concurrency)
+        answers: list[tuple[str, SendResult | None, str]] = []
+        arrived = asyncio.Event()
+        left = len(claimed)  # answers not yet stored (or given up as never handed over)
+
+        async def one(row: Any) -> None:
+            nonlocal left
+            try:
+                async with sem:
+                    answers.append(await self.send(row))
+            except Exception:  # noqa: BLE001 - not handed to the provider (``send`` keeps its errors)
+                log.exception("message %s not sent; queued again", row.id)
+                self.unsent.add(row.id)
+                left -= 1
+            finally:
+                arrived.set()
+
+        tasks = [asyncio.create_task(one(row)) for row in claimed]
+        try:
+            while left > 0:
+                await arrived.wait()
+                arrived.clear()
+                batch = answers[:]
+                del answers[:]
+                if not batch:
+                    continue
+
+                async def record(batch: list[tuple[str, SendResult | None, str]] = batch) -> None:
+                    with inline_sqlite():
+                        async with self.service.uow() as uow:
+                            await messaging.store_attempts(uow, self.settings, batch, _now(), self.metrics)
+                            await uow.commit()
+
+                what = batch[0][0] if len(batch) == 1 else f"{len(batch)} messages"
+                await self.until_stored(f"message {what}: storing the provider's answer", record)
+                left -= len(batch)
+        except asyncio.CancelledError:
+            for t in tasks:
+                t.cancel()
+            raise
+        finally:
+            # After a failure to store (not the database away: a bug), the sends in flight still
+            # finish (a message handed over is not cut off); their answers are not stored and the
+            # messages end 'unknown' at the next start.
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def send(self, row: Any) -> tuple[str, SendResult | None, str]:
+        """One claimed message to the provider: its answer, or None and why when the provider raised."""
+        sms = OutgoingSms(row.id, row.mobile, row.text, row.template, row.body, dict(row.params),
+                          {int(k): v for k, v in row.accepted_parts.items()})
         await self.limiter.acquire(max(1, row.parts - len(sms.already_accepted)))
         try:
-            result = await self.provider.send(sms)
+            return row.id, await self.provider.send(sms), ""
         except Exception as exc:  # noqa: BLE001 - a provider bug must not lose the message's state
-            log.exception("provider %s raised for message %s", self.provider.name, message_id)
-            detail = f"provider error: {type(exc).__name__}"
-
-            async def unknown() -> None:
-                async with self.service.uow() as uow:
-                    row = await uow.session.get(MessageRow, message_id)
-                    if row is not None and row.state == MessageState.SENDING.value:
-                        await messaging.mark_unknown(uow, row, detail, _now(), self.metrics)
-                        await uow.commit()
-
-            await self.until_stored(f"message {message_id}: storing the unknown outcome", unknown)
-            return 1
-
-        async def record() -> None:
-            async with self.service.uow() as uow:
-                row = await uow.session.get(MessageRow, message_id)
-                # Not 'sending' any more: an earlier try committed although its answer was lost.
-                if row is not None and row.state == MessageState.SENDING.value:
-                    await messaging.record_attempt(uow, self.settings, row, result, _now(), self.metrics)
-                    await uow.commit()
-
-        await self.until_stored(f"message {message_id}: storing the provider's answer", record)
-        return 1
+            log.exception("provider %s raised for message %s", self.provider.name, row.id)
+            return row.id, None, f"provider error: {type(exc).__name__}"
 
     async def run(self, _service: Service | None = None) -> None:
         await self.provider.start()
@@ -267,7 +297,8 @@ async def release_waiting_forever(service: Service, notices: Notices, duty_gaps:
 
     async def look() -> None:
         nonlocal last_gaps_look
-        await release_waiting(service, notices, render=False)  # rendering: render_waiting_forever
+        with inline_sqlite():  # short indexed statements: no hand-off to aiosqlite's thread each
+            await release_waiting(service, notices, render=False)  # rendering: render_waiting_forever
         if duty_gaps is not None and (notices.duty_gaps_asked or loop.time() - last_gaps_look >= period):
             notices.duty_gaps_asked = False  # before looking: a commit during the look asks again
             began = loop.time()

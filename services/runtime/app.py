@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from types import SimpleNamespace
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -35,10 +35,10 @@ from contracts.base import Event
 
 from . import docs, logs, problems
 from .auth import Authenticator
-from .consumer import Consumer, HandlerFn, HandlerSpec, event_types_of
+from .consumer import Consumer, HandlerFn, HandlerSpec, OffsetCommitter, event_types_of
 from .db import Database
 from .declaration import ServiceDeclaration
-from .metrics import RuntimeMetrics
+from .metrics import HttpMetrics, RuntimeMetrics
 from .outbox import OutboxRelay, ProducerSender
 from .params import refuse_control_characters
 from .settings import ServiceSettings
@@ -93,6 +93,7 @@ class Service:
         self.auth = Authenticator(self.settings)
         self.handlers: list[HandlerSpec] = []
         self._subscribers: list[Any] = []
+        self._committers: list[OffsetCommitter] = []
         self._workers: list[tuple[str, Worker]] = []
         #: Extra lines of /readyz that must say "ok" (e.g. a calendar follower still replaying).
         self.readiness_checks: dict[str, Callable[[], str]] = {}
@@ -154,6 +155,10 @@ class Service:
 
     def _subscribe(self, spec: HandlerSpec) -> None:
         consumer = Consumer(self, spec)
+        committer = OffsetCommitter(spec.group)
+        # MANUAL: FastStream neither acks (an awaited commit after every batch) nor nacks; the
+        # handler below does both itself: the offsets of a handled batch go to the committer
+        # (committed in the background), a failed batch is nacked as NACK_ON_ERROR did.
         subscriber = self.broker.subscriber(
             *spec.topics,
             group_id=spec.group,
@@ -161,16 +166,34 @@ class Service:
             max_records=self.settings.consumer_batch_size,
             batch_timeout_ms=50,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
+            listener=committer.rebalance_listener(self.settings.shutdown_grace_seconds),
             title=f"{self.name}.{spec.name}",
         )
 
         @subscriber
         async def consume(msg: KafkaMessage) -> None:
             raw = msg.raw_message
-            await consumer.handle_records(raw if isinstance(raw, (tuple, list)) else (raw,))
+            records = raw if isinstance(raw, (tuple, list)) else (raw,)
+            if committer.closing:  # stopping: left uncommitted, for the next start
+                return
+            committer.begin_batch()
+            handled = False
+            try:
+                await consumer.handle_records(records)
+                handled = True
+            except Exception:
+                # Rewind each partition to the batch's first record (FastStream's nack), so that
+                # it is fetched again; its offsets are never handed to the committer.
+                await msg.nack()
+                raise
+            finally:
+                # Only aiokafka's consumer commits (FastStream's test broker has nothing to commit).
+                real = handled and isinstance(msg.consumer, AIOKafkaConsumer)
+                committer.end_batch(msg.consumer if real else None, records if real else ())
 
         self._subscribers.append(subscriber)
+        self._committers.append(committer)
 
     def worker(self, fn: Worker | None = None, *, name: str | None = None) -> Any:
         """Register a background coroutine ``fn(service)`` that runs while the service runs
@@ -188,6 +211,8 @@ class Service:
         self._check_routes()
         await self.db.migrate()
         if kafka and self.uses_kafka:
+            for committer in self._committers:
+                committer.closing = False
             await self.broker.start()
             self.relay.start()
             self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
@@ -201,11 +226,19 @@ class Service:
         if not self.started:
             return
         self.started = False
+        # The batches in flight finish and their offsets are committed while the consumers
+        # still run (FastStream's stop would close them right after the batch).
+        for committer in self._committers:
+            committer.closing = True
+        grace = self.settings.shutdown_grace_seconds
+        await asyncio.gather(*(c.drain(grace) for c in self._committers), return_exceptions=True)
         for sub in self._subscribers:
             try:
                 await sub.stop()
             except Exception:  # noqa: BLE001
                 log.warning("subscriber stop failed", exc_info=True)
+        for committer in self._committers:
+            await committer.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -324,17 +357,9 @@ class Service:
             return Response(body, media_type=ctype)
 
     def _install_http_metrics(self) -> None:
-        m = self.metrics
-
-        @self.api.middleware("http")
-        async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            m.http_requests.labels(request.method, path, str(response.status_code)).inc()
-            m.http_seconds.labels(request.method, path).observe(time.perf_counter() - started)
-            return response
+        # A plain ASGI middleware: Starlette's BaseHTTPMiddleware (``@app.middleware("http")``)
+        # cost 0.3-0.8 ms per request in its task group and streams.
+        self.api.add_middleware(HttpMetrics, metrics=self.metrics)
 
     def _check_routes(self) -> None:
         """Every route is either explicitly public or requires a staff token (read from the

@@ -27,10 +27,12 @@ for each batch of records:
 3. if that fails, handles the records one by one, each in its own transaction, retrying with
    backoff; a record that still fails goes to the dead-letter topic with the error, and the
    consumer moves on;
-4. commits the Kafka offsets only after all that (FastStream ``AckPolicy.NACK_ON_ERROR``).
+4. only after all that, hands the batch's next offsets (per partition, explicit) to the group's
+   :class:`OffsetCommitter`, which commits them to Kafka in the background (see there).
 
 An infrastructure failure (database unreachable) is not the record's fault: nothing is
-dead-lettered; the batch is nacked and redelivered after a pause.
+dead-lettered; the batch is nacked (its partitions rewound to its first records, its offsets
+never handed on) and redelivered after a pause.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from sqlalchemy import ARRAY, any_, bindparam, insert, select
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -374,6 +377,133 @@ class Consumer:
             [(f"{rec.topic}.dlq", rec.key, rec.value or b"", [(k, str(v).encode()) for k, v in headers.items()])]
         )
         self.metrics.dead_letters.labels(self.spec.name, rec.topic, reason).inc()
+
+
+class OffsetCommitter:
+    """Commits one consumer group's Kafka offsets off the batches' critical path.
+
+    Awaiting the offset commit after each batch (FastStream's ack) put a broker round trip
+    (p50 13 ms, p90 30 ms under load) between one batch's transaction and the next fetch. Here a
+    batch whose transaction has committed (state, outbox and inbox rows) only records its
+    explicit next offsets, ``{TopicPartition: last offset + 1}`` (never the consumer's position,
+    which may already include records fetched since), and one background task commits them: one
+    commit in flight at a time, the offsets of the batches handled meanwhile coalesced into the
+    next one.
+
+    What a commit not yet made can cost is a redelivery after a crash, which the inbox absorbs
+    (duplicates are skipped), exactly as a crash between a batch's transaction and its commit
+    could before. A batch that failed never gets here (it is nacked and redelivered), so its
+    offsets are never committed; the batches before it are. When partitions are revoked
+    (rebalance) or the service stops, the batch in flight is let finish and what is pending is
+    committed first (:meth:`drain`); offsets of partitions no longer assigned are dropped.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: The aiokafka consumer the offsets belong to (a restarted subscriber has a new one).
+        self.consumer: Any = None
+        self._pending: dict[TopicPartition, int] = {}
+        self._lock = asyncio.Lock()  # one commit in flight at a time
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # no batch being handled
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        #: Set when the service stops: batches fetched from then on are left for the next start
+        #: (FastStream skips them too once its own stop begins).
+        self.closing = False
+
+    # -- the consumer's side ------------------------------------------------------------------
+    def begin_batch(self) -> None:
+        self._idle.clear()
+
+    def end_batch(self, consumer: Any = None, records: Iterable[Any] = ()) -> None:
+        """The batch is over; ``records`` (given only if its transaction committed and nothing
+        failed) are due for commit."""
+        self._idle.set()
+        if consumer is None:
+            return
+        if consumer is not self.consumer:  # a new consumer (restart): the old one's offsets are moot
+            self.consumer = consumer
+            self._pending.clear()
+        pending = self._pending
+        for rec in records:
+            tp = TopicPartition(rec.topic, rec.partition)
+            if rec.offset + 1 > pending.get(tp, -1):
+                pending[tp] = rec.offset + 1
+        if pending:
+            if self._task is None or self._task.done():
+                self._task = asyncio.create_task(self._run(), name=f"offsets-{self.name}")
+            self._wake.set()
+
+    @property
+    def pending(self) -> dict[TopicPartition, int]:
+        return dict(self._pending)
+
+    # -- committing ---------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not await self.commit_pending():
+                await asyncio.sleep(1.0)  # kept for the next attempt; no hot loop on a failing broker
+
+    async def commit_pending(self) -> bool:
+        """Commit what is pending now (after the commit in flight, if any). False if it failed:
+        the offsets stay pending for the next attempt, unless newer ones came meanwhile."""
+        async with self._lock:
+            if not self._pending or self.consumer is None:
+                return True
+            offsets, self._pending = self._pending, {}
+            try:
+                assigned = self.consumer.assignment()
+                due = {tp: off for tp, off in offsets.items() if tp in assigned}
+                if due:
+                    await self.consumer.commit(due)
+            except BaseException as exc:
+                for tp, off in offsets.items():
+                    if off > self._pending.get(tp, -1):
+                        self._pending[tp] = off
+                if not isinstance(exc, Exception):
+                    raise
+                log.warning("offset commit of %s failed, kept for the next one: %r", self.name, exc,
+                            extra={"throttle": True})
+                return False
+            return True
+
+    async def drain(self, timeout: float) -> None:
+        """Let the batch in flight finish, then commit everything pending (at most ``timeout``
+        seconds; what is left is redelivered later and skipped by the inbox)."""
+        try:
+            await asyncio.wait_for(self._drain(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("offsets of %s not committed within %.0fs: %s", self.name, timeout, self._pending)
+
+    async def _drain(self) -> None:
+        await self._idle.wait()
+        await self.commit_pending()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._pending.clear()
+        self.consumer = None
+
+    def rebalance_listener(self, timeout: float) -> ConsumerRebalanceListener:
+        """For the subscriber: on revocation, the batch in flight finishes and the pending
+        offsets are committed while this member still owns the partitions."""
+        committer = self
+
+        class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+                if revoked:
+                    await committer.drain(timeout)
+
+            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+                return None
+
+        return _Listener()
 
 
 def _receipt_no(env: Envelope) -> str | None:

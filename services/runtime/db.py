@@ -216,9 +216,13 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self._thread_done: threading.Event | None = None
 
     def _inline_ok(self) -> bool:
+        return _INLINE.get() and self._quiet()
+
+    def _quiet(self) -> bool:
+        """Nothing of this connection's is running in aiosqlite's thread (not even a call whose
+        await was cancelled), so its state can be read from here."""
         return (
-            _INLINE.get()
-            and not self._execute_mutex.locked()
+            not self._execute_mutex.locked()
             and (self._thread_done is None or self._thread_done.is_set())
             and self._connection._connection is not None
         )
@@ -265,6 +269,11 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         if self._connection._connection:
+            # No transaction open (the pool's reset when a session hands back its connection
+            # after a commit, or after reads only: sqlite3 opens one before a write only):
+            # nothing to undo, and no hop to aiosqlite's thread and back for a no-op ROLLBACK.
+            if self._quiet() and not self._connection._conn.in_transaction:
+                return
             try:
                 self.call(_rollback)
             except Exception as error:

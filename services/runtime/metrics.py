@@ -4,6 +4,9 @@ through :meth:`RuntimeMetrics.counter` / ``gauge`` / ``histogram``."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
@@ -77,3 +80,48 @@ class RuntimeMetrics:
         if "application/openmetrics-text" in accept:
             return generate_openmetrics(self.registry), OPENMETRICS_CONTENT_TYPE
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class HttpMetrics:
+    """ASGI middleware: ``onewindow_http_requests_total{method, route, status}`` and
+    ``onewindow_http_request_duration_seconds{method, route}`` for every HTTP request. The route
+    is the matched route's path template (``/widgets/{widget}``), ``unmatched`` when none
+    matched; the time runs until the application has sent the whole response. A request whose
+    handler raised (the server answers 500 outside this middleware) counts as status 500.
+
+    Plain ASGI on purpose: Starlette's ``BaseHTTPMiddleware`` runs every request through a task
+    group and memory streams (0.3-0.8 ms per request measured)."""
+
+    __slots__ = ("app", "metrics")
+
+    def __init__(self, app: Any, metrics: RuntimeMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception:
+            self._observe(scope, status, started)
+            raise
+        self._observe(scope, status, started)
+
+    def _observe(self, scope: Any, status: int, started: float) -> None:
+        # The router put the matched route into the scope (the same dict) on the way in.
+        path = getattr(scope.get("route"), "path", "unmatched")
+        method = scope["method"]
+        m = self.metrics
+        m.http_requests.labels(method, path, str(status)).inc()
+        m.http_seconds.labels(method, path).observe(time.perf_counter() - started)

@@ -276,9 +276,12 @@ async def test_sqlite_batches_get_a_larger_page_cache_and_give_it_back(svc: Serv
     async def recording(session: Any, groups: Any) -> None:
         conn = await session.connection()
         if svc.db.is_sqlite:
-            seen.append((await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one())
+            seen.append((
+                (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one(),
+                (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one(),
+            ))
         else:
-            seen.append(0)
+            seen.append((0, 0))
         await write(session, groups)
 
     monkeypatch.setattr(store, "write_alert_rows", recording)
@@ -286,11 +289,42 @@ async def test_sqlite_batches_get_a_larger_page_cache_and_give_it_back(svc: Serv
     assert tick.batches > 2 and len(seen) == tick.batches
     if not svc.db.is_sqlite:
         return
-    assert set(seen) == {-store.ROLLOVER_CACHE_KIB}
+    assert set(seen) == {(-store.ROLLOVER_CACHE_KIB, 0)}  # and no automatic checkpoint in its commits
     pool = svc.db.engine.sync_engine.pool
     assert pool.checkedout() == 0
     async with svc.db.engine.connect() as conn:  # the connection the batches used, back from the pool
         assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one() == -2000
+        assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one() == 1000
+
+
+async def test_sqlite_checkpoints_run_beside_the_batches(svc: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the WAL is checkpointed beside the tick's batches (another connection, another
+    thread), at most one at a time, and the tick ends with the WAL copied into the database file:
+    what the batches' automatic checkpoints did before, off their commits."""
+    if not svc.db.is_sqlite:
+        assert store.WalCheckpoints(svc.db.engine.url)._path is None  # nothing to do elsewhere
+        return
+    await _seed(svc, 120)
+    made: list[str] = []
+    checkpoint = store.WalCheckpoints._checkpoint
+
+    def recording(self: store.WalCheckpoints) -> None:
+        made.append(self._path)  # type: ignore[arg-type]
+        checkpoint(self)
+
+    monkeypatch.setattr(store.WalCheckpoints, "_checkpoint", recording)
+    tick = await watch.watch_once(svc, TICKS[-1], batch_size=7)
+    assert tick.batches > 2 and tick.clocks > 0
+    assert 1 <= len(made) <= tick.batches and set(made) == {svc.db.engine.url.database}
+    import sqlite3
+
+    # The database file alone (immutable: its WAL not read) holds every card of the tick.
+    conn = sqlite3.connect(f"file:{svc.db.engine.url.database}?immutable=1", uri=True)
+    try:
+        cards = conn.execute("SELECT count(*) FROM outbox WHERE topic LIKE 'deadline.%'").fetchone()[0]
+    finally:
+        conn.close()
+    assert cards == tick.warnings + tick.overdue > 0
 
 
 async def test_the_benchmark_probes_the_api_wait(database_url: str) -> None:

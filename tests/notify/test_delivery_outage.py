@@ -90,8 +90,9 @@ async def test_claimed_but_not_handed_over_goes_back_to_the_queue(harness: Harne
     h = harness
     await queue_one_alert(h)
     worker = h.state.worker
-    # 1: due messages, 2: the claim (and the read), committed but the answer lost before the send
-    commit_answer_lost_on(h, {2})
+    # 1: the claim of the due messages (and the read: one statement), committed but the answer
+    # lost before the send
+    commit_answer_lost_on(h, {1})
     assert await worker.run_once() == 0
     database_back(h)
     msg = await the_message(h)
@@ -109,7 +110,7 @@ async def test_the_providers_answer_is_stored_once_the_database_is_back(harness:
     await queue_one_alert(h)
     worker = h.state.worker
     worker.retry_seconds = (0.01, 0.01)
-    database_away_on(h, {3, 4})  # 1: due messages, 2: the claim and the read, 3 and 4: storing the answer, twice
+    database_away_on(h, {2, 3})  # 1: the claim and the read, 2 and 3: storing the answer, twice
     assert await worker.run_once() == 1
     database_back(h)
     msg = await the_message(h)
@@ -123,7 +124,7 @@ async def test_the_worker_keeps_running_while_the_database_is_away(harness: Harn
     await queue_one_alert(h)
     worker = h.state.worker
     worker.retry_seconds = (0.01, 0.01)
-    database_away_on(h, {1, 2, 3, 4})  # 1-2: recovering at start, 3-4: looking for due messages
+    database_away_on(h, {1, 2, 3, 4})  # recovering at start, then claiming due messages
     task = asyncio.create_task(worker.run())
 
     async def stored_state() -> str:

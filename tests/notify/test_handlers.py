@@ -19,7 +19,7 @@ from contracts.intake import UnitRegistered
 from contracts.seal import SealDocument
 from services.notify import handlers
 from services.notify.store import CaseRow, DutyGapRow, MessageRow, NoticeRow, StaffRow, UnitRow
-from services.runtime.consumer import HandlerContext, event_types_of
+from services.runtime.consumer import Batch, HandlerContext, event_types_of, takes_batch
 
 from .conftest import CLERK_MOBILE, DUTY_MOBILE, RN, UNIT, Harness, accepted, contact, received, seed_directory
 
@@ -57,9 +57,12 @@ def test_the_service_subscribes_one_group_per_name(harness: Harness):
 
 
 async def handle(h: Harness, fn, event: Event) -> Envelope:
+    """``event`` through ``fn`` in a transaction, as the runtime calls it (a batch handler gets a
+    batch of this one event)."""
     env = Envelope.wrap(event, id=uuid.uuid4().hex)
     async with h.service.uow() as uow:
-        await fn(env.data, HandlerContext(env, uow, h.service))
+        ctx = HandlerContext(env, uow, h.service)
+        await (fn(Batch([(env.data, ctx)], uow, h.service)) if takes_batch(fn) else fn(env.data, ctx))
         await uow.commit()
     return env
 
@@ -79,10 +82,10 @@ async def test_unit_registered_keeps_the_units_name(harness: Harness):
 async def test_application_received_then_accepted_requests_the_acceptance_notice(harness: Harness):
     h = harness
     await seed_directory(h)
-    await handle(h, handlers.application_received, received())
+    await handle(h, handlers.applications, received())
     assert [c.receipt_no for c in await rows(h, CaseRow)] == [RN]
-    await handle(h, handlers.contact_recorded, contact())
-    await handle(h, handlers.application_accepted, accepted())
+    await handle(h, handlers.contacts_recorded, contact())
+    await handle(h, handlers.applications, accepted())
     # numbered in the handler's transaction, laid out after it by the render pass (the release
     # worker's, or this one: test_render_pass.py has the steps one by one)
     await h.render()
@@ -95,8 +98,8 @@ async def test_application_received_then_accepted_requests_the_acceptance_notice
 
 async def test_an_immediate_case_gets_no_acceptance_notice(harness: Harness):
     h = harness
-    await handle(h, handlers.application_received, received())
-    await handle(h, handlers.application_accepted, accepted(kind=CaseKind.IMMEDIATE))
+    await handle(h, handlers.applications, received())
+    await handle(h, handlers.applications, accepted(kind=CaseKind.IMMEDIATE))
     assert await rows(h, NoticeRow) == []
     [case] = await rows(h, CaseRow)
     assert case.case_kind == CaseKind.IMMEDIATE.value
@@ -105,8 +108,8 @@ async def test_an_immediate_case_gets_no_acceptance_notice(harness: Harness):
 async def test_deadline_warned_alerts_the_clerk(harness: Harness):
     h = harness
     await seed_directory(h)
-    await handle(h, handlers.application_received, received())
-    await handle(h, handlers.application_accepted, accepted())
+    await handle(h, handlers.applications, received())
+    await handle(h, handlers.applications, accepted())
     await handle(h, handlers.deadline_warned, DeadlineWarned(
         receipt_no=RN, unit_code=UNIT, item_code="SJJ-001", threshold_days=2, days_left=2, due_date=date(2025, 3, 20),
         warned_at=datetime.now(UTC)))
@@ -135,4 +138,4 @@ async def test_a_handler_without_the_service_in_its_context_says_so(harness: Har
     env = Envelope.wrap(contact())
     async with harness.service.uow() as uow:
         with pytest.raises(RuntimeError, match="HandlerContext"):
-            await handlers.contact_recorded(env.data, HandlerContext(env, uow))
+            await handlers.contacts_recorded(env.data, HandlerContext(env, uow))  # as a per-event handler

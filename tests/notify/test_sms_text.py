@@ -109,3 +109,18 @@ def test_parts_reassemble_to_the_text_and_fit_140_octets(text, bits):
     assert "".join(sms_text.decode_payload(p.payload, p.data_coding) for p in parts) == text
     if len(parts) > 1:
         assert [sms_text.parse_concat_udh(p.udh) for p in parts] == [(42, len(parts), i) for i in range(1, len(parts) + 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("审批中心ab {}€^😀，。【】") + ["\n"]), min_size=0, max_size=400),
+       st.sampled_from([8, 16]))
+def test_the_length_counted_fast_is_the_count_character_by_character(text, bits):
+    """``measure`` counts a text whose characters are one unit each from its length: the same as
+    counting every character's units and splitting without cutting one."""
+    alphabet = sms_text.alphabet_of(text)
+    units = sms_text._units(text, alphabet)
+    total = sum(sms_text._unit_size(u, alphabet) for u in units)
+    single = sms_text.SINGLE_LIMIT[alphabet.value]
+    per_part = sms_text.PART_LIMIT[(alphabet.value, bits)]
+    parts = 1 if total <= single else len(sms_text._chunks(units, alphabet, per_part))
+    assert measure(text, reference_bits=bits) == sms_text.SmsLength(alphabet, total, parts, single, per_part)

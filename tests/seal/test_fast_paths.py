@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.seal import DocumentSealed
+from contracts.seal import DocumentSealed, RefusalCode, SealingRefused
 from services.seal import store
 from services.seal.adapters import render
 from services.seal.adapters.image import SealFace, seal_pdf as face_pdf
@@ -88,10 +88,14 @@ async def test_a_batch_signed_in_the_signing_processes(tmp_path: Path) -> None:
     async with seal_service(tmp_path, seal_sign_workers=2) as svc:
         await issue_no2(svc, "2024-08-01")
         items = [(command(f"b-{i}"), f"e-{i}") for i in range(5)] + [(command("b-1"), "e-again")]
+        # a PDF that passes the checks here but that a signing process cannot seal: refused, alone
+        items.insert(3, (command("b-bad", pdf=b"%PDF-1.7\nnot a PDF at all\n%%EOF\n"), "e-bad"))
         async with svc.uow() as uow:
             events = await documents.seal_documents(svc, uow, items)
             await uow.commit()
         assert svc.state.sign_pool is not None
+        bad = events.pop(3)
+        assert isinstance(bad, SealingRefused) and bad.reason_code == RefusalCode.BAD_DOCUMENT
         assert all(isinstance(e, DocumentSealed) for e in events)
         numbers = [e.document_no for e in events]
         assert len(set(numbers[:5])) == 5 and numbers[5] == numbers[1]  # the repeated request: its first answer
@@ -147,3 +151,132 @@ async def test_a_batch_written_at_once_keeps_one_chain_across_commits_and_rollba
             assert row is not None
             data = (root.settings_of(svc).documents_dir / row.path).read_bytes()
             assert hashlib.sha256(data).hexdigest() == row.sha256 and len(data) == row.size_bytes
+
+
+def _sans_holes(pdf: bytes) -> bytes:
+    """A sealed PDF with what differs between two sealings of one document blanked: the CMS, the
+    signing time, the document id's second half."""
+    import re
+
+    m = re.search(rb"/ByteRange \[0 (\d+) (\d+) \d+\]", pdf)
+    assert m is not None
+    start, end = int(m.group(1)), int(m.group(2))
+    out = pdf[:start + 1] + b"0" * (end - start - 2) + pdf[end - 1:]
+    out = re.sub(rb"\(D\\072\d{14}[^)]*\)", b"(D:)", out)  # /M, /ModDate
+    out = re.sub(rb'xmp:ModifyDate="[^"]*"', b'xmp:ModifyDate=""', out)
+    return re.sub(rb"(/ID\s*\[\s*<[0-9A-Fa-f]*>\s*<)[0-9A-Fa-f]+>", rb"\1>", out)
+
+
+@pytest.mark.timeout(300)
+async def test_a_templates_notices_are_sealed_by_replaying_the_seals_update(
+    county: County, nss_db: str, tmp_path: Path,
+) -> None:
+    """After pyHanko has sealed two of a template's notices at different seconds (the first's
+    update checked against the later one's), the next are sealed by replaying the update: the
+    same bytes as pyHanko would write but for the CMS, the times and the id; pdfsig and pyHanko
+    accept each."""
+    import asyncio
+
+    from services.seal.adapters import signing
+    from services.seal.adapters.render import render_notice_kept
+
+    signer = SoftwareSignerProvider(county.protector).signer_for(county.key())
+    face = face_pdf(SealFace(UNIT.unit_name))
+    kw = dict(reason="行政审批专用章：受理通知书", location="某某县", signer_name=UNIT.unit_name)
+    sealed, replayed, i = [], 0, 0
+    while replayed < 3:
+        i += 1
+        assert i < 100
+        pdf, box, kept = render_notice_kept(_notice(f"SL-2024-{i + 500:06d}", issued_on=date(2024, 9, 1)))
+        assert kept is not None
+        learned = [u for u in kept.values() if isinstance(u, signing._SealUpdate)]
+        out = await seal_pdf(pdf, signer, face, box=box, kept=kept, **kw)
+        # pyHanko's own sealing of the same notice: the same bytes but for the holes
+        theirs = await seal_pdf(pdf, signer, face, box=box, **kw)
+        assert len(out) == len(theirs) and _sans_holes(out) == _sans_holes(theirs)
+        if learned:
+            assert learned[0].matches(pdf, theirs) and not learned[0].matches(pdf, out[:-1] + b" ")
+            replayed += 1
+        else:
+            await asyncio.sleep(0.3)  # learned from two notices sealed at different seconds
+        sealed.append(out)
+    assert i >= 3
+    crl = county.authority.crl([], number=1, this_update=datetime.now(UTC) - timedelta(minutes=1))
+    for pdf in sealed[-4:]:
+        v = await verify_pdf(pdf, county.authority.root_cert, crl)
+        assert v.signatures and all(s.intact and s.valid and s.chains_to_root for s in v.signatures), v
+        out = pdfsig(pdf, tmp_path, nss_db)
+        assert "Signature Validation: Signature is Valid." in out and "Certificate is Trusted." in out
+        assert "Total document signed" in out
+    # the signature covers the whole notice: one byte changed in the template's part breaks it
+    assert sealed[-1].find(b"OneWindow seal") < len(render._TEMPLATES[render._template_key(
+        _notice("SL-2024-000504", issued_on=date(2024, 9, 1)), render.DEFAULT_DIAMETER)].pdf)
+    assert (await verify_pdf(sealed[-1], county.authority.root_cert, crl)).signatures[0].intact
+    tampered = sealed[-1].replace(b"OneWindow seal", b"OneWindow seaL", 1)
+    v = await verify_pdf(tampered, county.authority.root_cert, crl)
+    assert not all(s.intact for s in v.signatures)
+
+
+@pytest.mark.timeout(300)
+async def test_an_update_that_does_not_replay_as_pyhanko_writes_it_is_never_used(county: County) -> None:
+    import asyncio
+
+    from services.seal.adapters import signing
+    from services.seal.adapters.render import render_notice_kept
+
+    signer = SoftwareSignerProvider(county.protector).signer_for(county.key())
+    face = face_pdf(SealFace(UNIT.unit_name))
+    kept: dict = {}
+    made = []
+    for i in range(2):
+        pdf, box, _k = render_notice_kept(_notice(f"SL-2024-{i + 700:06d}"))
+        made.append((pdf, await seal_pdf(pdf, signer, face, box=box)))
+        await asyncio.sleep(1.1)  # another second
+    signing._learn(kept, ("k",), *made[0])
+    signing._learn(kept, ("k",), *made[0])  # the same second: proves nothing about the times
+    assert isinstance(kept[("k",)], signing._FirstSealed)
+    base, out = made[1]
+    i = out.find(b"/Annots")
+    signing._learn(kept, ("k",), base, out[:i] + b"/Annotz" + out[i + 7:])  # one byte pyHanko did not write
+    assert kept[("k",)] is False
+    signing._learn(kept, ("k",), *made[1])  # and it stays so
+    assert kept[("k",)] is False
+
+
+@pytest.mark.timeout(300)
+def test_a_signing_process_gets_a_seals_material_once(county: County, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job names its seal; a process that lacks the seal answers None, and keeps it when the
+    job comes again with it; later jobs carry only its name."""
+    from collections import OrderedDict
+
+    from cryptography.hazmat.primitives import serialization
+
+    monkeypatch.setattr(documents, "_WORKER", {})
+    monkeypatch.setattr(documents, "_SEALS", OrderedDict())
+    documents._worker_start(county.protector)
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)  # noqa: E731
+    face = face_pdf(SealFace(UNIT.unit_name))
+    material = documents.SealMaterial.of("seal-1", pem(county.seal.cert), (pem(county.authority.root_cert),),
+                                         county.seal.encrypted_key_pem, face)
+    other = documents.SealMaterial.of("seal-1", pem(county.seal.cert), (pem(county.authority.root_cert),),
+                                      county.seal.encrypted_key_pem, face + b"\n")
+    assert other.ident != material.ident  # another picture: another seal to the processes
+
+    def job(i: int, with_material: bool = False) -> documents.PdfJob:
+        return documents.PdfJob(seal=material.ident, reason="行政审批专用章", location="某某县",
+                                signer_name=UNIT.unit_name, notice=_notice(f"SL-2024-{i + 800:06d}"),
+                                material=material if with_material else None)
+
+    try:
+        assert documents.run_pdf_job(job(0)) is None
+        assert documents.run_pdf_job(job(0, True)).startswith(b"%PDF-")
+        for i in range(1, 4):
+            assert documents.run_pdf_job(job(i)).startswith(b"%PDF-")
+        assert list(documents._SEALS) == [material.ident]
+        wrong = documents.PdfJob(seal=other.ident, reason="r", location="l", signer_name="s",
+                                 notice=_notice("SL-2024-000900"), material=material)
+        assert documents.run_pdf_job(wrong) is None  # material that is not the named seal's
+    finally:
+        loop = documents._WORKER.get("loop")
+        if loop is not None:
+            loop.close()

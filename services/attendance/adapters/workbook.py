@@ -11,26 +11,43 @@ import io
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from functools import cache
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from ..domain.evaluation import Evaluation, PersonScore, WindowScore
 from ..domain.monthly import MonthlyReport
 from ..domain.rules import LEAVE_LABELS, LeaveKind
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
+# openpyxl (with numpy and lxml: ~20 MiB resident) is imported by the first workbook made, not
+# with the service: only the XLSX download uses it, and the service's idle memory counts against
+# issue 19's 200 MiB per service (benchmarks/idle_memory.py).
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="9C1C1C")  # the red of official documents
-_TITLE_FONT = Font(bold=True, size=14)
+
+@cache
+def _styles() -> SimpleNamespace:
+    """openpyxl's pieces the sheets use, and the shared styles, made once."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    return SimpleNamespace(
+        Workbook=Workbook, Alignment=Alignment, get_column_letter=get_column_letter,
+        illegal_characters=ILLEGAL_CHARACTERS_RE,
+        header_font=Font(bold=True, color="FFFFFF"),
+        header_fill=PatternFill("solid", fgColor="9C1C1C"),  # the red of official documents
+        title_font=Font(bold=True, size=14),
+    )
 
 
 def _display_width(value: Any) -> int:
@@ -42,21 +59,22 @@ def _display_width(value: Any) -> int:
 def _cell_text(value: Any) -> Any:
     """Control characters cannot be stored in a worksheet (openpyxl refuses the cell): a name typed
     with one still makes the report, without it."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return _styles().illegal_characters.sub("", value) if isinstance(value, str) else value
 
 
 def _sheet(wb: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
            *, caption: str | None = None, percent_cols: Sequence[int] = ()) -> Worksheet:
+    st = _styles()
     ws = wb.create_sheet(title)
     start = 1
     if caption:
-        ws.cell(row=1, column=1, value=caption).font = _TITLE_FONT
+        ws.cell(row=1, column=1, value=caption).font = st.title_font
         start = 3
     for col, h in enumerate(headers, start=1):
         cell = ws.cell(row=start, column=col, value=h)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.font = st.header_font
+        cell.fill = st.header_fill
+        cell.alignment = st.Alignment(horizontal="center", vertical="center", wrap_text=True)
     for r, row in enumerate(rows, start=start + 1):
         for col, value in enumerate(row, start=1):
             cell = ws.cell(row=r, column=col, value=_cell_text(value))
@@ -72,7 +90,7 @@ def _sheet(wb: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequ
                 cell.number_format = "hh:mm"
     for col, h in enumerate(headers, start=1):
         widest = max([_display_width(h)] + [_display_width(row[col - 1]) for row in rows])
-        ws.column_dimensions[get_column_letter(col)].width = min(60, max(8, widest + 2))
+        ws.column_dimensions[st.get_column_letter(col)].width = min(60, max(8, widest + 2))
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     return ws
 
@@ -99,7 +117,7 @@ def workbook(report: MonthlyReport, evaluation: Evaluation | None = None,
     """The month's workbook: per person, per window, details, duty gaps; and, when given, the
     evaluation, the awards and the formula. ``names`` maps staff ids to names (A/B posts)."""
     names = names or {p.staff_id: p.name for p in report.people}
-    wb = Workbook()
+    wb = _styles().Workbook()
     wb.remove(wb.active)
     period = report.period
     _sheet(wb, "个人考勤", PERSON_HEADERS, [
@@ -154,9 +172,10 @@ def add_evaluation(wb: Workbook, ev: Evaluation) -> None:
     _sheet(wb, "服务标兵", ["名次"] + PSCORE_HEADERS[:9],
            [[i] + _prow(p)[:9] for i, p in enumerate(ev.service_stars, 1)],
            caption=f"{ev.period} 服务标兵", percent_cols=[6])
+    st = _styles()
     ws = wb.create_sheet("评分说明")
-    ws.cell(row=1, column=1, value="评分公式").font = _TITLE_FONT
-    ws.cell(row=2, column=1, value=ev.formula).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.cell(row=1, column=1, value="评分公式").font = st.title_font
+    ws.cell(row=2, column=1, value=ev.formula).alignment = st.Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 100
     ws.row_dimensions[2].height = 90
     s = ev.settings

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from contracts.attendance import VIOLATION_LABELS
 from contracts.common import CASE_KIND_LABELS, CaseKind
@@ -42,6 +41,9 @@ from contracts.deadline import (
     SupervisionReplied,
 )
 from services.runtime.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    import jinja2
 
 from .clock import local_date
 from .errors import DeadlineConflict, DeadlineError
@@ -343,6 +345,10 @@ def _cn_date(value: date | None) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    # Jinja is imported with the first bulletin written, not with the service: the bulletin is
+    # its only use here, and the service's idle memory counts (issue 19, goal 5).
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=False,  # plain text (Markdown), not HTML

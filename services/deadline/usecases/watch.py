@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contracts.base import Event, utcnow
 from contracts.deadline import CalendarChanged, DeadlineMissed, DeadlineWarned
@@ -74,6 +74,18 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
     batch_size = batch_size or st.settings.deadline_watch_batch_size
     outbox = service.db.tables.outbox
     result = TickResult()
+    # SQLite: the WAL's checkpoints beside the batches, not in their commits (store.WalCheckpoints)
+    checkpoints = store.WalCheckpoints(service.db.engine.url)
+    try:
+        return await _watch_batches(service, st, now, batch_size, outbox, result, checkpoints)
+    finally:
+        await checkpoints.finish()
+
+
+async def _watch_batches(
+    service: "Service", st: Any, now: datetime, batch_size: int, outbox: Any, result: TickResult,
+    checkpoints: store.WalCheckpoints,
+) -> TickResult:
     handled: set[str] = set()
     rollover: Rollover | None = None
     conflicts = 0
@@ -107,6 +119,7 @@ async def watch_once(service: "Service", now: datetime, *, batch_size: int | Non
                 raise
             handled.difference_update(values[0] for values in due)
             continue
+        checkpoints.kick()
         if batch.cards and uow.relay is not None:
             uow.relay.wake()
         st.alarm.nudge(*batch.nudges)

@@ -30,6 +30,7 @@ GSM_BASIC = (
 GSM_EXTENSION = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D, "]": 0x3E, "|": 0x40, "€": 0x65}
 _GSM_INDEX = {ch: i for i, ch in enumerate(GSM_BASIC) if ch != "\x1b"}
 _GSM_EXT_REVERSE = {v: k for k, v in GSM_EXTENSION.items()}
+_GSM_EXTENSION_CHARS = frozenset(GSM_EXTENSION)
 ESCAPE = 0x1B
 
 DATA_CODING_GSM = 0x00   # SMSC default alphabet (GSM 03.38)
@@ -102,10 +103,14 @@ def _chunks(units: list[bytes], alphabet: Alphabet, limit: int) -> list[list[byt
 def measure(text: str, *, reference_bits: int = 8) -> SmsLength:
     """Count the text as the carrier does."""
     alphabet = alphabet_of(text)
-    units = _units(text, alphabet)
-    total = sum(_unit_size(u, alphabet) for u in units)
     single = SINGLE_LIMIT[alphabet.value]
     per_part = PART_LIMIT[(alphabet.value, reference_bits)]
+    if not text or (max(text) <= "\uffff" if alphabet is Alphabet.UCS2 else not _GSM_EXTENSION_CHARS.intersection(text)):
+        # every character one unit (no surrogate pair, no escape sequence): nothing to keep whole
+        total = len(text)
+        return SmsLength(alphabet, total, 1 if total <= single else -(-total // per_part), single, per_part)
+    units = _units(text, alphabet)
+    total = sum(_unit_size(u, alphabet) for u in units)
     parts = 1 if total <= single else len(_chunks(units, alphabet, per_part))
     return SmsLength(alphabet, total, parts, single, per_part)
 

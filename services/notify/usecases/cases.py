@@ -6,7 +6,7 @@ and the deadline alerts to staff. One function per event, each inside the caller
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from contracts.common import CaseKind, DocumentType
 from contracts.kinds import KINDS
@@ -21,13 +21,26 @@ from services.runtime import clock
 from .. import store
 from ..store import CaseRow, ContactRow, StaffRow, UnitRow
 from .messages import Emitter, staff_alert
-from .notices import Notices, local_date
+from .notices import Notices, Prefetched, local_date
 
 # --------------------------------------------------------------------------- the directory
 
 
-async def _case(uow: Emitter, receipt_no: str, **values: Any) -> CaseRow:
+async def _case(uow: Emitter, receipt_no: str, known: Prefetched | None = None, **values: Any) -> CaseRow:
+    """The case row, created or updated with ``values`` (those not None). ``known``: the cases a
+    batch has read (or added) already; then nothing is looked up and nothing flushed here."""
     values = {k: v for k, v in values.items() if v is not None}
+    if known is not None:
+        row = known.cases.get(receipt_no)
+        if row is None:
+            row = CaseRow(receipt_no=receipt_no, updated_at=clock.system_now(), **values)
+            uow.session.add(row)
+            known.cases[receipt_no] = row
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.updated_at = clock.system_now()
+        return row
     row = await uow.session.get(CaseRow, receipt_no)
     if row is None:
         row = CaseRow(receipt_no=receipt_no, **values)
@@ -54,6 +67,33 @@ async def contact_recorded(uow: Emitter, notices: Notices, event: ApplicantConta
         case.survey_cause = None
 
 
+async def contacts_recorded(uow: Emitter, notices: Notices, events: Sequence[ApplicantContactRecorded],
+                            now: datetime) -> None:
+    """:func:`contact_recorded` for the events of a consumer's batch: the contacts, the notices
+    waiting for them and the cases with a survey waiting each read with one query, nothing
+    flushed before the commit (the batch's caller holds the session's autoflush off)."""
+    session = uow.session
+    receipts = {e.receipt_no for e in events}
+    contacts = await store.contacts_of(session, receipts)
+    for event in events:
+        values = dict(applicant_type=event.applicant_type.value, name=event.name, company_name=event.company_name,
+                      mobile=event.mobile, recorded_at=event.recorded_at)
+        row = contacts.get(event.receipt_no)
+        if row is None:
+            row = ContactRow(receipt_no=event.receipt_no, **values)
+            session.add(row)
+            contacts[event.receipt_no] = row
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+    notices.wake_after_commit(session)  # for notices a concurrent transaction is committing
+    for notice in await store.claim_waiting_of(session, receipts):
+        await notices.advance(uow, notice, now, contact=contacts[notice.receipt_no])
+    for case in await store.cases_with_survey_waiting(session, receipts):
+        await notices.invite_to_survey(uow, case, contacts[case.receipt_no].mobile, case.survey_cause or "", now)
+        case.survey_cause = None
+
+
 async def unit_registered(uow: Emitter, event: UnitRegistered) -> None:
     """A unit's name (partner units on a joint notice)."""
     await store.upsert(uow.session, UnitRow, {"unit_code": event.unit_code}, {"unit_name": event.unit_name})
@@ -62,27 +102,47 @@ async def unit_registered(uow: Emitter, event: UnitRegistered) -> None:
 # --------------------------------------------------------------------------- applications
 
 
-async def application_received(uow: Emitter, event: ApplicationReceived) -> None:
-    await _case(uow, event.receipt_no, unit_code=event.unit_code, item_code=event.item_code,
+async def application_received(uow: Emitter, event: ApplicationReceived, known: Prefetched | None = None) -> None:
+    await _case(uow, event.receipt_no, known, unit_code=event.unit_code, item_code=event.item_code,
                 received_at=event.received_at)
 
 
-async def _decided_case(uow: Emitter, event: Any) -> CaseRow:
-    return await _case(uow, event.receipt_no, unit_code=event.unit_code, item_code=event.item_code,
+async def applications(uow: Emitter, notices: Notices,
+                       items: Sequence[tuple[ApplicationReceived | ApplicationAccepted, str]], now: datetime) -> None:
+    """:func:`application_received` and :func:`application_accepted` for the events of a
+    consumer's batch (``(event, event id)``, in order): the cases, the applicants' contacts and
+    the notices the events caused already each read with one query, nothing flushed before the
+    commit (the batch's caller holds the session's autoflush off)."""
+    session = uow.session
+    accepted = [(e, event_id) for e, event_id in items if isinstance(e, ApplicationAccepted)]
+    known = Prefetched(cases=await store.cases_of(session, {e.receipt_no for e, _ in items}))
+    if accepted:
+        known.contacts = await store.contacts_of(session, {e.receipt_no for e, _ in accepted})
+        known.notices = await store.notices_caused_by(session, [event_id for _, event_id in accepted])
+    for event, event_id in items:
+        if isinstance(event, ApplicationAccepted):
+            await application_accepted(uow, notices, event, event_id, now, known)
+        else:
+            await application_received(uow, event, known)
+
+
+async def _decided_case(uow: Emitter, event: Any, known: Prefetched | None = None) -> CaseRow:
+    return await _case(uow, event.receipt_no, known, unit_code=event.unit_code, item_code=event.item_code,
                        item_name=event.item_name, unit_name=event.unit_name)
 
 
 async def _notice(uow: Emitter, notices: Notices, event: Any, event_id: str, now: datetime,
-                  doc_type: DocumentType, **facts: Any) -> None:
+                  doc_type: DocumentType, known: Prefetched | None = None, **facts: Any) -> None:
     await notices.request(uow, receipt_no=event.receipt_no, unit_code=event.unit_code, document_type=doc_type,
-                          cause_event_id=event_id, facts={k: v for k, v in facts.items() if v is not None}, now=now)
+                          cause_event_id=event_id, facts={k: v for k, v in facts.items() if v is not None}, now=now,
+                          known=known)
 
 
 async def application_accepted(uow: Emitter, notices: Notices, event: ApplicationAccepted, event_id: str,
-                               now: datetime) -> None:
+                               now: datetime, known: Prefetched | None = None) -> None:
     """The acceptance notice (not for immediate items: their decision is the written notice,
     Art. 34(2)); the joint-handling notice for joint items."""
-    case = await _decided_case(uow, event)
+    case = await _decided_case(uow, event, known)
     case.case_kind, case.promised_days = event.case_kind.value, event.promised_days
     case.accepted_at, case.received_at = event.accepted_at, case.received_at or event.received_at
     case.clerk_staff_id = event.staff_id or case.clerk_staff_id
@@ -90,14 +150,14 @@ async def application_accepted(uow: Emitter, notices: Notices, event: Applicatio
     # decision itself is the written notice (Art. 34(2)); the joint-handling notice for joint ones.
     wanted = KINDS[event.case_kind].acceptance_notices
     if DocumentType.ACCEPTANCE in wanted:
-        await _notice(uow, notices, event, event_id, now, DocumentType.ACCEPTANCE, case_kind=event.case_kind.value,
-                      promised_days=event.promised_days or None)
+        await _notice(uow, notices, event, event_id, now, DocumentType.ACCEPTANCE, known,
+                      case_kind=event.case_kind.value, promised_days=event.promised_days or None)
     if DocumentType.JOINT in wanted:
         partners = []
         for code in event.joint_units:
             unit_row = await uow.session.get(UnitRow, code)
             partners.append(unit_row.unit_name if unit_row else code)
-        await _notice(uow, notices, event, event_id, now, DocumentType.JOINT, lead_unit=event.unit_name,
+        await _notice(uow, notices, event, event_id, now, DocumentType.JOINT, known, lead_unit=event.unit_name,
                       partner_units=partners or [event.unit_name], promised_days=event.promised_days or None)
 
 

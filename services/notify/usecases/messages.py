@@ -29,8 +29,8 @@ from services.runtime.params import plausible_key
 from .. import domain, store
 from ..adapters import rendering
 from ..config import NotifySettings
-from ..domain import Category, MalformedPush, MessageState, Outcome, SendResult, sms_text
-from ..store import MessagePartRow, MessageRow, OptOutRow, ReceiptRow, aware
+from ..domain import Category, MalformedPush, MessageState, SendResult, sms_text
+from ..store import MessageRow, OptOutRow, ReceiptRow, aware
 from .access import check_case_access
 
 log = logging.getLogger(__name__)
@@ -97,30 +97,77 @@ async def queue_sms(uow: Emitter, settings: NotifySettings, req: SmsRequest, now
     key = domain.idempotency_key(req.cause_event_id, mobile, req.template)
     if await store.message_by_key(uow.session, key) is not None:
         return None
-    row = MessageRow(id=uuid.uuid4().hex, idempotency_key=key, template=req.template, category=req.category.value,
-                     recipient_kind=req.recipient_kind.value, mobile=mobile, staff_id=req.staff_id,
-                     receipt_no=req.receipt_no, notice_id=req.notice_id, text="", body="", state="",
-                     created_at=now, updated_at=now, not_before=now)
-    too_long: sms_text.MessageTooLong | None = None
+    # Only a category an opt-out can stop looks the opt-out up (a query less per legal notice).
+    opted_out = req.category in domain.OPT_OUT_CATEGORIES and await store.is_opted_out(uow.session, mobile)
+    row = MessageRow(**_new_message(settings, req, mobile, key, now, opted_out))
+    if not await store.insert_message(uow.session, row, looked_up=True):  # looked up above, in this transaction
+        return None
+    await _queued(uow, row, metrics)
+    return row
+
+
+async def queue_sms_many(uow: Emitter, settings: NotifySettings, reqs: Sequence[SmsRequest], now: datetime,
+                         metrics: SmsMetrics) -> int:
+    """:func:`queue_sms` for the requests of a consumer's batch: the idempotency keys looked up in
+    one query, the new messages written in one INSERT (no savepoint: a concurrent twin fails the
+    batch, which the runtime then hands again one event at a time, and the retry finds the
+    twin's message). Returns how many messages were queued."""
+    planned: list[tuple[SmsRequest, str, str]] = []
+    for req in reqs:
+        try:
+            mobile = domain.normalize_mobile(req.mobile)
+        except domain.InvalidMobile as exc:
+            log.warning("no SMS for %s (%s): %s", req.receipt_no or req.staff_id, req.template, exc)
+            continue
+        planned.append((req, mobile, domain.idempotency_key(req.cause_event_id, mobile, req.template)))
+    if not planned:
+        return 0
+    seen = await store.existing_message_keys(uow.session, [key for _, _, key in planned])
+    survey_mobiles = {mobile for req, mobile, key in planned
+                      if key not in seen and req.category in domain.OPT_OUT_CATEGORIES}
+    opted_out = await store.opted_out_among(uow.session, survey_mobiles) if survey_mobiles else set()
+    rows: list[dict[str, Any]] = []
+    for req, mobile, key in planned:
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(_new_message(settings, req, mobile, key, now,
+                                 req.category in domain.OPT_OUT_CATEGORIES and mobile in opted_out))
+    await store.insert_messages(uow.session, rows)
+    for values in rows:
+        await _queued(uow, store.MessageData(values), metrics)
+    return len(rows)
+
+
+def _new_message(settings: NotifySettings, req: SmsRequest, mobile: str, key: str, now: datetime,
+                 opted_out: bool) -> dict[str, Any]:
+    """Every column of a new message for ``req``: rendered, and queued, deferred (quiet hours),
+    suppressed (opted out of surveys) or failed (too long)."""
+    row: dict[str, Any] = dict(
+        id=uuid.uuid4().hex, idempotency_key=key, template=req.template, category=req.category.value,
+        recipient_kind=req.recipient_kind.value, mobile=mobile, staff_id=req.staff_id, receipt_no=req.receipt_no,
+        notice_id=req.notice_id, text="", body="", params={}, parts=1, state="", not_before=now, attempts=0,
+        provider=None, accepted_parts={}, code=None, reason=None, permanent=None, receipt_status=None,
+        created_at=now, updated_at=now, sent_at=None, delivered_at=None)
     try:
         sms = rendering.render_sms(req.template, req.context, signature=settings.signature,
                                    max_parts=settings.notify_sms_max_parts,
                                    reference_bits=settings.notify_sms_reference_bits)
-        row.text, row.body, row.params, row.parts = sms.text, sms.body, sms.params, sms.length.parts
     except sms_text.MessageTooLong as exc:
-        too_long = exc
-    if too_long is not None:
-        row.state, row.permanent, row.code = MessageState.FAILED.value, True, "too_long"
-        row.reason = f"短信超过{too_long.cap}条的长度上限（需{too_long.parts}条）"
-    # Only a category an opt-out can stop looks the opt-out up (a query less per legal notice).
-    elif req.category in domain.OPT_OUT_CATEGORIES and \
-            domain.may_suppress(req.category, await store.is_opted_out(uow.session, mobile)):
-        row.state, row.reason = MessageState.SUPPRESSED.value, "applicant opted out of survey invitations"
+        row.update(state=MessageState.FAILED.value, permanent=True, code="too_long",
+                   reason=f"短信超过{exc.cap}条的长度上限（需{exc.parts}条）")
+        return row
+    row.update(text=sms.text, body=sms.body, params=sms.params, parts=sms.length.parts)
+    if domain.may_suppress(req.category, opted_out):
+        row.update(state=MessageState.SUPPRESSED.value, reason="applicant opted out of survey invitations")
     else:
         plan = domain.schedule(req.category, now, settings.quiet_hours)
-        row.state, row.not_before = plan.state.value, plan.not_before
-    if not await store.insert_message(uow.session, row, looked_up=True):  # looked up above, in this transaction
-        return None
+        row.update(state=plan.state.value, not_before=plan.not_before)
+    return row
+
+
+async def _queued(uow: Emitter, row: Any, metrics: SmsMetrics) -> None:
+    """The events and metrics of a message just queued (none for one simply due)."""
     if row.state == MessageState.FAILED.value:
         await uow.emit(SmsFailed(**_base_fields(row), provider=None, stage=SmsFailureStage.SUBMIT, code="too_long",
                                  reason=row.reason or "", permanent=True), id=f"{row.id}-failed-0")
@@ -130,12 +177,38 @@ async def queue_sms(uow: Emitter, settings: NotifySettings, req: SmsRequest, now
         metrics.sms_event(None, "deferred", "quiet_hours")
     elif row.state == MessageState.SUPPRESSED.value:
         metrics.sms_event(None, "suppressed", "opt_out")
-    return row
 
 
-async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow, result: SendResult,
-                         now: datetime, metrics: SmsMetrics) -> None:
-    """Store what a submit attempt did and emit the matching event."""
+async def store_attempts(uow: Emitter, settings: NotifySettings,
+                         outcomes: Sequence[tuple[str, SendResult | None, str]], now: datetime,
+                         metrics: SmsMetrics) -> int:
+    """Store what a batch of submit attempts did (the delivery worker's, ``(message id, the
+    provider's answer or None when it raised, detail)``), each with its events: one read of the
+    messages, one write of their outcomes, one INSERT of the parts the providers accepted. A
+    message no longer 'sending' is left alone (an earlier try committed although its answer was
+    lost). Returns how many were stored."""
+    rows = await store.messages_by_ids(uow.session, [message_id for message_id, _, _ in outcomes])
+    changed: list[Any] = []
+    parts: list[dict[str, Any]] = []
+    for message_id, result, detail in outcomes:
+        row = rows.get(message_id)
+        if row is None or row.state != MessageState.SENDING.value:
+            continue
+        if result is None:
+            await mark_unknown(uow, row, detail, now, metrics)
+        else:
+            parts.extend(await apply_attempt(uow, settings, row, result, now, metrics))
+        changed.append(row)
+    await store.store_outcomes(uow.session, changed)
+    for provider, provider_message_id in sorted(await store.insert_parts(uow.session, parts)):
+        log.warning("provider id %s reused by %s", provider_message_id, provider)
+    return len(changed)
+
+
+async def apply_attempt(uow: Emitter, settings: NotifySettings, row: Any, result: SendResult,
+                        now: datetime, metrics: SmsMetrics) -> list[dict[str, Any]]:
+    """What a submit attempt did, on ``row`` (its attributes; the caller writes it back) and as
+    the matching event; returns the newly accepted parts for the caller to store."""
     decision = domain.after_attempt(result, row.attempts, now, settings.retry_policy)
     accepted = {str(k): v for k, v in {**{int(k): v for k, v in row.accepted_parts.items()},
                                        **result.accepted_parts}.items()}
@@ -145,13 +218,8 @@ async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow
     row.parts = result.parts or row.parts
     row.code, row.reason = result.code, result.reason
     row.updated_at = now
-    for seq in sorted(new_parts, key=int):
-        try:
-            async with uow.session.begin_nested():
-                uow.session.add(MessagePartRow(provider=result.provider, provider_message_id=accepted[seq],
-                                               message_id=row.id, seq=int(seq)))
-        except IntegrityError:
-            log.warning("provider id %s reused by %s", accepted[seq], result.provider)
+    parts = [{"provider": result.provider, "provider_message_id": accepted[seq], "message_id": row.id, "seq": int(seq)}
+             for seq in sorted(new_parts, key=int)]
     if new_parts:
         metrics.parts.labels(result.provider).inc(len(new_parts))
     row.state = domain.check_transition(MessageState(row.state), decision.state).value
@@ -182,6 +250,7 @@ async def record_attempt(uow: Emitter, settings: NotifySettings, row: MessageRow
         await uow.emit(SmsUnconfirmed(**base, provider=result.provider, detail=result.reason),
                        id=f"{row.id}-unknown-{row.attempts}")
         metrics.sms_event(result.provider, "unknown", result.code)
+    return parts
 
 
 async def mark_unknown(uow: Emitter, row: MessageRow, detail: str, now: datetime, metrics: SmsMetrics) -> None:

@@ -31,6 +31,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Sequence
 
@@ -44,6 +45,7 @@ from contracts.seal import DocumentFormat, DocumentSealed, NoticeContent, SealBo
 
 from services.runtime import clock
 from services.runtime.auth import Staff
+from services.runtime.db import inline_sqlite
 from services.runtime.errors import InvalidInput, InvalidState, NotFound
 from services.runtime.params import plausible_key
 
@@ -53,7 +55,7 @@ from ..config import NotifySettings
 from ..domain import Category, NoticeState, SealAnswer
 from ..store import AWAITING_CONTACT, RENDERING, CaseRow, ContactRow, NoticeRow, ShortLinkRow, StaffRow
 from .access import check_case_access
-from .messages import Emitter, SmsMetrics, SmsRequest, queue_sms
+from .messages import Emitter, SmsMetrics, SmsRequest, queue_sms, queue_sms_many
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,20 @@ def _strip(text: str | None) -> str | None:
 _SETTINGS_FIELDS = frozenset({"center_name", "center_phone", "center_address", "reconsideration_body", "court"})
 
 _WAKE = "notify.release_waiting"
+_LOOK_UP = object()  # Notices.advance: the contact not given, read it
 _RENDER_WAKE = "notify.render_waiting"
 _DUTY_GAPS_WAKE = "notify.release_duty_gaps"
+
+
+@dataclass
+class Prefetched:
+    """What a consumer's batch handler has read for its events in one query each (usecases/
+    cases.py): the cases and the applicants' contacts by receipt number (those added by the
+    batch included), and the (cause event, document type) of the notices already requested."""
+
+    cases: dict[str, CaseRow] = field(default_factory=dict)
+    contacts: dict[str, ContactRow] = field(default_factory=dict)
+    notices: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Notices:
@@ -117,19 +131,31 @@ class Notices:
     # ------------------------------------------------------------------ request
 
     async def request(self, uow: Emitter, *, receipt_no: str, unit_code: str, document_type: DocumentType,
-                      cause_event_id: str, facts: dict[str, Any], now: datetime) -> NoticeRow | None:
-        """Start the saga for one notice; None when this cause already made it (redelivery)."""
-        existing = (await uow.session.exec(
-            select(NoticeRow).where(NoticeRow.cause_event_id == cause_event_id,
-                                          NoticeRow.document_type == document_type.value))).first()
-        if existing is not None:
-            return None
+                      cause_event_id: str, facts: dict[str, Any], now: datetime,
+                      known: "Prefetched | None" = None) -> NoticeRow | None:
+        """Start the saga for one notice; None when this cause already made it (redelivery).
+        ``known``: what a consumer's batch has read already (the notices its events caused, the
+        contacts) — then nothing is looked up and nothing flushed here."""
+        if known is not None:
+            key = (cause_event_id, document_type.value)
+            if key in known.notices:
+                return None
+            known.notices.add(key)
+        else:
+            existing = (await uow.session.exec(
+                select(NoticeRow).where(NoticeRow.cause_event_id == cause_event_id,
+                                        NoticeRow.document_type == document_type.value))).first()
+            if existing is not None:
+                return None
         row = NoticeRow(id=uuid.uuid4().hex, receipt_no=receipt_no, unit_code=unit_code,
                         document_type=document_type.value, cause_event_id=cause_event_id, state=AWAITING_CONTACT,
                         facts=facts, created_at=now, updated_at=now)
         uow.session.add(row)
-        await uow.session.flush()
-        await self.advance(uow, row, now)
+        if known is None:
+            await uow.session.flush()
+            await self.advance(uow, row, now)
+        else:
+            await self.advance(uow, row, now, contact=known.contacts.get(receipt_no))
         return row
 
     async def on_contact(self, uow: Emitter, receipt_no: str, now: datetime) -> int:
@@ -143,8 +169,12 @@ class Notices:
             n += 1
         return n
 
-    async def advance(self, uow: Emitter, row: NoticeRow, now: datetime) -> None:
-        contact = await uow.session.get(ContactRow, row.receipt_no)
+    async def advance(self, uow: Emitter, row: NoticeRow, now: datetime, *,
+                      contact: ContactRow | None | object = _LOOK_UP) -> None:
+        """To the render pass once the applicant's contact is known (``contact``: given by a
+        caller that has read it, else looked up here), else waiting for it."""
+        if contact is _LOOK_UP:
+            contact = await uow.session.get(ContactRow, row.receipt_no)
         if contact is None:
             row.state = AWAITING_CONTACT  # addressed by full name: wait for intake.contacts
             self.wake_after_commit(uow.session)  # the contact may be committing right now
@@ -247,14 +277,18 @@ class Notices:
     async def _render_pass(self, uow: Callable[[], AbstractAsyncContextManager[Any]],
                            now: datetime | None, limit: int) -> tuple[int, bool]:
         s = self.settings
-        async with uow() as u:  # reads only: no write lock taken
-            rows = await store.rendering_notices(u.session, limit)
-            jobs = []
-            for row in rows:
-                case = await u.session.get(CaseRow, row.receipt_no)
-                contact = await u.session.get(ContactRow, row.receipt_no)
-                if contact is not None:
-                    jobs.append((row.id, row.attempts, DocumentType(row.document_type), self._context(row, case, contact)))
+        with inline_sqlite():  # short indexed reads
+            async with uow() as u:  # reads only: no write lock taken
+                rows = await store.rendering_notices(u.session, limit)
+                receipts = {row.receipt_no for row in rows}
+                cases = await store.cases_of(u.session, receipts)
+                contacts = await store.contacts_of(u.session, receipts)
+                jobs = []
+                for row in rows:
+                    contact = contacts.get(row.receipt_no)
+                    if contact is not None:
+                        jobs.append((row.id, row.attempts, DocumentType(row.document_type),
+                                     self._context(row, cases.get(row.receipt_no), contact)))
         done: list[tuple[str, int, Any, Any, Exception | None]] = []
         for notice_id, attempts, doc_type, context in jobs:
             try:
@@ -268,18 +302,21 @@ class Notices:
                 done.append((notice_id, attempts, None, None, exc))
         sent = 0
         if done:
-            async with uow() as u:
-                at = now or clock.now()
-                for notice_id, attempts, doc, rendered, exc in done:
-                    row = await store.claim_rendering(u.session, notice_id, attempts, at)
-                    if row is None:
-                        continue  # taken meanwhile (another replica's pass)
-                    if exc is not None:
-                        await self._fail(u, row, NoticeFailureReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}", at)
-                    else:
-                        await self._send(u, row, doc, rendered, at)
-                        sent += 1
-                await u.commit()
+            with inline_sqlite():  # one UPDATE and one read of the notices taken, then the commit
+                async with uow() as u:
+                    at = now or clock.now()
+                    taken = await store.claim_rendered(u.session, [(notice_id, attempts) for notice_id, attempts, *_ in done],
+                                                       at)
+                    for notice_id, _attempts, doc, rendered, exc in done:
+                        row = taken.get(notice_id)
+                        if row is None:
+                            continue  # taken meanwhile (another replica's pass)
+                        if exc is not None:
+                            await self._fail(u, row, NoticeFailureReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}", at)
+                        else:
+                            await self._send(u, row, doc, rendered, at)
+                            sent += 1
+                    await u.commit()
         return sent, len(rows) >= limit
 
     async def _send(self, uow: Emitter, row: NoticeRow, doc: Any, rendered: Any, now: datetime) -> None:
@@ -311,6 +348,46 @@ class Notices:
         row = await store.notice_by_request(uow.session, event.request_id)
         if row is None:
             return None  # a document intake (or staff) had sealed, not one of ours
+        url = await self._release(uow, row, event, now)
+        if url is None:
+            return None
+        contact = await uow.session.get(ContactRow, row.receipt_no)
+        case = await uow.session.get(CaseRow, row.receipt_no)
+        req = self._applicant_sms(row, url, contact, case)
+        if req is not None:
+            await queue_sms(uow, self.settings, req, now, self.metrics)
+        return row
+
+    async def on_sealed_many(self, uow: Emitter, events: Sequence[DocumentSealed], now: datetime) -> int:
+        """:meth:`on_sealed` for the answers of a consumer's batch, in order: the notices, their
+        contacts and cases read with one query each, the short links and the SMS written with one
+        INSERT each. Returns how many notices were released."""
+        session = uow.session
+        rows = await store.notices_by_requests(session, [e.request_id for e in events])
+        receipts = {r.receipt_no for r in rows.values()}
+        contacts = await store.contacts_of(session, receipts)
+        cases = await store.cases_of(session, receipts)
+        links: list[dict[str, Any]] = []
+        sms: list[SmsRequest] = []
+        for event in events:
+            row = rows.get(event.request_id)
+            if row is None:
+                continue  # a document intake (or staff) had sealed, not one of ours
+            url = await self._release(uow, row, event, now, links)
+            if url is None:
+                continue
+            req = self._applicant_sms(row, url, contacts.get(row.receipt_no), cases.get(row.receipt_no))
+            if req is not None:
+                sms.append(req)
+        await store.insert_short_links(session, links)
+        await queue_sms_many(uow, self.settings, sms, now, self.metrics)
+        return len(links)
+
+    async def _release(self, uow: Emitter, row: NoticeRow, event: DocumentSealed, now: datetime,
+                       links: list[dict[str, Any]] | None = None) -> str | None:
+        """The sealed notice released (its short link, NoticeReleased): the short link's URL, or
+        None when this answer releases nothing (already released, failed meanwhile). The short
+        link goes into ``links`` when given (the caller writes them), else into the session."""
         # awaiting the contact or rendering (a retry): the seal answered an earlier request
         nxt = domain.notice_next(NoticeState(row.state) if row.state not in (AWAITING_CONTACT, RENDERING)
                                  else NoticeState.REQUESTED,
@@ -319,7 +396,10 @@ class Notices:
         if nxt is not NoticeState.RELEASED:
             return None
         code = domain.short_code()
-        uow.session.add(ShortLinkRow(code=code, notice_id=row.id, target_url=event.url, created_at=now))
+        if links is None:
+            uow.session.add(ShortLinkRow(code=code, notice_id=row.id, target_url=event.url, created_at=now))
+        else:
+            links.append({"code": code, "notice_id": row.id, "target_url": event.url, "created_at": now})
         row.state, row.sealed_at, row.sealed_url, row.short_code = NoticeState.RELEASED.value, event.signed_at, event.url, code
         row.sealed_files = [{"format": f.format.value, "url": f.url, "sha256": f.sha256, "size_bytes": f.size_bytes}
                             for f in event.files] or None
@@ -329,14 +409,13 @@ class Notices:
                                       document_type=DocumentType(row.document_type), document_no=row.document_no or "",
                                       url=short_url, sealed_at=event.signed_at), id=f"notice-{row.id}-released")
         self.metrics.notices.labels(row.document_type, "released").inc()
-        await self._tell_applicant(uow, row, short_url, now)
-        return row
+        return short_url
 
-    async def _tell_applicant(self, uow: Emitter, row: NoticeRow, url: str, now: datetime) -> None:
-        contact = await uow.session.get(ContactRow, row.receipt_no)
-        case = await uow.session.get(CaseRow, row.receipt_no)
+    def _applicant_sms(self, row: NoticeRow, url: str, contact: ContactRow | None,
+                       case: CaseRow | None) -> SmsRequest | None:
+        """The SMS telling the applicant the notice is out (its short link); None with no contact."""
         if contact is None:
-            return
+            return None
         kind = domain.NOTICE_KINDS[DocumentType(row.document_type)]
         facts = row.facts
         ctx = {
@@ -352,10 +431,10 @@ class Notices:
         }
         if ctx["new_due_date"]:
             ctx["new_due_date"] = date.fromisoformat(str(ctx["new_due_date"])[:10])
-        await queue_sms(uow, self.settings, SmsRequest(
+        return SmsRequest(
             cause_event_id=f"notice-{row.id}", template=kind.sms_template.removesuffix(".txt.j2"),
             category=Category.LEGAL_NOTICE, recipient_kind=Recipient.APPLICANT, mobile=contact.mobile, context=ctx,
-            receipt_no=row.receipt_no, notice_id=row.id), now, self.metrics)
+            receipt_no=row.receipt_no, notice_id=row.id)
 
     async def on_refused(self, uow: Emitter, event: SealingRefused, now: datetime) -> NoticeRow | None:
         row = await store.notice_by_request(uow.session, event.request_id)

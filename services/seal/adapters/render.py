@@ -86,6 +86,14 @@ class _SignatureBlock(Flowable):
 def render_notice(notice: Notice, *, seal_size: float = DEFAULT_DIAMETER) -> tuple[bytes, SealBox]:
     """The notice's PDF and the box where its seal belongs: from its template's page when it
     can be (see the module's docstring), else laid out in full."""
+    pdf, box, _kept = render_notice_kept(notice, seal_size=seal_size)
+    return pdf, box
+
+
+def render_notice_kept(notice: Notice, *, seal_size: float = DEFAULT_DIAMETER) -> tuple[bytes, SealBox, dict | None]:
+    """``render_notice``, and when the PDF is its template's page plus the fields, a mapping kept
+    with the template for ``seal_pdf(..., kept=)`` (the seal's update of the template's notices,
+    replayed); None when it was laid out in full."""
     key = _template_key(notice, seal_size)
     with _TEMPLATES_LOCK:
         template = _TEMPLATES.get(key)
@@ -98,7 +106,9 @@ def render_notice(notice: Notice, *, seal_size: float = DEFAULT_DIAMETER) -> tup
             while len(_TEMPLATES) > _TEMPLATES_MAX:
                 _TEMPLATES.popitem(last=False)
     made = template.fill(notice, seal_size) if template.usable else None
-    return made if made is not None else render_notice_full(notice, seal_size=seal_size)
+    if made is not None:
+        return made[0], made[1], template.seal_updates
+    return (*render_notice_full(notice, seal_size=seal_size), None)
 
 
 def render_notice_full(notice: Notice, *, seal_size: float = DEFAULT_DIAMETER) -> tuple[bytes, SealBox]:
@@ -200,12 +210,19 @@ class _Seed(_Slot):
         return {n: "/%s+%d" % (self.state.internalName, n) for n in range(len(self.state.subsets))}
 
 
+_WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
+
+
 def _wrap_chars(text: str, font: str, size: float, width: float) -> list[str]:
-    """Lines of ``text`` broken between any two characters (as ReportLab's CJK word wrap does)."""
+    """Lines of ``text`` broken between any two characters (as ReportLab's CJK word wrap does).
+    Each character's width is looked up once per font and size, not per notice."""
+    widths = _WIDTHS.setdefault((font, size), {})
     lines: list[str] = []
     line, used = "", 0.0
     for ch in text:
-        w = pdfmetrics.stringWidth(ch, font, size)
+        w = widths.get(ch)
+        if w is None:
+            w = widths[ch] = pdfmetrics.stringWidth(ch, font, size)
         if line and used + w > width:
             lines.append(line)
             line, used = "", 0.0
@@ -234,6 +251,8 @@ class _Template:
     info: bytes = b""
     ids: bytes = b""
     startxref: int = 0
+    #: the seal updates of this template's notices (``seal_pdf``'s ``kept``)
+    seal_updates: dict = field(default_factory=dict)
 
     _PLACEHOLDER = "/OneWindowContentsSlot"
 

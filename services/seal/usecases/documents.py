@@ -22,8 +22,9 @@ import secrets
 import time
 import uuid
 import weakref
+from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,12 +43,14 @@ from services.runtime.uow import UnitOfWork
 
 from .. import domain, store
 from ..adapters import gmpki, ofd, ses
-from ..adapters.render import Notice, render_notice
+from ..adapters.render import Notice, render_notice_kept
 from ..adapters.signing import SealBox, SealingError, SealKey, SoftwareSignerProvider, seal_pdf
 from ..adapters.verify import Verification, verify_ofd, verify_pdf
 from . import root, seals
 
 if TYPE_CHECKING:
+    from pyhanko.sign.signers.pdf_cms import Signer
+
     from services.runtime.app import Service
 
 log = logging.getLogger(__name__)
@@ -113,18 +116,21 @@ async def seal_documents(
             ids.add(item[0].request_id)
         writes = _Writes(await _earlier_requests(uow, [item[0].request_id for _i, item in wave]))
         plans: list[tuple[int, _Plan, asyncio.Task]] = []
+        signing = _SigningBatch(svc)
         try:
             for index, (cmd, event_id) in wave:
                 planned = await _plan(svc, uow, cmd, event_id, now, writes)
-                if isinstance(planned, _Plan):  # signing starts now, while the next is planned
-                    plans.append((index, planned, asyncio.create_task(_produce(svc, planned))))
+                if isinstance(planned, _Plan):  # in process: signing starts now, while the next is planned
+                    plans.append((index, planned, asyncio.create_task(_produce(svc, planned, signing.add(planned)))))
                 else:
                     events[index] = planned
+            signing.dispatch()  # the signing processes': the wave's PDFs in one job list per process
             for index, plan, task in plans:  # recorded in order, while the later ones are signed
                 events[index] = await _record(svc, uow, plan, await task, writes)
         finally:
             for _i, _p, task in plans:
                 task.cancel()
+            signing.cancel()
         await writes.flush(uow)
         todo = later
     return [e for e in events if e is not None]
@@ -138,6 +144,7 @@ class _Writes:
     def __init__(self, earlier: dict[str, store.RequestRow]) -> None:
         self.earlier = earlier
         self.seals: dict[str, list[store.SealRow]] = {}
+        self.views: dict[str, list[domain.Seal]] = {}  # the rules' view of each, made once per wave
         self.taken: dict[tuple[str, int], int] = {}
         self.requests: list[dict] = []
         self.documents: list[dict] = []
@@ -147,6 +154,7 @@ class _Writes:
     async def seals_of(self, session, unit_code: str) -> list[store.SealRow]:  # type: ignore[no-untyped-def]
         if unit_code not in self.seals:
             self.seals[unit_code] = await store.seals_of(session, unit_code)
+            self.views[unit_code] = [r.rule_view() for r in self.seals[unit_code]]
         return self.seals[unit_code]
 
     async def next_seq(self, session, unit_code: str, year: int) -> int:  # type: ignore[no-untyped-def]
@@ -197,14 +205,36 @@ class _Plan:
 
 
 @dataclass(frozen=True)
-class PdfJob:
-    """One PDF to render (from ``notice``) or take (``pdf``) and seal: what a signing process needs."""
+class SealMaterial:
+    """What a signing process needs of one seal: its certificate, chain, encrypted key and
+    picture (~25 KB). Sent to each signing process once and kept there under its ``ident`` (the
+    seal id and a digest of all of it: a renewed, re-keyed or renamed seal is another), so that
+    a job carries only that key."""
 
+    ident: str
     seal_id: str
     cert_pem: bytes
     chain_pem: tuple[bytes, ...]
     encrypted_key_pem: bytes
     face: bytes
+
+    @classmethod
+    def of(cls, seal_id: str, cert_pem: bytes, chain_pem: tuple[bytes, ...], encrypted_key_pem: bytes,
+           face: bytes) -> "SealMaterial":
+        h = hashlib.sha256()
+        for part in (seal_id.encode(), cert_pem, *chain_pem, encrypted_key_pem, face):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+        return cls(f"{seal_id}/{h.hexdigest()[:32]}", seal_id, cert_pem, chain_pem, encrypted_key_pem, face)
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """One PDF to render (from ``notice``) or take (``pdf``) and seal in a signing process: the
+    seal by its material's ``ident``, and the material itself only when the process may lack it
+    (a process that lacks it answers None and gets the job again with it)."""
+
+    seal: str
     reason: str
     location: str
     signer_name: str
@@ -214,6 +244,7 @@ class PdfJob:
     #: Where the signing process writes the sealed PDF (it answers its SHA-256 and size only, so
     #: the file never crosses the pipe); None: the PDF itself is the answer.
     path: str | None = None
+    material: SealMaterial | None = None
 
 
 async def _refuse(
@@ -261,7 +292,7 @@ async def _plan(
         return event
 
     rows = await writes.seals_of(session, cmd.unit_code)
-    chosen = domain.pick_seal([r.rule_view() for r in rows], cmd.unit_code, cmd.seal_kind, now)
+    chosen = domain.pick_seal(writes.views[cmd.unit_code], cmd.unit_code, cmd.seal_kind, now)
     refusal = domain.check_use(chosen, cmd.unit_code, cmd.document_type, now,
                                center_unit_code=settings.seal_center_unit_code)
     if refusal is not None:
@@ -329,38 +360,100 @@ def _relpath(plan: "_Plan", fmt: DocumentFormat) -> str:
     return (Path(str(plan.year)) / plan.cmd.unit_code / f"{plan.document_no}.{fmt.value}").as_posix()
 
 
-async def _produce(svc: "Service", plan: _Plan) -> "_Made | RefusalCode":
+class _SigningBatch:
+    """A wave's PDFs for the signing processes: collected while the wave is planned, then sent
+    as one job list per process (not one call per PDF: one pickle, one pipe message and one
+    wake-up of this process per list); a process that lacks the seal's material answers None for
+    those jobs, which are sent again with it."""
+
+    def __init__(self, svc: "Service") -> None:
+        self.svc = svc
+        self.items: list[tuple[PdfJob, SealMaterial, asyncio.Future]] = []
+        self.tasks: list[asyncio.Task] = []
+
+    def add(self, plan: _Plan) -> "asyncio.Future[tuple[str, int]] | None":
+        """The plan's PDF, to be signed in a signing process (its SHA-256 and size to come);
+        None when it is made in this process (no signing processes, a hardware key) or not at all."""
+        if DocumentFormat.PDF not in plan.formats:
+            return None
+        svc, cmd, row = self.svc, plan.cmd, plan.row
+        pool = _pool(svc, root.provider(svc))
+        if pool is None:
+            return None
+        settings = root.settings_of(svc)
+        material = _material(svc, row)
+        job = PdfJob(
+            seal=material.ident, reason=f"{row.seal_name}：{cmd.title}", location=settings.seal_county_name,
+            signer_name=row.unit_name, pdf=plan.pdf, notice=plan.notice, box=plan.box,
+            path=str(settings.documents_dir / _relpath(plan, DocumentFormat.PDF)),
+        )
+        future: asyncio.Future[tuple[str, int]] = asyncio.get_running_loop().create_future()
+        self.items.append((job, material, future))
+        return future
+
+    def dispatch(self) -> None:
+        if not self.items:
+            return
+        pool = _pool(self.svc, root.provider(self.svc))
+        assert pool is not None
+        n = max(1, min(len(self.items), getattr(pool, "_max_workers", 1)))
+        size = -(-len(self.items) // n)
+        for i in range(0, len(self.items), size):
+            self.tasks.append(asyncio.create_task(self._run(pool, self.items[i:i + size])))
+        self.items = []
+
+    async def _run(self, pool: ProcessPoolExecutor,
+                   items: list[tuple[PdfJob, SealMaterial, asyncio.Future]]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            answers = await loop.run_in_executor(pool, run_pdf_jobs_to_files, [job for job, _m, _f in items])
+            missing = [i for i, a in enumerate(answers) if a is None]
+            if missing:  # that process has not had this seal yet: once more, with it
+                again = await loop.run_in_executor(pool, run_pdf_jobs_to_files,
+                                                   [replace(items[i][0], material=items[i][1]) for i in missing])
+                for i, a in zip(missing, again):
+                    answers[i] = a
+            for (_job, _m, future), answer in zip(items, answers):
+                if future.done():
+                    continue
+                if isinstance(answer, BaseException):
+                    future.set_exception(answer)
+                elif answer is None:
+                    future.set_exception(RuntimeError("a signing process did not take the seal's material"))
+                else:
+                    future.set_result(answer)
+        except Exception as exc:  # e.g. a broken pool: each PDF's task gets it
+            for _job, _m, future in items:
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            for _job, _m, future in items:
+                future.cancel()  # (no-op on those done)
+
+    def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+
+async def _produce(svc: "Service", plan: _Plan, signed: "asyncio.Future[tuple[str, int]] | None" = None,
+                   ) -> "_Made | RefusalCode":
     """The plan's files, rendered (if asked), sealed and written under the documents folder (a
-    signing process writes its PDF itself); or why not."""
+    signing process writes its PDF itself: ``signed`` brings its SHA-256 and size); or why not."""
     settings = root.settings_of(svc)
     cmd, row = plan.cmd, plan.row
     made: _Made = []
     documents_dir = settings.documents_dir
     if DocumentFormat.PDF in plan.formats:
         provider = root.provider(svc)
-        key = root.seal_key(svc, row)
-        pool = _pool(svc, provider)
         reason, location = f"{row.seal_name}：{cmd.title}", settings.seal_county_name
         try:
-            if pool is not None:
-                assert key.encrypted_key_pem is not None
-                job = PdfJob(
-                    seal_id=row.seal_id, cert_pem=row.cert_pem.encode(),
-                    chain_pem=tuple(c.public_bytes(serialization.Encoding.PEM) for c in key.chain),
-                    encrypted_key_pem=key.encrypted_key_pem, face=seals.face_pdf(row), reason=reason,
-                    location=location, signer_name=row.unit_name, pdf=plan.pdf, notice=plan.notice, box=plan.box,
-                    path=str(documents_dir / _relpath(plan, DocumentFormat.PDF)),
-                )
-                digest, size = await asyncio.get_running_loop().run_in_executor(pool, run_pdf_job_to_file, job)
+            if signed is not None:
+                digest, size = await signed
             else:
-                signer = provider.signer_for(key)  # a key problem is not the request's fault: raise
-                pdf, box = plan.pdf, plan.box
-                if plan.notice is not None:
-                    pdf, rendered_box = render_notice(plan.notice)  # a template's page: well under 1 ms
-                    box = box or rendered_box
-                assert pdf is not None
-                signed = await seal_pdf(pdf, signer, seals.face_pdf(row), box=box, reason=reason,
-                                        location=location, signer_name=row.unit_name)
+                signer = provider.signer_for(root.seal_key(svc, row))  # a key problem is not the request's fault: raise
+                signed = await seal_job_pdf(signer, seals.face_pdf(row), pdf=plan.pdf, notice=plan.notice,
+                                            box=plan.box, reason=reason, location=location,
+                                            signer_name=row.unit_name)
                 digest, size = await asyncio.to_thread(
                     _write_file, documents_dir / _relpath(plan, DocumentFormat.PDF), signed)
         except SealingError as exc:
@@ -460,7 +553,32 @@ def _pool(svc: "Service", provider: object) -> ProcessPoolExecutor | None:
     return pool
 
 
+def _material(svc: "Service", row: store.SealRow) -> SealMaterial:
+    """The seal's material for the signing processes, made once per seal (and root) and kept."""
+    ca_root = root.authority(svc).root_cert
+    cache: OrderedDict[tuple, SealMaterial] | None = getattr(svc.state, "seal_materials", None)
+    if cache is None:
+        cache = svc.state.seal_materials = OrderedDict()
+    k = (row.seal_id, row.cert_pem, row.key_pem, row.unit_name, row.seal_name, row.seal_no, ca_root)
+    material = cache.get(k)
+    if material is None:
+        key = root.seal_key(svc, row)
+        if key.encrypted_key_pem is None:
+            raise ValueError(f"seal {row.seal_id} has no software key")
+        material = SealMaterial.of(row.seal_id, row.cert_pem.encode(),
+                                   tuple(c.public_bytes(serialization.Encoding.PEM) for c in key.chain),
+                                   key.encrypted_key_pem, seals.face_pdf(row))
+        cache[k] = material
+        while len(cache) > _SEALS_KEPT:
+            cache.popitem(last=False)
+    return material
+
+
 _WORKER: dict[str, object] = {}
+#: A signing process's seals, by their material's ident: the signer (key opened, CMS parts
+#: encoded) and the picture. Least recently used out.
+_SEALS: OrderedDict[str, tuple[Signer, bytes]] = OrderedDict()
+_SEALS_KEPT = 256
 
 
 def _worker_start(protector: object) -> None:
@@ -472,33 +590,71 @@ def _worker_ready() -> bool:
     return "provider" in _WORKER
 
 
-def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> bytes:
-    """Render (if asked) and seal one PDF, in a signing process (or here, given a provider). The
-    seal's signer and the notice's template are kept in the process for the next jobs."""
+def _signer_of(material: SealMaterial, provider: SoftwareSignerProvider) -> Signer:
     from cryptography import x509
 
-    provider = provider or _WORKER["provider"]  # type: ignore[assignment]
-    assert provider is not None
-    key = SealKey(job.seal_id, x509.load_pem_x509_certificate(job.cert_pem),
-                  tuple(x509.load_pem_x509_certificate(c) for c in job.chain_pem), job.encrypted_key_pem)
-    signer = provider.signer_for(key)
-    pdf, box = job.pdf, job.box
-    if job.notice is not None:
-        pdf, rendered_box = render_notice(job.notice)
-        box = box or rendered_box
-    assert pdf is not None
+    key = SealKey(material.seal_id, x509.load_pem_x509_certificate(material.cert_pem),
+                  tuple(x509.load_pem_x509_certificate(c) for c in material.chain_pem), material.encrypted_key_pem)
+    return provider.signer_for(key)
+
+
+def run_pdf_job(job: PdfJob, provider: SoftwareSignerProvider | None = None) -> bytes | None:
+    """Render (if asked) and seal one PDF, in a signing process (or here, given a provider and a
+    job with its material). The seal's signer and picture, and the notice's template, are kept
+    in the process for the next jobs; None when the job names a seal this process does not have
+    and brings no material (send it again with it)."""
+    if provider is not None:
+        assert job.material is not None
+        signer, face = _signer_of(job.material, provider), job.material.face
+    else:
+        kept = _SEALS.get(job.seal)
+        if kept is None:
+            if job.material is None or job.material.ident != job.seal:
+                return None
+            kept = _SEALS[job.seal] = (_signer_of(job.material, _WORKER["provider"]), job.material.face)  # type: ignore[arg-type]
+            while len(_SEALS) > _SEALS_KEPT:
+                _SEALS.popitem(last=False)
+        else:
+            _SEALS.move_to_end(job.seal)
+        signer, face = kept
     loop = _WORKER.get("loop")
-    coro = seal_pdf(pdf, signer, job.face, box=box, reason=job.reason, location=job.location,
-                    signer_name=job.signer_name)
+    coro = seal_job_pdf(signer, face, pdf=job.pdf, notice=job.notice, box=job.box, reason=job.reason,
+                        location=job.location, signer_name=job.signer_name)
     if isinstance(loop, asyncio.AbstractEventLoop):
         return loop.run_until_complete(coro)
     return asyncio.run(coro)
 
 
-def run_pdf_job_to_file(job: PdfJob) -> tuple[str, int]:
-    """``run_pdf_job``, the PDF written to ``job.path``: its SHA-256 and size."""
+async def seal_job_pdf(signer: "Signer", face: bytes, *, pdf: bytes | None, notice: Notice | None,
+                       box: SealBox | None, reason: str, location: str, signer_name: str) -> bytes:
+    """A PDF sealed: the one given, or the notice rendered — from its template's page, sealed by
+    replaying the seal's update of that template's notices (``seal_pdf``'s ``kept``)."""
+    kept = None
+    if notice is not None:
+        pdf, rendered_box, kept = render_notice_kept(notice)  # a template's page: well under 1 ms
+        box = box or rendered_box  # (the box is part of what the kept update is for)
+    assert pdf is not None
+    return await seal_pdf(pdf, signer, face, box=box, reason=reason, location=location, signer_name=signer_name,
+                          kept=kept)
+
+
+def run_pdf_job_to_file(job: PdfJob) -> tuple[str, int] | None:
+    """``run_pdf_job``, the PDF written to ``job.path``: its SHA-256 and size (None as there)."""
     assert job.path is not None
-    return _write_file(Path(job.path), run_pdf_job(job))
+    sealed = run_pdf_job(job)
+    return None if sealed is None else _write_file(Path(job.path), sealed)
+
+
+def run_pdf_jobs_to_files(jobs: list[PdfJob]) -> list[tuple[str, int] | SealingError | None]:
+    """``run_pdf_job_to_file`` for each job, in a signing process: a PDF that cannot be sealed
+    answers its :class:`SealingError` (the others are still sealed)."""
+    answers: list[tuple[str, int] | SealingError | None] = []
+    for job in jobs:
+        try:
+            answers.append(run_pdf_job_to_file(job))
+        except SealingError as exc:
+            answers.append(exc)
+    return answers
 
 
 def reference_of(cmd: "SealDocument | SealDocumentV1") -> str | None:
@@ -582,10 +738,14 @@ async def _repeat(svc: "Service", uow: UnitOfWork, earlier: store.RequestRow) ->
 
 
 def _write_file(path: Path, data: bytes) -> tuple[str, int]:
-    """Write (through a temporary name and a rename: never half a file); its SHA-256 and size."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write (through a temporary name and a rename: never half a file); its SHA-256 and size.
+    The folder is made when the write finds none (once per unit and year, not per file)."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
+    try:
+        tmp.write_bytes(data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
     tmp.replace(path)
     return hashlib.sha256(data).hexdigest(), len(data)
 
