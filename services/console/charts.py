@@ -14,17 +14,13 @@ import io
 import logging
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-# matplotlib (with numpy, its font manager and the SVG backend: ~39 MiB resident) is imported by
-# the first chart drawn, not with the console: only the management pages' charts use it, and the
-# console's idle memory counts against issue 19's 200 MiB per service (benchmarks/idle_memory.py).
+from matplotlib import rc_context
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 HATCHES = ("//", "..", "xx", "\\\\", "oo", "--", "++", "**")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -62,15 +58,11 @@ def _summary(title: str, categories: tuple[str, ...], series: Series, percent: b
 
 
 def _figure(n_categories: int) -> Figure:
-    from matplotlib.figure import Figure
-
     width = max(6.0, min(12.0, 1.0 + 0.9 * n_categories))
     return Figure(figsize=(width, 3.4), dpi=72, layout="constrained")
 
 
 def _finish(fig: Figure, title: str, summary: str) -> Markup:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
     buf = io.StringIO()
     FigureCanvasSVG(fig).print_svg(buf)
     svg = buf.getvalue()
@@ -114,8 +106,6 @@ def _axes_common(ax, title: str, categories: tuple[str, ...], percent: bool) -> 
     if percent:
         ax.yaxis.set_major_formatter(lambda v, _pos: _fmt(v, True))
     else:
-        from matplotlib.ticker import MaxNLocator
-
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
 
 
@@ -186,8 +176,6 @@ def _freeze(categories: list[str], series: dict[str, list[float]]) -> tuple[tupl
 def bar_chart(title: str, categories: list[str], series: dict[str, list[float]], *, percent: bool = False) -> Markup:
     """Grouped bars, one hatch pattern per series, each bar labelled with its value.
     ``percent``: values are fractions (0.93), shown as percentages (93%)."""
-    from matplotlib import rc_context
-
     cats, ser = _freeze(categories, series)
     with rc_context(RC):
         return _bar(title, cats, ser, percent)
@@ -195,8 +183,6 @@ def bar_chart(title: str, categories: list[str], series: dict[str, list[float]],
 
 def line_chart(title: str, categories: list[str], series: dict[str, list[float]], *, percent: bool = False) -> Markup:
     """Lines, one marker and line style per series, each point labelled with its value."""
-    from matplotlib import rc_context
-
     cats, ser = _freeze(categories, series)
     with rc_context(RC):
         return _line(title, cats, ser, percent)

@@ -139,7 +139,10 @@ class DeliveryWorker:
         try:
             with inline_sqlite():  # one short indexed statement and the commit
                 async with self.service.uow() as uow:
-                    claimed = await store.claim_due(uow.session, now, self.settings.notify_worker_concurrency * 4,
+                    # One message per sending slot, no more: a claimed message is 'sending' and ends
+                    # 'unknown' (never resent) if notify dies before its answer is stored, so a
+                    # claim waiting for a free slot would be lost to a crash though never sent.
+                    claimed = await store.claim_due(uow.session, now, self.settings.notify_worker_concurrency,
                                                     clock.system_now())  # a lease: bookkeeping
                     await uow.commit()
         except Exception as exc:
